@@ -1,0 +1,49 @@
+# Casetrail: `make run` sets up and starts the app; `make test` sets up and runs every check.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+SHARED := ../shared
+
+.PHONY: run test lint unit contract bench package demo clean
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Casetrail needs Python 3.11 ($(PYTHON)) on PATH"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m desktop.demo --launch
+
+demo: $(STAMP)
+	$(PY) -m desktop.demo --headless
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check desktop reports tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+unit: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q
+
+contract: $(STAMP)
+	@if [ -x $(SHARED)/tools/contract-check ]; then \
+		$(PY) $(SHARED)/tools/contract-check $(VENV)/bin/casetrail; \
+	else echo "contract-check: $(SHARED) is absent, skipped"; fi
+
+test: lint unit contract
+
+bench: $(STAMP)
+	@for b in tests/bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+package: $(STAMP)
+	$(PIP) wheel --quiet --wheel-dir dist/wheelhouse '.[test]'
+	@echo "offline wheelhouse in dist/wheelhouse (install with: pip install --no-index --find-links dist/wheelhouse casetrail)"
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Qt-free domain: cases, the vault, custody, indicators. Never imports PySide6."""

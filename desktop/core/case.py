@@ -1,0 +1,309 @@
+"""A case on disk: the ``NAME.casetrail/`` folder, its database, its vault and its writer lock.
+
+Opening a case checks it before trusting it: the schema is brought up to date, ``PRAGMA
+integrity_check`` runs, and leftovers of a crash (temp files, blobs no item names) are reported
+and handled — kept or quarantined, recorded in custody, never silently deleted. One process holds
+the ``lock`` file and may write; any other opener gets a read-only case that says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from desktop.core import custody, store
+from desktop.core.errors import CaseOpenError, ReadOnlyCaseError
+from desktop.core.vault import Vault, sha256_on_disk
+
+SUFFIX = ".casetrail"
+DB_NAME = "case.sqlite"
+TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece of evidence as the case records it."""
+
+    id: int
+    parent_id: int | None
+    kind: str
+    name: str
+    source_path: str
+    size: int
+    sha256: str
+    sha1: str
+    md5: str
+    mime: str
+    magic: str
+    ext_mismatch: bool
+    acquired_at: str
+    acquired_by: str
+    status: str
+    derived_how: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``items --json`` shape of the CLI contract, plus the extra facts we know."""
+        out = asdict(self)
+        out["ext_mismatch"] = bool(self.ext_mismatch)
+        return out
+
+
+ITEM_COLUMNS = tuple(Item.__dataclass_fields__)
+
+
+def item_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Item:
+    """Build an :class:`Item` from a row selected with :data:`ITEM_COLUMNS`."""
+    values = dict(zip(ITEM_COLUMNS, tuple(row), strict=True))
+    values["ext_mismatch"] = bool(values["ext_mismatch"])
+    return Item(**values)
+
+
+class Case:
+    """An open case. Use :meth:`create` or :meth:`open`; close it (or use ``with``).
+
+    Attributes:
+        path: the case folder.
+        db: the database (read-only connection when ``read_only``).
+        vault: the blob store.
+        read_only: whether this process may not write.
+        read_only_reason: one sentence on why, empty when writable.
+        examiner: who is acting, recorded in every custody entry.
+        recovery: what the check on open found and did, one sentence each.
+    """
+
+    def __init__(self, path: Path, db: store.Database, lock: FileLock | None, reason: str,
+                 examiner: str | None) -> None:
+        self.path = path
+        self.db = db
+        self._lock = lock
+        self.read_only = lock is None
+        self.read_only_reason = reason
+        self.vault = Vault(path / "vault")
+        self.meta = {r[0]: r[1] for r in db.execute("SELECT key, value FROM case_meta")}
+        self.examiner = examiner or self.meta.get("examiner", "unknown examiner")
+        self.recovery: list[str] = []
+        self._write_mutex = threading.RLock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, *, title: str, examiner: str, tlp: str = "amber") -> Case:
+        """Create a new, empty case folder.
+
+        Raises:
+            CaseOpenError: the folder exists already, or the TLP level is unknown.
+        """
+        if tlp not in TLP_LEVELS:
+            raise CaseOpenError(f"unknown TLP level {tlp!r}; use one of {', '.join(TLP_LEVELS)}")
+        if not title.strip() or not examiner.strip():
+            raise CaseOpenError("a case needs a title and an examiner name")
+        if path.exists():
+            raise CaseOpenError(f"{path} exists already; choose a new folder for the case")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir()
+            Vault(path / "vault").ensure()
+            (path / "exports").mkdir()
+        except OSError as exc:
+            raise CaseOpenError(f"cannot create the case at {path}: {exc.strerror}") from exc
+        lock = FileLock(str(path / "lock"), timeout=0)
+        lock.acquire()
+        db = store.connect(path / DB_NAME, read_only=False)
+        store.migrate(db)
+        case_id = str(uuid.uuid4())
+        meta = {"case_id": case_id, "title": title, "examiner": examiner, "tlp": tlp,
+                "created_at": custody.utc_now(), "created_with": custody.tool_id()}
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO case_meta (key, value) VALUES (?, ?)", meta.items())
+        custody.append(conn, action="created", examiner=examiner, detail=meta)
+        conn.execute("COMMIT")
+        case = cls(path, db, lock, "", examiner)
+        return case
+
+    @classmethod
+    def open(cls, path: Path, *, examiner: str | None = None, read_only: bool = False) -> Case:
+        """Open an existing case, checking it first.
+
+        Args:
+            path: the case folder.
+            examiner: who is acting now; defaults to the case's examiner.
+            read_only: do not take the writer lock even if it is free.
+
+        Raises:
+            CaseOpenError: the folder is not a Casetrail case or cannot be read.
+        """
+        dbfile = path / DB_NAME
+        if not path.is_dir() or not dbfile.is_file():
+            raise CaseOpenError(f"{path} is not a Casetrail case (no {DB_NAME} inside)")
+        lock: FileLock | None = None
+        reason = "opened read-only on request" if read_only else ""
+        if not read_only:
+            candidate = FileLock(str(path / "lock"), timeout=0)
+            try:
+                candidate.acquire()
+                lock = candidate
+            except Timeout:
+                reason = "another Casetrail process is writing to this case; opened read-only"
+            except OSError as exc:
+                reason = f"the case folder is not writable ({exc.strerror}); opened read-only"
+        try:
+            db = store.connect(dbfile, read_only=lock is None)
+            problems = store.integrity_problems(db)
+            if problems and lock is not None:
+                db.conn.close()
+                lock.release()
+                lock = None
+                db = store.connect(dbfile, read_only=True)
+                reason = ("the database failed its integrity check (" + "; ".join(problems[:3])
+                          + "); opened read-only so nothing more is written to it")
+            if lock is not None:
+                store.migrate(db)
+            elif store.schema_version(db) != store.SCHEMA_VERSION:
+                raise CaseOpenError(
+                    f"{path} needs a schema upgrade that a read-only opening cannot make ({reason})"
+                )
+            case = cls(path, db, lock, reason, examiner)
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            if lock is not None:
+                lock.release()
+            raise CaseOpenError(f"cannot open the case database {dbfile}: {exc}") from exc
+        if lock is not None:
+            case.recover()
+        return case
+
+    def close(self) -> None:
+        """Close the database and release the writer lock."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.conn.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT``: the only way anything is written to the case.
+
+        Raises:
+            ReadOnlyCaseError: this case is open read-only.
+        """
+        if self.read_only:
+            raise ReadOnlyCaseError(f"the case is read-only: {self.read_only_reason}")
+        with self._write_mutex:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def record(self, action: str, **fields: Any) -> dict[str, Any]:
+        """Append one custody entry in its own transaction."""
+        with self.transaction() as conn:
+            return custody.append(conn, action=action, examiner=self.examiner, **fields)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def title(self) -> str:
+        """The case title given at creation."""
+        return str(self.meta.get("title", self.path.stem))
+
+    def items(self, *, parent_id: int | str | None = "any") -> list[Item]:
+        """Return items in id order: all (default), top-level (``None``) or one parent's children."""
+        sql = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items"  # noqa: S608 - our own column names
+        args: tuple[Any, ...] = ()
+        if parent_id is None:
+            sql += " WHERE parent_id IS NULL"
+        elif parent_id != "any":
+            sql += " WHERE parent_id = ?"
+            args = (parent_id,)
+        return [item_from_row(r) for r in self.db.execute(sql + " ORDER BY id", args).fetchall()]
+
+    def item(self, item_id: int) -> Item | None:
+        """Return one item, or None."""
+        row = self.db.execute(
+            f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id = ?", (item_id,)  # noqa: S608
+        ).fetchone()
+        return item_from_row(row) if row else None
+
+    def custody(self, item_id: int | None = None) -> list[dict[str, Any]]:
+        """Return custody entries in order, all or one item's."""
+        return custody.entries(self.db.conn, item_id)
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Find and handle what a crash left behind; record each finding in custody once.
+
+        A temp file is a copy that never became a blob: it is moved to ``quarantine/`` (kept, so
+        nothing an examiner may want to see is lost). A blob no item names is re-hashed: if it
+        matches its name it stays where it is (a re-import attaches it), otherwise it is moved
+        to ``quarantine/``.
+        """
+        handled = {r[0] for r in self.db.execute("SELECT path FROM recovery")}
+        known = {r[0] for r in self.db.execute("SELECT DISTINCT sha256 FROM items")}
+        findings: list[tuple[str, str, str, dict[str, Any]]] = []
+        for tmp in self.vault.temp_files():
+            rel = str(tmp.relative_to(self.path))
+            if rel in handled:
+                continue
+            dest = self._quarantine(tmp)
+            findings.append((rel, "temp file", f"moved to {dest.relative_to(self.path)}",
+                             {"size": dest.stat().st_size}))
+        if self.vault.root.is_dir():
+            for blob in self.vault.blobs():
+                rel = str(blob.relative_to(self.path))
+                if blob.name in known or rel in handled:
+                    continue
+                actual = sha256_on_disk(blob)
+                if actual == blob.name:
+                    findings.append((rel, "orphan blob",
+                                     "verified and kept; importing the file again attaches it",
+                                     {"sha256": actual}))
+                else:
+                    dest = self._quarantine(blob)
+                    findings.append((rel, "orphan blob",
+                                     f"content does not match its name; moved to "
+                                     f"{dest.relative_to(self.path)}", {"sha256": actual}))
+        for rel, kind, outcome, detail in findings:
+            with self.transaction() as conn:
+                conn.execute("INSERT INTO recovery (path, kind, handled_at, outcome) VALUES (?, ?, ?, ?)",
+                             (rel, kind, custody.utc_now(), outcome))
+                custody.append(conn, action="recovered", examiner=self.examiner, source=rel,
+                               sha256=detail.get("sha256"), result=outcome,
+                               detail={"kind": kind, **detail})
+            self.recovery.append(f"{kind} {rel}: {outcome}")
+        return self.recovery
+
+    def _quarantine(self, path: Path) -> Path:
+        qdir = self.path / "quarantine"
+        qdir.mkdir(exist_ok=True)
+        dest = qdir / f"{custody.utc_now().replace(':', '')}-{path.name}"
+        shutil.move(str(path), dest)
+        fd = os.open(qdir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return dest

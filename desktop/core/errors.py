@@ -1,0 +1,33 @@
+"""Errors the core raises on purpose.
+
+Every error here carries one sentence a user can act on; the CLI prints it as is and the window
+shows it in a dialog. Anything else escaping the core is a bug.
+"""
+
+
+class CasetrailError(Exception):
+    """Base class: a failure with a message meant for the user."""
+
+
+class CaseOpenError(CasetrailError):
+    """The folder is not a case, or the case cannot be opened."""
+
+
+class ReadOnlyCaseError(CasetrailError):
+    """A write was attempted on a case opened read-only."""
+
+
+class AcquisitionError(CasetrailError):
+    """A file could not be acquired into the vault; nothing was recorded for it."""
+
+
+class SourceChangedError(AcquisitionError):
+    """The source file changed while it was being read, so its hashes describe no single state."""
+
+
+class CopyMismatchError(AcquisitionError):
+    """The vault copy re-read from disk does not hash to what was read from the source."""
+
+
+class Cancelled(CasetrailError):  # noqa: N818 - it is an outcome, not an error condition
+    """The user cancelled a long operation between two steps."""

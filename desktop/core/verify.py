@@ -1,0 +1,91 @@
+"""Verification of a whole case: every blob re-hashed, the custody chain recomputed.
+
+Fail closed: anything that cannot be checked counts as a discrepancy. The result is itself
+recorded in custody (when the case is writable), as a persistent case fact rather than a
+message that vanishes with the window — the lesson of Autopsy's "Verification Failed" artifact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from desktop.core import custody, store
+from desktop.core.case import Case
+from desktop.core.progress import Progress, Task
+
+
+@dataclass
+class VerifyReport:
+    """What verification found.
+
+    Attributes:
+        items: item id → ``ok`` | ``modified`` | ``missing``.
+        chain: the custody chain recomputation.
+        problems: database-level findings (integrity check, removed triggers).
+        recorded: whether the result was written to custody.
+    """
+
+    items: dict[int, str] = field(default_factory=dict)
+    chain: custody.ChainReport | None = None
+    problems: list[str] = field(default_factory=list)
+    recorded: bool = False
+
+    @property
+    def custody_ok(self) -> bool:
+        """The chain recomputes and the append-only triggers are in place."""
+        return bool(self.chain and self.chain.ok) and not any("trigger" in p for p in self.problems)
+
+    @property
+    def ok(self) -> bool:
+        """Everything checked and nothing is wrong."""
+        return (self.chain is not None and self.custody_ok and not self.problems
+                and all(s == "ok" for s in self.items.values()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``verify --json`` shape of the CLI contract."""
+        chain = self.chain
+        return {
+            "ok": self.ok,
+            "items": [{"id": i, "status": s} for i, s in sorted(self.items.items())],
+            "custody": {
+                "ok": self.custody_ok,
+                "first_bad_seq": chain.first_bad_seq if chain else None,
+                "reason": chain.reason if chain else "not checked",
+                "entries": chain.length if chain else 0,
+                "head": chain.head if chain else None,
+            },
+            "problems": self.problems,
+            "recorded": self.recorded,
+        }
+
+
+def verify_case(case: Case) -> Task[VerifyReport]:
+    """Re-hash every blob and recompute the custody chain; yield progress per blob."""
+    report = VerifyReport()
+    report.problems += store.integrity_problems(case.db)
+    report.problems += [f"the append-only trigger {t} has been removed from the custody table"
+                        for t in store.missing_custody_triggers(case.db)]
+    rows = case.db.execute("SELECT id, sha256 FROM items ORDER BY id").fetchall()
+    by_hash: dict[str, list[int]] = {}
+    for item_id, sha in rows:
+        by_hash.setdefault(sha, []).append(int(item_id))
+    for index, (sha, ids) in enumerate(sorted(by_hash.items())):
+        yield Progress(f"blob {sha[:12]}…", index, len(by_hash), index, len(by_hash))
+        status = case.vault.verify_blob(sha)
+        for item_id in ids:
+            report.items[item_id] = status
+    yield Progress("custody chain", len(by_hash), len(by_hash), len(by_hash), len(by_hash))
+    report.chain = custody.verify_chain(case.db.conn)
+    if not case.read_only:
+        bad = {i: s for i, s in report.items.items() if s != "ok"}
+        case.record(
+            "verified",
+            result="intact" if report.ok else "discrepancies found",
+            detail={"items_checked": len(report.items), "blobs_checked": len(by_hash),
+                    "bad_items": {str(k): v for k, v in bad.items()},
+                    "custody_ok": report.custody_ok,
+                    "first_bad_seq": report.chain.first_bad_seq, "problems": report.problems},
+        )
+        report.recorded = True
+    return report

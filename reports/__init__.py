@@ -1,0 +1,1 @@
+"""Briefings and exports (PDF, STIX, CSV, case package). Never imports Qt."""
