@@ -19,8 +19,11 @@ from desktop import __version__
 from desktop.core.acquire import import_paths
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.errors import CasetrailError
+from desktop.core.findings import list_indicators
+from desktop.core.indicators import TYPES, defang
 from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.verify import verify_case
+from desktop.ingest.pipeline import analyse_items, pending
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 _LARGE = 64 << 20  # files above this get a progress line on a terminal
@@ -79,28 +82,73 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Acquire files and folders into a case."""
+    """Acquire files and folders into a case, then analyse what was acquired."""
     with _open(args.case, write=True) as case:
         report = _drive(import_paths(case, [Path(p) for p in args.paths], args.reason or ""),
                         show=sys.stderr.isatty() and not args.json)
+        analysis = None
+        if not args.no_analyse:
+            fresh = sorted({a.item.id for a in report.acquired if a.item.status == "acquired"})
+            analysis = _drive(analyse_items(case, fresh), show=False)
+        ids = [a.item.id for a in report.acquired] + (analysis.derived if analysis else [])
+        items = {i.id: i for i in case.items()}
+    first = {a.item.id: a for a in report.acquired}
     if args.json:
         _emit({
-            "imported": [{**a.item.to_json(), "new_item": a.new_item, "blob_existed": a.blob_existed}
-                         for a in report.acquired],
+            "imported": [{**items[i].to_json(), "new_item": first[i].new_item if i in first else True,
+                          "blob_existed": first[i].blob_existed if i in first else False}
+                         for i in ids if i in items],
             "failed": [{"path": p, "error": e} for p, e in report.failed],
             "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
         })
     else:
-        for a in report.acquired:
-            note = "" if a.new_item else "  (already in case: re-acquisition recorded)"
-            if a.new_item and a.blob_existed:
+        for i in ids:
+            item, a = items[i], first.get(i)
+            note = ""
+            if a is not None and not a.new_item:
+                note = "  (already in case: re-acquisition recorded)"
+            elif a is not None and a.blob_existed:
                 note = "  (identical content already in vault: stored once)"
-            print(f"{a.item.id}\t{a.item.sha256}\t{a.item.mime}\t{a.item.name}{note}")
+            elif item.parent_id is not None:
+                note = f"  (derived from item {item.parent_id}: {item.derived_how})"
+            print(f"{item.id}\t{item.sha256}\t{item.mime}\t{item.status}\t{item.name}{note}")
     for path, why in report.skipped:
         print(f"casetrail: skipped {path}: {why}", file=sys.stderr)
     for _path, err in report.failed:
         print(f"casetrail: not acquired: {err}", file=sys.stderr)
+    for item_id, why in analysis.failed if analysis else []:
+        print(f"casetrail: item {item_id} acquired, but analysis failed: {why}", file=sys.stderr)
     return EXIT_FOUND if report.failed else EXIT_OK
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    """Analyse items again (all, or the ones named), e.g. after a newer analyser is installed."""
+    with _open(args.case, write=True) as case:
+        ids = args.item or ([i.id for i in case.items()] if args.all else pending(case))
+        report = _drive(analyse_items(case, ids), show=False)
+    print(f"analysed {len(report.analysed)} items, {len(report.failed)} failed, "
+          f"{len(report.derived)} new derived items")
+    for item_id, why in report.failed:
+        print(f"casetrail: item {item_id}: analysis failed: {why}", file=sys.stderr)
+    return EXIT_FOUND if report.failed else EXIT_OK
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    """List the indicators found in a case, with every occurrence."""
+    if args.type and args.type not in TYPES:
+        raise CasetrailError(f"unknown indicator type {args.type!r}; use one of {', '.join(TYPES)}")
+    with _open(args.case, write=False) as case:
+        rows = list_indicators(case.db.conn, args.type)
+    if args.json:
+        _emit(rows)
+        return EXIT_OK
+    for r in rows:
+        sources = sorted({o["source"] for o in r["occurrences"]})
+        items = sorted({o["item_id"] for o in r["occurrences"]})
+        shown = defang(r["value"], r["type"]) if args.defang else r["value"]
+        print(f"{r['type']}\t{shown}\t{len(r['occurrences'])}x\t{','.join(sources)}\t"
+              f"items {','.join(map(str, items))}")
+    return EXIT_OK
 
 
 def cmd_items(args: argparse.Namespace) -> int:
@@ -158,11 +206,69 @@ def cmd_custody(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_tag(args: argparse.Namespace) -> int:
+    """Add tags to an indicator or an item (``-`` prefix removes one)."""
+    from desktop.core.tags import apply_tags
+
+    with _open(args.case, write=True) as case:
+        changes = apply_tags(case, indicator=args.indicator, item_id=args.item, tags=args.tags)
+    for line in changes:
+        print(line)
+    return EXIT_OK
+
+
+def cmd_intel(args: argparse.Namespace) -> int:
+    """Import intelligence feeds into the workstation library."""
+    from desktop.core.intel import Library
+
+    with Library.open() as lib:
+        results = [lib.import_feed(Path(p)) for p in args.feeds]
+    if args.json:
+        _emit([r.to_json() for r in results])
+    else:
+        for r in results:
+            print(r.summary())
+    return EXIT_OK
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    """Write the PDF attribution briefing."""
+    from reports.briefing import BriefingOptions, write_briefing
+
+    with _open(args.case, write=True) as case:
+        result = write_briefing(case, Path(args.output), BriefingOptions(tlp=args.tlp))
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the case as a STIX 2.1 bundle, a CSV of indicators, or a case package."""
+    with _open(args.case, write=True) as case:
+        if args.stix:
+            from reports.stix_export import export_stix
+
+            result = export_stix(case, Path(args.stix))
+        elif args.csv:
+            from reports.csv_export import export_csv
+
+            result = export_csv(case, Path(args.csv))
+        else:
+            from reports.package import export_package
+
+            result = export_package(case, Path(args.package))
+    print(result.summary())
+    return EXIT_OK
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Start the window."""
     from desktop.ui.app import run_app
 
     return run_app(Path(args.case) if args.case else None)
+
+
+def _usage(message: str) -> int:
+    raise CasetrailError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,6 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp.add_argument("--reason", help="why (authority, request) — recorded in custody")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--no-analyse", action="store_true", help="only acquire; analyse later")
+
+    sp = add("analyse", cmd_analyse, "analyse items not analysed yet (or again, with --all/--item)")
+    sp.add_argument("case")
+    sp.add_argument("--item", type=int, action="append", help="an item id (repeatable)")
+    sp.add_argument("--all", action="store_true", help="every item, again")
+
+    sp = add("indicators", cmd_indicators, "list indicators with where each was found")
+    sp.add_argument("case")
+    sp.add_argument("--type", help=f"only one type: {', '.join(TYPES)}")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--defang", action="store_true", help="print values defanged (hxxp, [.])")
 
     for name, fn, help_ in (("items", cmd_items, "list the evidence items"),
                             ("verify", cmd_verify, "re-hash the vault and check the custody chain"),
@@ -194,6 +312,32 @@ def build_parser() -> argparse.ArgumentParser:
         sp = add(name, fn, help_)
         sp.add_argument("case")
         sp.add_argument("--json", action="store_true")
+
+    sp = add("tag", cmd_tag, "tag an indicator or an item (TLP, ATT&CK, free or machine tags)")
+    sp.add_argument("case")
+    target = sp.add_mutually_exclusive_group(required=True)
+    target.add_argument("--indicator", metavar="VALUE")
+    target.add_argument("--item", type=int, metavar="ID")
+    sp.add_argument("tags", nargs="+", metavar="TAG")
+
+    intel = add("intel", lambda a: _usage("intel needs a subcommand: import"), "the workstation library")
+    intel_sub = intel.add_subparsers(dest="intel_command", parser_class=_Parser)
+    sp = intel_sub.add_parser("import", help="import STIX 2.1, MISP JSON, CSV or ip2asn TSV feeds")
+    sp.set_defaults(fn=cmd_intel)
+    sp.add_argument("feeds", nargs="+", metavar="FEED")
+    sp.add_argument("--json", action="store_true")
+
+    sp = add("brief", cmd_brief, "write the PDF attribution briefing")
+    sp.add_argument("case")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    sp.add_argument("--tlp", choices=TLP_LEVELS, help="marking (default: the case's TLP)")
+
+    sp = add("export", cmd_export, "export a STIX 2.1 bundle, a CSV, or a case package")
+    sp.add_argument("case")
+    fmt = sp.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--stix", metavar="FILE")
+    fmt.add_argument("--csv", metavar="FILE")
+    fmt.add_argument("--package", metavar="FILE.zip")
 
     sp = add("gui", cmd_gui, "open the window (the default with no arguments)")
     sp.add_argument("case", nargs="?")

@@ -77,8 +77,159 @@ CREATE TABLE recovery (
 ) STRICT;
 """
 
+# Analysis findings: what the analysers read out of the evidence. Unlike custody these rows can be
+# replaced when an item is analysed again; the custody log records each run.
+_V2 = """
+CREATE TABLE emails (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    from_name TEXT, from_addr TEXT, sender TEXT, reply_to TEXT, return_path TEXT,
+    to_addrs TEXT, cc_addrs TEXT, date_raw TEXT, date_utc TEXT, subject TEXT,
+    message_id TEXT, message_id_domain TEXT, x_mailer TEXT, user_agent TEXT,
+    spf TEXT, dkim TEXT, dmarc TEXT, origin_ip TEXT, origin_host TEXT,
+    headers TEXT NOT NULL, flags TEXT NOT NULL, auth TEXT NOT NULL, detail TEXT NOT NULL,
+    text_body TEXT, html_body TEXT
+) STRICT;
+
+CREATE TABLE hops (
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    idx INTEGER NOT NULL,
+    from_host TEXT, from_rdns TEXT, from_ip TEXT, by_host TEXT, protocol TEXT, smtp_id TEXT,
+    for_addr TEXT, time_utc TEXT, time_raw TEXT, delay_s REAL, flags TEXT NOT NULL,
+    is_origin INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (item_id, idx)
+) STRICT;
+
+CREATE TABLE media (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id),
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE ocr_lines (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    time_s REAL,
+    frame_index INTEGER,
+    text TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    x INTEGER NOT NULL, y INTEGER NOT NULL, w INTEGER NOT NULL, h INTEGER NOT NULL
+) STRICT;
+CREATE INDEX ocr_lines_item ON ocr_lines(item_id, time_s);
+
+CREATE TABLE indicators (
+    id INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    value TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    UNIQUE (type, value)
+) STRICT;
+
+CREATE TABLE occurrences (
+    id INTEGER PRIMARY KEY,
+    indicator_id INTEGER NOT NULL REFERENCES indicators(id),
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    source TEXT NOT NULL CHECK (source IN ('header', 'body', 'attachment', 'metadata', 'ocr', 'analyst')),
+    where_ TEXT NOT NULL,
+    raw TEXT,
+    offset INTEGER,
+    time_s REAL,
+    bbox TEXT,
+    confidence REAL NOT NULL,
+    frame_item_id INTEGER REFERENCES items(id)
+) STRICT;
+CREATE INDEX occurrences_indicator ON occurrences(indicator_id);
+CREATE INDEX occurrences_item ON occurrences(item_id);
+
+CREATE VIRTUAL TABLE text_index USING fts5(item_id UNINDEXED, part UNINDEXED, text);
+"""
+
+# Tags on indicators and items (TLP, ATT&CK, free and machine tags); every change is in custody.
+_V3 = """
+CREATE TABLE tags (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL CHECK (target IN ('indicator', 'item')),
+    target_id INTEGER NOT NULL,
+    tag TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    UNIQUE (target, target_id, tag)
+) STRICT;
+CREATE INDEX tags_tag ON tags(tag);
+"""
+
+# The assessment: notes, hypotheses, ACH evidence and ratings, key judgments, analyst timeline
+# events, and signed checkpoints of the custody chain.
+_V4 = """
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER REFERENCES items(id),
+    indicator_id INTEGER REFERENCES indicators(id),
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    author TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE hypotheses (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    position INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE evidence (
+    id INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('item', 'indicator', 'match', 'note', 'other')),
+    ref_id INTEGER,
+    credibility TEXT NOT NULL DEFAULT 'medium' CHECK (credibility IN ('low', 'medium', 'high')),
+    relevance TEXT NOT NULL DEFAULT 'medium' CHECK (relevance IN ('low', 'medium', 'high')),
+    position INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE ach_ratings (
+    evidence_id INTEGER NOT NULL REFERENCES evidence(id),
+    hypothesis_id INTEGER NOT NULL REFERENCES hypotheses(id),
+    rating TEXT NOT NULL CHECK (rating IN ('CC', 'C', 'N', 'I', 'II', 'NA')),
+    PRIMARY KEY (evidence_id, hypothesis_id)
+) STRICT;
+
+CREATE TABLE judgments (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    confidence TEXT NOT NULL CHECK (confidence IN ('low', 'moderate', 'high')),
+    likelihood TEXT NOT NULL,
+    position INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    title TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    item_id INTEGER REFERENCES items(id),
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE checkpoints (
+    id INTEGER PRIMARY KEY,
+    custody_seq INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    at TEXT NOT NULL,
+    examiner TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    signature TEXT NOT NULL
+) STRICT;
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

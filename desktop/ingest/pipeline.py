@@ -1,0 +1,166 @@
+"""The analysis pipeline: run items through the sandbox and record what it found.
+
+Runs in the process that holds the case. Jobs go to a small pool of sandbox children (both
+cores count: two at a time by default); every result is written here, on the caller's thread,
+so the case keeps its single writer. Derived parts (attachments, mbox messages, frames) are
+acquired through the vault like any evidence and then analysed in turn, which is how nested
+messages recurse. A failure marks the item ``analysis failed: <reason>``; the evidence stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import shutil
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.core import custody, findings
+from desktop.core.acquire import acquire_derived
+from desktop.core.case import Case, Item
+from desktop.core.progress import Progress, Task
+from desktop.ingest.sandbox import AnalysisFailed, Sandbox
+
+TIMEOUTS_S = {"video": 1800.0, "image": 300.0, "email": 120.0}
+DEFAULT_TIMEOUT_S = 120.0
+MAX_DEPTH = 8  # attachments of attachments of …: beyond this, parts are kept but not analysed
+
+
+@dataclass
+class AnalysisReport:
+    """What one pipeline run did."""
+
+    analysed: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    derived: list[int] = field(default_factory=list)
+
+
+def pending(case: Case) -> list[int]:
+    """Items acquired but not analysed yet."""
+    return [int(r[0]) for r in case.db.execute("SELECT id FROM items WHERE status = 'acquired' ORDER BY id")]
+
+
+def _depth(case: Case, item: Item) -> int:
+    depth, parent = 0, item.parent_id
+    while parent is not None and depth <= MAX_DEPTH:
+        depth += 1
+        row = case.db.execute("SELECT parent_id FROM items WHERE id = ?", (parent,)).fetchone()
+        parent = row[0] if row else None
+    return depth
+
+
+def analyse_items(case: Case, item_ids: list[int], *, workers: int = 2,
+                  timeouts: dict[str, float] | None = None) -> Task[AnalysisReport]:
+    """Analyse items (and whatever they yield) in sandboxes; yield progress per finished item."""
+    limits = {**TIMEOUTS_S, **(timeouts or {})}
+    report = AnalysisReport()
+    todo: list[int] = list(item_ids)
+    free: queue.Queue[Sandbox] = queue.Queue()
+    boxes = [Sandbox() for _ in range(max(1, workers))]
+    for box in boxes:
+        free.put(box)
+    scratch_root = case.path / "work"
+
+    def run(job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        box = free.get()
+        try:
+            return box.run(job, timeout)
+        finally:
+            free.put(box)
+
+    inflight: dict[Future[dict[str, Any]], tuple[Item, Path]] = {}
+    total = len(todo)
+    with ThreadPoolExecutor(max_workers=len(boxes), thread_name_prefix="analysis") as pool:
+        try:
+            while todo or inflight:
+                while todo and len(inflight) < len(boxes) * 2:
+                    item = case.item(todo.pop(0))
+                    if item is None:
+                        continue
+                    outdir = scratch_root / uuid.uuid4().hex
+                    job = {"id": item.id, "path": str(case.vault.blob_path(item.sha256)),
+                           "name": item.name, "mime": item.mime, "kind": item.kind,
+                           "outdir": str(outdir)}
+                    timeout = limits.get(item.kind, DEFAULT_TIMEOUT_S)
+                    inflight[pool.submit(run, job, timeout)] = (item, outdir)
+                done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    item, outdir = inflight.pop(fut)
+                    try:
+                        result = fut.result()
+                        new = _apply(case, item, result, outdir)
+                        report.analysed.append(item.id)
+                        report.derived += new
+                        if _depth(case, item) < MAX_DEPTH:
+                            todo += new
+                            total += len(new)
+                    except AnalysisFailed as exc:
+                        _fail(case, item, str(exc))
+                        report.failed.append((item.id, str(exc)))
+                    finally:
+                        shutil.rmtree(outdir, ignore_errors=True)
+                    yield Progress(item.name, 0, 0, len(report.analysed) + len(report.failed), total)
+                if not done:
+                    yield Progress("analysing", 0, 0, len(report.analysed) + len(report.failed), total)
+        finally:
+            for fut in inflight:
+                fut.cancel()
+            for box in boxes:
+                box.close()
+            for _item, outdir in inflight.values():
+                shutil.rmtree(outdir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                scratch_root.rmdir()
+    return report
+
+
+def _fail(case: Case, item: Item, reason: str) -> None:
+    status = f"analysis failed: {reason}"
+    with case.transaction() as conn:
+        conn.execute("UPDATE items SET status = ? WHERE id = ?", (status, item.id))
+        custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
+                       sha256=item.sha256, result=status, detail={"reason": reason})
+
+
+def _apply(case: Case, item: Item, result: dict[str, Any], outdir: Path) -> list[int]:
+    """Acquire the parts, then record every finding and the custody entry in one transaction."""
+    new_items: list[int] = []
+    part_items: list[Item] = []
+    for part in result.get("parts") or []:
+        data = (outdir / part["file"]).read_bytes()
+        acquired = acquire_derived(case, item, part["name"], data, part["how"], part.get("detail"))
+        part_items.append(acquired.item)
+        if acquired.new_item:
+            new_items.append(acquired.item.id)
+    occurrences = list(result.get("occurrences") or [])
+    for part, derived in zip(result.get("parts") or [], part_items, strict=True):
+        if part["how"] in ("attachment", "attached message"):
+            where = f"attachment {derived.name!r} (item {derived.id})"
+            occurrences += [{"type": t, "value": getattr(derived, t), "source": "attachment",
+                             "where": where} for t in ("md5", "sha1", "sha256")]
+    frames = {int(p["detail"]["frame_index"]): d.id for p, d in
+              zip(result.get("parts") or [], part_items, strict=True) if p["how"] == "video frame"}
+    for occ in occurrences:
+        if "frame_index" in occ:
+            occ["frame_item_id"] = frames.get(int(occ.pop("frame_index")))
+    kind = result.get("kind") or item.kind
+    with case.transaction() as conn:
+        findings.clear_item(conn, item.id)
+        if result.get("email"):
+            findings.record_email(conn, item.id, result["email"])
+        if result.get("media"):
+            findings.record_media(conn, item.id, kind, result["media"])
+        if result.get("ocr_lines"):
+            findings.record_ocr_lines(conn, item.id, result["ocr_lines"])
+        for text in result.get("texts") or []:
+            findings.record_text(conn, item.id, text["part"], text["text"])
+        count = findings.record_occurrences(conn, item.id, occurrences)
+        conn.execute("UPDATE items SET status = 'analysed', kind = ? WHERE id = ?", (kind, item.id))
+        custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
+                       sha256=item.sha256, result="analysed",
+                       detail={"summary": result.get("summary", ""), "kind": kind,
+                               "occurrences": count, "derived_items": [d.id for d in part_items]})
+    return new_items

@@ -1,0 +1,66 @@
+"""The analysis child process: reads jobs on stdin, answers one JSON line each on stdout.
+
+It limits itself first (address space), then keeps the protocol channel private: file
+descriptor 1 is pointed at stderr so a library that prints cannot corrupt the answers.
+Every exception becomes an ``{"error": ...}`` answer; only a crash or the kill on timeout ends
+the process, and the parent turns that into the item's failure reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+Analyser = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _limit_memory(memory_mb: int) -> None:
+    try:
+        import resource  # POSIX only
+    except ImportError:  # Windows: no rlimits; the timeout still applies
+        return
+    limit = memory_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "ran out of memory within the analyser's limit"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+def serve(argv: list[str], load: Callable[[], Analyser]) -> int:
+    """Apply the limits, then answer jobs with the analyser ``load()`` returns until stdin closes."""
+    memory_mb = int(argv[1]) if len(argv) > 1 else 4096
+    _limit_memory(memory_mb)
+    answers = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    analyse = load()  # imported after the limits are in place
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job: dict[str, Any] = json.loads(line)
+        try:
+            answer: dict[str, Any] = {"id": job.get("id"), "result": analyse(job)}
+        except BaseException as exc:  # everything becomes the item's failure reason
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            answer = {"id": job.get("id"), "error": _describe(exc)}
+        answers.write(json.dumps(answer, ensure_ascii=False, default=str) + "\n")
+    return 0
+
+
+def _load() -> Analyser:
+    from desktop.ingest.analyse import analyse
+
+    return analyse
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv, _load))

@@ -1,0 +1,29 @@
+"""A sandbox child whose analyser misbehaves on request, to test the sandbox's limits."""
+
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from desktop.ingest.worker import serve
+
+
+def analyse(job: dict[str, Any]) -> dict[str, Any]:
+    what = job["name"]
+    if what == "hang":
+        time.sleep(3600)
+    if what == "segfault":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if what == "raise":
+        raise ValueError("the file is not what it claims")
+    if what == "memory":
+        hog = [bytearray(64 << 20) for _ in range(1000)]
+        return {"size": len(hog)}
+    if what == "print":
+        print("noise on stdout that must not corrupt the protocol")
+    return {"echo": what, "pid": os.getpid()}
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv, lambda: analyse))

@@ -1,0 +1,59 @@
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from desktop.ingest.sandbox import AnalysisFailed, Sandbox
+
+FAKE = str(Path(__file__).with_name("fake_worker.py"))
+
+
+@pytest.fixture
+def box():
+    sandbox = Sandbox(memory_mb=512, command=[sys.executable, FAKE])
+    yield sandbox
+    sandbox.close()
+
+
+def job(name: str) -> dict:
+    return {"id": 1, "name": name}
+
+
+def test_answers_and_reuses_the_child(box):
+    first = box.run(job("a"), timeout_s=30)
+    second = box.run(job("b"), timeout_s=30)
+    assert first["echo"] == "a" and second["echo"] == "b"
+    assert first["pid"] == second["pid"]
+
+
+def test_stdout_noise_does_not_corrupt_answers(box):
+    assert box.run(job("print"), timeout_s=30)["echo"] == "print"
+
+
+def test_exception_becomes_reason_and_child_survives(box):
+    pid = box.run(job("a"), timeout_s=30)["pid"]
+    with pytest.raises(AnalysisFailed, match="ValueError: the file is not what it claims"):
+        box.run(job("raise"), timeout_s=30)
+    assert box.run(job("a"), timeout_s=30)["pid"] == pid
+
+
+def test_timeout_kills_and_next_job_gets_a_fresh_child(box):
+    pid = box.run(job("a"), timeout_s=30)["pid"]
+    started = time.monotonic()
+    with pytest.raises(AnalysisFailed, match=r"timed out after 1 s"):
+        box.run(job("hang"), timeout_s=1)
+    assert time.monotonic() - started < 10
+    assert box.run(job("a"), timeout_s=30)["pid"] != pid
+
+
+def test_crash_is_reported_with_the_signal(box):
+    with pytest.raises(AnalysisFailed, match="crashed \\(SIGSEGV\\)"):
+        box.run(job("segfault"), timeout_s=30)
+    assert box.run(job("a"), timeout_s=30)["echo"] == "a"
+
+
+def test_memory_limit_is_enforced(box):
+    with pytest.raises(AnalysisFailed, match="memory"):
+        box.run(job("memory"), timeout_s=60)
+    assert box.run(job("a"), timeout_s=30)["echo"] == "a"
