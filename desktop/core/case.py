@@ -224,6 +224,14 @@ class Case:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def reader(self) -> store.Database:
+        """Open a separate read-only connection, for another thread (the window's models).
+
+        SQLite connections must not be shared across threads mid-transaction; a reader sees only
+        committed data, so a model never shows a half-recorded item.
+        """
+        return store.connect(self.path / DB_NAME, read_only=True)
+
     @property
     def title(self) -> str:
         """The case title given at creation."""
