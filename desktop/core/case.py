@@ -116,7 +116,7 @@ class Case:
             (path / "exports").mkdir()
         except OSError as exc:
             raise CaseOpenError(f"cannot create the case at {path}: {exc.strerror}") from exc
-        lock = FileLock(str(path / "lock"), timeout=0)
+        lock = FileLock(str(path / "lock"), timeout=0, thread_local=False)
         lock.acquire()
         db = store.connect(path / DB_NAME, read_only=False)
         store.migrate(db)
@@ -149,7 +149,7 @@ class Case:
         lock: FileLock | None = None
         reason = "opened read-only on request" if read_only else ""
         if not read_only:
-            candidate = FileLock(str(path / "lock"), timeout=0)
+            candidate = FileLock(str(path / "lock"), timeout=0, thread_local=False)
             try:
                 candidate.acquire()
                 lock = candidate

@@ -1,0 +1,60 @@
+"""Starting the window: the QApplication, the house stylesheet, the main window and its case.
+
+``casetrail gui [CASE]`` and ``python -m desktop.demo --launch`` both come here. Nothing here
+knows about evidence; it only sets the application up and hands the case path to the window.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from desktop import __version__
+from desktop.resources import resource_path
+from desktop.ui.main_window import MainWindow
+
+
+def ensure_application() -> QApplication:
+    """Return the running QApplication, creating it (with name, icon and style) if needed."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Casetrail")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("Casetrail")
+    app.setStyle("Fusion")  # the same look on every desktop, so screenshots in reports match
+    apply_stylesheet(app)
+    icon = resource_path("icons", "casetrail.png")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def apply_stylesheet(app: QApplication) -> None:
+    """Apply ``resources/style.qss`` if it is there (the window works without it)."""
+    qss = resource_path("style.qss")
+    if qss.is_file():
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+
+
+def run_app(case_path: Path | None, *, verify_on_open: bool = False) -> int:
+    """Show the main window, open ``case_path`` if given, and run the event loop.
+
+    Args:
+        case_path: the case folder to open, or None for the welcome page.
+        verify_on_open: verify the case once it is open (the demo tour does, so the Verify
+            column is filled from the start).
+
+    Returns:
+        The event loop's exit code.
+    """
+    app = ensure_application()
+    window = MainWindow()
+    window.show()
+    if case_path is not None and window.open_case(case_path) and verify_on_open:
+        window.start_verify()
+    return app.exec()

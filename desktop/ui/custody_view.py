@@ -1,0 +1,189 @@
+"""The custody log as the window shows it: a table of entries under a chain-status banner.
+
+The model is a thin adapter over entries the core reads (``custody.entries``) through the case's
+read-only connection; the banner states what the core's chain recomputation found. Whether the
+chain is intact is decided only by :func:`desktop.core.custody.verify_chain`, run off the GUI
+thread by the window — never inferred here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from desktop.core import custody
+from desktop.core.store import Database
+from desktop.ui.display import short_time
+
+_Index = QModelIndex | QPersistentModelIndex
+
+# (key in the entry, header); the hash columns are shown in a fixed-width font.
+ALL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("seq", "#"), ("at", "Time (UTC)"), ("action", "Action"), ("item_id", "Item"),
+    ("examiner", "Examiner"), ("os_user", "OS user"), ("host", "Host"), ("source", "Source"),
+    ("reason", "Reason"), ("result", "Result"), ("sha256", "SHA-256"), ("tool", "Tool"),
+    ("entry_hash", "Entry hash"),
+)
+ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("seq", "#"), ("at", "Time (UTC)"), ("action", "Action"), ("examiner", "Examiner"),
+    ("host", "Host"), ("entry_hash", "Entry hash"), ("result", "Result"),
+)
+_HASH_KEYS = {"sha256", "entry_hash", "prev_hash"}
+
+
+class CustodyModel(QAbstractTableModel):
+    """Custody entries (all, or one item's) as rows.
+
+    Args:
+        columns: which entry fields to show, as ``(key, header)`` pairs.
+        parent: the owning QObject.
+    """
+
+    def __init__(self, columns: Sequence[tuple[str, str]] = ALL_COLUMNS,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._columns = tuple(columns)
+        self._entries: list[dict[str, Any]] = []
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+    def load(self, reader: Database | None, item_id: int | None = None) -> None:
+        """Read the entries (all, or those about ``item_id``) through a read-only connection."""
+        self.beginResetModel()
+        self._entries = custody.entries(reader.conn, item_id) if reader is not None else []
+        self.endResetModel()
+
+    def clear(self) -> None:
+        """Show no entries."""
+        self.beginResetModel()
+        self._entries = []
+        self.endResetModel()
+
+    def entry(self, row: int) -> dict[str, Any] | None:
+        """Return the entry shown in ``row``."""
+        return self._entries[row] if 0 <= row < len(self._entries) else None
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        """Number of entries."""
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        """Number of columns."""
+        return 0 if parent.isValid() else len(self._columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column titles."""
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(self._columns)):
+            return self._columns[section][1]
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        """Entries can be selected and copied, never edited: the log is append-only."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell contents for each role."""
+        if not index.isValid() or index.parent().isValid():
+            return None
+        entry = self.entry(index.row())
+        if entry is None or not 0 <= index.column() < len(self._columns):
+            return None
+        key = self._columns[index.column()][0]
+        value = entry.get(key)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if key == "at":
+                return short_time(str(value))
+            if key == "item_id":
+                return "case" if value is None else str(value)
+            return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return None if value is None else str(value)
+        if role == Qt.ItemDataRole.FontRole and key in _HASH_KEYS:
+            return self._mono
+        return None
+
+
+class ChainBanner(QLabel):
+    """One line above the custody table saying whether the chain recomputes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chainBanner")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.show_unknown()
+
+    def show_unknown(self, text: str = "Custody chain: not checked yet.") -> None:
+        """Say the chain has not been checked (fail closed: never shown as intact)."""
+        self.setProperty("state", "unknown")
+        self.setText(text)
+        self._restyle()
+
+    def show_report(self, report: custody.ChainReport, missing_triggers: Sequence[str] = ()) -> None:
+        """Show what the core's chain recomputation found."""
+        if report.ok and not missing_triggers:
+            self.setProperty("state", "ok")
+            self.setText(f"Custody chain intact: {report.length} entries recompute and link; "
+                         f"head {report.head[:16]}\u2026")
+        else:
+            reasons = ([f"BROKEN at entry {report.first_bad_seq}: {report.reason}"] if not report.ok else [])
+            reasons += [f"append-only trigger {t} has been removed" for t in missing_triggers]
+            self.setProperty("state", "broken")
+            self.setText("Custody chain " + "; ".join(reasons) + ".")
+        self._restyle()
+
+    def _restyle(self) -> None:
+        # A dynamic property only restyles once the style is re-applied.
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+
+class CustodyView(QWidget):
+    """The custody log tab: the chain banner and every entry, oldest first."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.banner = ChainBanner(self)
+        self.model = CustodyModel(ALL_COLUMNS, self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        configure_table(self.table)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.table)
+
+    def load(self, reader: Database | None) -> None:
+        """Show every entry readable through ``reader``."""
+        self.model.load(reader)
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        for col in range(self.model.columnCount()):
+            header.resizeSection(col, min(header.sectionSize(col), 320))
+        if self.model.rowCount():
+            self.table.scrollToBottom()
+
+
+def configure_table(table: QTableView) -> None:
+    """The house look of a read-only evidence table: row selection, compact rows, no grid noise."""
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    header = table.horizontalHeader()
+    header.setStretchLastSection(True)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)

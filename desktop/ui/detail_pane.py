@@ -1,0 +1,165 @@
+"""The detail pane: everything the case knows about the selected item, and its custody entries.
+
+Hashes are shown in read-only fields so an analyst can select and copy them exactly (each also has
+a Copy button); nothing in the pane can change the evidence. It reads custody through the read-only
+connection the window hands it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.case import Item
+from desktop.core.store import Database
+from desktop.ui.custody_view import ITEM_COLUMNS, CustodyModel, configure_table
+from desktop.ui.display import human_size, short_time, verify_text
+
+
+class HashField(QWidget):
+    """A hash in a fixed-width, selectable, read-only field with a Copy button.
+
+    Args:
+        label: the algorithm, used in the Copy button's tooltip.
+        parent: the owning widget.
+    """
+
+    def __init__(self, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QLineEdit(self)
+        self.edit.setReadOnly(True)
+        self.edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.copy_button = QToolButton(self)
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolTip(f"Copy the {label} to the clipboard")
+        self.copy_button.clicked.connect(self._on_copy_button_clicked)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.copy_button)
+
+    def set_value(self, value: str) -> None:
+        """Show a hash (empty to clear)."""
+        self.edit.setText(value)
+        self.edit.setCursorPosition(0)
+        self.copy_button.setEnabled(bool(value))
+
+    def _on_copy_button_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.edit.text())
+
+
+def _value_label(parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    return label
+
+
+class DetailPane(QWidget):
+    """Facts and custody of one item; empty with a hint when nothing is selected."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("No item selected", self)
+        self.title.setObjectName("detailTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.mismatch = QLabel(self)
+        self.mismatch.setObjectName("mismatchWarning")
+        self.mismatch.setWordWrap(True)
+        self.mismatch.hide()
+
+        self.item_id = _value_label(self)
+        self.size_value = _value_label(self)
+        self.mime = _value_label(self)
+        self.magic = _value_label(self)
+        self.source = _value_label(self)
+        self.acquired = _value_label(self)
+        self.status = _value_label(self)
+        self.verify = _value_label(self)
+        self.sha256 = HashField("SHA-256", self)
+        self.sha1 = HashField("SHA-1", self)
+        self.md5 = HashField("MD5", self)
+
+        self.facts = QWidget(self)
+        form = QFormLayout(self.facts)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        for text, widget in (("Item:", self.item_id), ("Size:", self.size_value), ("MIME type:", self.mime),
+                             ("Content:", self.magic), ("Source:", self.source),
+                             ("Acquired:", self.acquired), ("Status:", self.status),
+                             ("Verify:", self.verify), ("SHA-256:", self.sha256),
+                             ("SHA-1:", self.sha1), ("MD5:", self.md5)):
+            form.addRow(text, widget)
+
+        self.custody_label = QLabel("Custody entries for the selected item", self)
+        self.custody_label.setObjectName("sectionLabel")
+        self.custody_model = CustodyModel(ITEM_COLUMNS, self)
+        self.custody_table = QTableView(self)
+        self.custody_table.setModel(self.custody_model)
+        configure_table(self.custody_table)
+
+        # Facts on the left, custody on the right: under a full-width table, both have room for
+        # a whole SHA-256 without eliding it.
+        left = QVBoxLayout()
+        left.addWidget(self.title)
+        left.addWidget(self.mismatch)
+        left.addWidget(self.facts)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.custody_label)
+        right.addWidget(self.custody_table, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addLayout(left, 5)
+        layout.addLayout(right, 6)
+        self.show_item(None, None)
+
+    def show_item(self, item: Item | None, reader: Database | None, verify_status: str | None = None) -> None:
+        """Show one item (None clears the pane), reading its custody through ``reader``."""
+        self.facts.setVisible(item is not None)
+        self.custody_table.setEnabled(item is not None)
+        if item is None:
+            self.title.setText("No item selected")
+            self.mismatch.hide()
+            self.custody_model.clear()
+            for field in (self.sha256, self.sha1, self.md5):
+                field.set_value("")
+            return
+        self.title.setText(item.name)
+        parent = f" (derived from item {item.parent_id}: {item.derived_how})" if item.parent_id else ""
+        self.item_id.setText(f"{item.id}{parent}")
+        exact = f"{item.size:,} bytes"
+        shown = human_size(item.size)
+        self.size_value.setText(shown if shown == exact else f"{shown} ({exact})")
+        self.mime.setText(item.mime)
+        self.magic.setText(item.magic)
+        self.source.setText(item.source_path)
+        self.acquired.setText(f"{short_time(item.acquired_at)} by {item.acquired_by}")
+        self.status.setText(item.status)
+        self.verify.setText(verify_text(verify_status) or "not verified in this session")
+        self.sha256.set_value(item.sha256)
+        self.sha1.set_value(item.sha1)
+        self.md5.set_value(item.md5)
+        if item.ext_mismatch:
+            self.mismatch.setText(f"\u26a0 Extension mismatch: the content is {item.mime}, "
+                                  f"which the name \u201c{item.name}\u201d does not suggest.")
+            self.mismatch.show()
+        else:
+            self.mismatch.hide()
+        self.custody_model.load(reader, item.id)
+        self.custody_table.resizeColumnsToContents()
+        header = self.custody_table.horizontalHeader()
+        for col in range(self.custody_model.columnCount()):
+            header.resizeSection(col, min(header.sectionSize(col), 200))

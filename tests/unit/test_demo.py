@@ -1,0 +1,76 @@
+"""The demo case builder, headless: built once, reused after, verified, and Qt-free at import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop import demo
+from desktop.core.case import Case
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_demo_is_built_once_then_reused(home: Path) -> None:
+    path, built = demo.build_demo()
+    assert built
+    assert path == home / "demo" / "Demo - Proud Boys emails.casetrail"
+    with Case.open(path, read_only=True) as case:
+        items = {i.name: i for i in case.items()}
+        case_id = case.meta["case_id"]
+    assert set(items) == set(demo.DEMO_FILES)
+    assert items["flyer.jpg"].ext_mismatch
+    assert items["flyer.jpg"].mime == "image/png"
+    assert items["forwarded-message.eml"].kind == "email"
+    assert not items["analyst-note.txt"].ext_mismatch
+    assert "185.141.63.120" in demo.resource_path("demo", "analyst-note.txt").read_text()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no build folder left behind
+
+    again, built_again = demo.build_demo()
+    assert (again, built_again) == (path, False)
+    with Case.open(path, read_only=True) as case:
+        assert case.meta["case_id"] == case_id
+
+
+def test_headless_run_verifies_and_says_where(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo.main(["--headless"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"demo case built: {demo.demo_case_path()}"
+    assert out[1].startswith("intact: 4/4 items ok, custody chain of ")
+    with Case.open(demo.demo_case_path(), read_only=True) as case:
+        assert [e["action"] for e in case.custody()][-1] == "verified"
+
+
+def test_a_modified_demo_is_reported(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = demo.build_demo()
+    with Case.open(path, read_only=True) as case:
+        sha = case.items()[0].sha256
+    blob = path / "vault" / sha[:2] / sha[2:4] / sha
+    os.chmod(blob, 0o644)
+    blob.write_bytes(blob.read_bytes() + b"x")
+    assert demo.main(["--headless"]) == 1
+    assert "DISCREPANCIES FOUND: 3/4 items ok" in capsys.readouterr().out
+
+
+def test_launch_without_a_display_says_so_once_and_runs_headless(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    code = ("import sys, desktop.demo as d; rc = d.main(['--launch']); "
+            "assert 'PySide6' not in sys.modules, 'the demo imported Qt'; sys.exit(rc)")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "no display" in lines[0]
+    assert "headless" in lines[0]
+    assert sum("no display" in line for line in lines) == 1
+    assert lines[1].startswith("demo case built: ")
+    assert lines[2].startswith("intact: ")
