@@ -8,6 +8,7 @@ everything, 2 when it could not start (bad usage, not a case). A traceback is a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -18,8 +19,8 @@ from typing import Any, NoReturn
 from desktop import __version__
 from desktop.core.acquire import import_paths
 from desktop.core.case import TLP_LEVELS, Case
+from desktop.core.correlate import indicators_with_matches
 from desktop.core.errors import CasetrailError
-from desktop.core.findings import list_indicators
 from desktop.core.indicators import TYPES, defang
 from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.verify import verify_case
@@ -138,7 +139,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     if args.type and args.type not in TYPES:
         raise CasetrailError(f"unknown indicator type {args.type!r}; use one of {', '.join(TYPES)}")
     with _open(args.case, write=False) as case:
-        rows = list_indicators(case.db.conn, args.type)
+        rows = indicators_with_matches(case, args.type)
     if args.json:
         _emit(rows)
         return EXIT_OK
@@ -243,6 +244,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the case as a STIX 2.1 bundle, a CSV of indicators, or a case package."""
+    result: Any
     with _open(args.case, write=True) as case:
         if args.stix:
             from reports.stix_export import export_stix
@@ -257,6 +259,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
             result = export_package(case, Path(args.package))
     print(result.summary())
+    return EXIT_OK
+
+
+def cmd_import_package(args: argparse.Namespace) -> int:
+    """Verify a case package and unpack it as a new case, recording the transfer in custody."""
+    from reports.package import import_package
+
+    case = import_package(Path(args.package), Path(args.case), examiner=_examiner())
+    with case:
+        print(f"imported case {case.title!r} at {case.path}: {len(case.items())} items, every hash "
+              f"verified against the package manifest and the signed checkpoint")
     return EXIT_OK
 
 
@@ -339,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", metavar="FILE")
     fmt.add_argument("--package", metavar="FILE.zip")
 
+    sp = add("import-package", cmd_import_package, "verify a case package and unpack it as a new case")
+    sp.add_argument("package", metavar="PACKAGE.zip")
+    sp.add_argument("case", metavar="CASE")
+
     sp = add("gui", cmd_gui, "open the window (the default with no arguments)")
     sp.add_argument("case", nargs="?")
     return p
@@ -354,6 +371,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CasetrailError as exc:
         print(f"casetrail: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader (``| head``) went away: not an error of ours, and nothing to say to it.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+        return EXIT_OK
     except KeyboardInterrupt:
         print("casetrail: interrupted; everything recorded so far is kept", file=sys.stderr)
         return 130

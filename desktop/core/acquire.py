@@ -45,18 +45,27 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def plan(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+def plan(paths: list[Path], exclude: Path | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
     """List the files an import of ``paths`` covers, and what it will not follow, with reasons.
+
+    Args:
+        paths: files and folders the examiner named.
+        exclude: a folder never to import from (the case itself, when it sits inside a folder
+            being imported: its own database and vault are not evidence).
 
     Raises:
         AcquisitionError: a named path does not exist.
     """
     files: list[Path] = []
     skipped: list[tuple[str, str]] = []
+    own = exclude.resolve() if exclude else None
     for given in paths:
         if not given.exists():
             raise AcquisitionError(f"{given} does not exist")
         top = given.resolve()  # the examiner named it: a top-level symlink is followed
+        if own is not None and (top == own or top.is_relative_to(own)):
+            skipped.append((str(given), "this is the case's own folder; it is not evidence"))
+            continue
         if top.is_file():
             files.append(top)
             continue
@@ -64,8 +73,11 @@ def plan(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
             skipped.append((str(given), "not a regular file or folder"))
             continue
         for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            dirnames.sort()
             base = Path(dirpath)
+            if own is not None and own.parent == base and own.name in dirnames:
+                dirnames.remove(own.name)
+                skipped.append((str(own), "this is the case's own folder; it is not evidence"))
+            dirnames.sort()
             for name in sorted(filenames) + [d for d in dirnames if (base / d).is_symlink()]:
                 p = base / name
                 if p.is_symlink():
@@ -94,7 +106,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "") -> Task[Import
     Closing the generator between yields cancels cleanly: files already recorded stay recorded,
     the one in flight leaves nothing behind.
     """
-    files, skipped = plan(paths)
+    files, skipped = plan(paths, exclude=case.path)
     report = ImportReport(skipped=skipped)
     for index, path in enumerate(files):
         yield Progress(path.name, 0, _size(path), index, len(files))

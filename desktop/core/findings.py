@@ -117,19 +117,22 @@ def record_occurrences(conn: sqlite3.Connection, item_id: int, occurrences: Iter
     Each occurrence: ``type``, ``value`` (normalised), ``source``, ``where`` and optionally ``raw``,
     ``offset``, ``time_s``, ``bbox`` [x, y, w, h], ``confidence``, ``frame_item_id``.
     """
-    count = 0
-    for occ in occurrences:
-        ind = indicator_id(conn, occ["type"], occ["value"])
+    occs = list(occurrences)
+    ids: dict[tuple[str, str], int] = {}
+    for key in dict.fromkeys((o["type"], o["value"]) for o in occs):
+        ids[key] = indicator_id(conn, *key)
+    rows = []
+    for occ in occs:
         base = SOURCE_CONFIDENCE.get(occ["source"], 0.5)
         conf = occ.get("confidence")
-        conn.execute(
-            "INSERT INTO occurrences (indicator_id, item_id, source, where_, raw, offset, time_s, bbox, "
-            "confidence, frame_item_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (ind, item_id, occ["source"], occ["where"], occ.get("raw"), occ.get("offset"),
-             occ.get("time_s"), json.dumps(occ["bbox"]) if occ.get("bbox") else None,
-             base * float(conf) if conf is not None else base, occ.get("frame_item_id")))
-        count += 1
-    return count
+        bbox = json.dumps(occ["bbox"]) if occ.get("bbox") else None
+        rows.append((ids[(occ["type"], occ["value"])], item_id, occ["source"], occ["where"],
+                     occ.get("raw"), occ.get("offset"), occ.get("time_s"), bbox,
+                     base * float(conf) if conf is not None else base, occ.get("frame_item_id")))
+    conn.executemany(
+        "INSERT INTO occurrences (indicator_id, item_id, source, where_, raw, offset, time_s, bbox, "
+        "confidence, frame_item_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
 
 
 def list_indicators(conn: sqlite3.Connection, type_: str | None = None) -> list[dict[str, Any]]:

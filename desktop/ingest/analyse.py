@@ -26,9 +26,9 @@ def analyse(job: dict[str, Any]) -> dict[str, Any]:
     mime, name, kind = job.get("mime", ""), job.get("name", ""), job.get("kind", "file")
     with path.open("rb") as fh:
         head = fh.read(8192)
-    from desktop.ingest import email as mail  # keep worker start-up light
+    from desktop.ingest.email import sniff_mail  # keep worker start-up light
 
-    form = mail.sniff_mail(head, mime, name)
+    form = sniff_mail(head, mime, name)
     if form == "mbox":
         return _mbox(path, out)
     if form in ("eml", "msg"):
@@ -61,10 +61,10 @@ def _write_part(out: Path, index: int, data: bytes) -> str:
 
 
 def _email(path: Path, out: Path, form: str) -> dict[str, Any]:
-    from desktop.ingest import email as mail
+    from desktop.ingest.email import parse_eml, parse_msg
 
     data = path.read_bytes()
-    parsed = mail.parse_eml(data) if form == "eml" else mail.parse_msg(data)
+    parsed = parse_eml(data) if form == "eml" else parse_msg(data)
     info = parsed.to_dict()
     occurrences: list[dict[str, Any]] = []
     headers = info.get("headers") or []
@@ -104,11 +104,11 @@ def _email(path: Path, out: Path, form: str) -> dict[str, Any]:
 
 
 def _mbox(path: Path, out: Path) -> dict[str, Any]:
-    from desktop.ingest import email as mail
+    from desktop.ingest.email import split_mbox
 
     data = path.read_bytes()
     parts = []
-    for index, (start, end) in enumerate(mail.split_mbox(data)):
+    for index, (start, end) in enumerate(split_mbox(data)):
         parts.append({"file": _write_part(out, index, data[start:end]),
                       "name": f"message-{index + 1:05d}.eml", "how": "mbox message",
                       "detail": {"offset": start, "length": end - start}})
