@@ -24,7 +24,7 @@ from desktop.core.errors import CasetrailError
 from desktop.core.indicators import TYPES, defang
 from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.verify import verify_case
-from desktop.ingest.pipeline import analyse_items, pending
+from desktop.ingest.pipeline import analyse_items, import_and_analyse, pending
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 _LARGE = 64 << 20  # files above this get a progress line on a terminal
@@ -85,13 +85,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Acquire files and folders into a case, then analyse what was acquired."""
     with _open(args.case, write=True) as case:
-        report = _drive(import_paths(case, [Path(p) for p in args.paths], args.reason or ""),
-                        show=sys.stderr.isatty() and not args.json)
-        analysis = None
-        if not args.no_analyse:
-            fresh = sorted({a.item.id for a in report.acquired if a.item.status == "acquired"})
-            analysis = _drive(analyse_items(case, fresh), show=False)
-        ids = [a.item.id for a in report.acquired] + (analysis.derived if analysis else [])
+        task = (import_paths(case, [Path(p) for p in args.paths], args.reason or "") if args.no_analyse
+                else import_and_analyse(case, [Path(p) for p in args.paths], args.reason or ""))
+        report = _drive(task, show=sys.stderr.isatty() and not args.json)
+        ids = [a.item.id for a in report.acquired] + report.derived
         items = {i.id: i for i in case.items()}
     first = {a.item.id: a for a in report.acquired}
     if args.json:
@@ -117,7 +114,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"casetrail: skipped {path}: {why}", file=sys.stderr)
     for _path, err in report.failed:
         print(f"casetrail: not acquired: {err}", file=sys.stderr)
-    for item_id, why in analysis.failed if analysis else []:
+    for item_id, why in report.analysis_failed:
         print(f"casetrail: item {item_id} acquired, but analysis failed: {why}", file=sys.stderr)
     return EXIT_FOUND if report.failed else EXIT_OK
 

@@ -38,11 +38,18 @@ class Acquired:
 
 @dataclass
 class ImportReport:
-    """The outcome of one import: what was acquired and what could not be, with reasons."""
+    """The outcome of one import: what was acquired and what could not be, with reasons.
+
+    The analysis fields are filled when the import is followed by analysis
+    (``desktop.ingest.pipeline.import_and_analyse``).
+    """
 
     acquired: list[Acquired] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    analysed: list[int] = field(default_factory=list)
+    analysis_failed: list[tuple[int, str]] = field(default_factory=list)
+    derived: list[int] = field(default_factory=list)
 
 
 def plan(paths: list[Path], exclude: Path | None = None) -> tuple[list[Path], list[tuple[str, str]]]:

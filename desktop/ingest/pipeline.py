@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core import custody, findings
-from desktop.core.acquire import acquire_derived
+from desktop.core.acquire import ImportReport, acquire_derived, import_paths
 from desktop.core.case import Case, Item
 from desktop.core.progress import Progress, Task
 from desktop.ingest.sandbox import AnalysisFailed, Sandbox
@@ -114,6 +114,21 @@ def analyse_items(case: Case, item_ids: list[int], *, workers: int = 2,
                 shutil.rmtree(outdir, ignore_errors=True)
             with contextlib.suppress(OSError):
                 scratch_root.rmdir()
+    return report
+
+
+def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[ImportReport]:
+    """Acquire files, then analyse what was newly acquired: what the window and CLI run on import.
+
+    Acquisition finishes (and is recorded) before any parser sees a byte; a cancel during the
+    analysis leaves acquired items ``acquired``, ready to be analysed later.
+    """
+    report = yield from import_paths(case, paths, reason)
+    fresh = sorted({a.item.id for a in report.acquired if a.item.status == "acquired"})
+    if fresh:
+        analysis = yield from analyse_items(case, fresh)
+        report.analysed, report.analysis_failed = analysis.analysed, analysis.failed
+        report.derived = analysis.derived
     return report
 
 

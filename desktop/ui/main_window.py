@@ -1,6 +1,6 @@
 """The main window: one open case, its evidence, its custody log and the actions on them.
 
-Every action here is a core function first (``Case.create``/``open``, ``acquire.import_paths``,
+Every action here is a core function first (``Case.create``/``open``, ``pipeline.import_and_analyse``,
 ``verify.verify_case``); the window only asks for input, runs the core's generators through
 :class:`~desktop.ui.tasks.TaskManager` and shows what came back. It must never hash, write to the
 case or share the case's writer connection on the GUI thread: imports and verify run on the
@@ -35,12 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import acquire, custody, store
+from desktop.core import custody, store
 from desktop.core.acquire import ImportReport
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
+from desktop.ingest.pipeline import import_and_analyse
 from desktop.ui.custody_view import CustodyView, configure_table
 from desktop.ui.detail_pane import DetailPane
 from desktop.ui.evidence_model import Column, EvidenceModel
@@ -358,7 +359,7 @@ class MainWindow(QMainWindow):
                 self.check_chain()
             self.import_finished.emit(outcome)
 
-        handle = self.tasks.run_write("Import", lambda: acquire.import_paths(case, paths, reason),
+        handle = self.tasks.run_write("Import", lambda: import_and_analyse(case, paths, reason),
                                       on_success=succeeded, on_progress=progressed, on_done=done)
         dialog.cancel_requested.connect(handle.cancel)
         self.import_handle = handle

@@ -14,9 +14,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop.core import acquire
 from desktop.core.case import Case
 from desktop.core.progress import Progress
+from desktop.ingest import pipeline
 from desktop.ui.display import VERIFY_FOREGROUND
 from desktop.ui.evidence_model import Column
 from desktop.ui.main_window import MainWindow
@@ -102,9 +102,11 @@ def test_import_files_shows_rows_details_and_records_the_reason(
     assert item is not None
     assert window.detail.sha256.edit.text() == item.sha256
     assert window.detail.md5.edit.text() == item.md5
-    assert window.detail.custody_model.rowCount() == 1
+    # Acquisition, then analysis in the sandbox: both are in the item's custody.
+    assert window.detail.custody_model.rowCount() == 2
     assert window.detail.custody_model.entry(0)["reason"] == "test warrant 42"  # type: ignore[index]
-    assert window.custody_view.model.rowCount() == 4  # created + 3 acquired
+    assert window.detail.custody_model.entry(1)["action"] == "analysed"  # type: ignore[index]
+    assert window.custody_view.model.rowCount() == 7  # created + 3 acquired + 3 analysed
 
 
 def test_import_folder_then_verify_marks_every_item_ok(
@@ -194,7 +196,7 @@ def test_cancelling_a_big_import_leaves_no_partial_item_and_the_case_verifies(
 
     # Hold the import inside the big file's copy until Cancel has been pressed, so the cancel
     # lands mid-file on every machine instead of racing a fast disk.
-    real = acquire.import_paths
+    real = pipeline.import_paths
     reached, release = threading.Event(), threading.Event()
 
     def held(case: Case, paths: list[Path], reason: str = "") -> Generator[Progress, None, object]:
@@ -212,7 +214,7 @@ def test_cancelling_a_big_import_leaves_no_partial_item_and_the_case_verifies(
         finally:
             gen.close()
 
-    monkeypatch.setattr(acquire, "import_paths", held)
+    monkeypatch.setattr(pipeline, "import_paths", held)
     handle = window.start_import([small, big], "cancel test")
     assert handle is not None
     dialog = window.progress_dialog
