@@ -4,3 +4,12 @@ import os
 
 # Qt picks its platform when the first QApplication is made: without a display, use offscreen.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _workstation_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test's workstation library and examiner keys out of the real user data dir."""
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path_factory.mktemp("casetrail-home")))

@@ -10,8 +10,10 @@ messages recurse. A failure marks the item ``analysis failed: <reason>``; the ev
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import shutil
+import sqlite3
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,9 +23,12 @@ from typing import Any
 from desktop.core import custody, findings
 from desktop.core.acquire import ImportReport, acquire_derived, import_paths
 from desktop.core.case import Case, Item
+from desktop.core.errors import CasetrailError
+from desktop.core.intel import index_case
 from desktop.core.progress import Progress, Task
 from desktop.ingest.sandbox import AnalysisFailed, Sandbox
 
+log = logging.getLogger(__name__)
 TIMEOUTS_S = {"video": 1800.0, "image": 300.0, "email": 120.0}
 DEFAULT_TIMEOUT_S = 120.0
 MAX_DEPTH = 8  # attachments of attachments of …: beyond this, parts are kept but not analysed
@@ -114,7 +119,17 @@ def analyse_items(case: Case, item_ids: list[int], *, workers: int = 2,
                 shutil.rmtree(outdir, ignore_errors=True)
             with contextlib.suppress(OSError):
                 scratch_root.rmdir()
+    if report.analysed:
+        _index(case)
     return report
+
+
+def _index(case: Case) -> None:
+    """Let other cases on this workstation see this one's indicators; never fail analysis for it."""
+    try:
+        index_case(case)
+    except (CasetrailError, sqlite3.Error, OSError) as exc:
+        log.warning("the workstation library could not index %s: %s", case.path, exc)
 
 
 def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[ImportReport]:

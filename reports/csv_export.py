@@ -1,0 +1,67 @@
+"""Export a case's indicators as CSV: one row per indicator, for spreadsheets and other tools.
+
+Columns: type, value, defanged, tags, first_seen, occurrences, sources, items, matches, asn.
+Multi-valued cells are joined with `` | ``. A cell that a spreadsheet would run as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with ``'`` (the
+OWASP advice for CSV injection): evidence values are hostile, and a case CSV is opened in Excel.
+The ``value`` column of such a row therefore differs from the stored value by that one character;
+the ``defanged`` column is safe to paste in any case.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from desktop.core.case import Case
+from desktop.core.correlate import indicators_with_matches
+from desktop.core.indicators import defang
+from reports.atomic_write import write_atomic
+from reports.stix_export import ExportResult
+
+COLUMNS = ("type", "value", "defanged", "tags", "first_seen", "occurrences", "sources", "items",
+           "matches", "asn")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def build_rows(case: Case) -> list[dict[str, str]]:
+    """The CSV rows of a case (pure: reads the case and the library, writes nothing)."""
+    first_seen = {(str(t), str(v)): str(f) for t, v, f in
+                  case.db.conn.execute("SELECT type, value, first_seen FROM indicators")}
+    out = []
+    for ind in indicators_with_matches(case):
+        occ: list[dict[str, Any]] = ind["occurrences"]
+        asn = ind.get("asn")
+        row = {
+            "type": ind["type"],
+            "value": ind["value"],
+            "defanged": defang(ind["value"], ind["type"]),
+            "tags": " | ".join(ind["tags"]),
+            "first_seen": first_seen.get((ind["type"], ind["value"]), ""),
+            "occurrences": str(len(occ)),
+            "sources": " | ".join(sorted({str(o["source"]) for o in occ})),
+            "items": " | ".join(str(i) for i in sorted({int(o["item_id"]) for o in occ})),
+            "matches": " | ".join(f"{m['source']}: {m['name']} ({m['detail']})" for m in ind["matches"]),
+            "asn": f"AS{asn['number']} {asn['name']} {asn['country']}".strip() if asn else "",
+        }
+        out.append({k: _cell(v) for k, v in row.items()})
+    return out
+
+
+def export_csv(case: Case, path: Path) -> ExportResult:
+    """Write the case's indicator CSV atomically and record the export in custody."""
+    rows = build_rows(case)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    digest = write_atomic(path, buf.getvalue().encode("utf-8"))
+    case.record("exported", source=str(path.resolve()), sha256=digest, result="written",
+                detail={"format": "csv", "rows": len(rows)})
+    return ExportResult(str(path), digest, "CSV", {"indicators": len(rows)})
