@@ -505,10 +505,11 @@ _POSIX_OCR_RE = re.compile(rf"/(?<![/.~]/)(?:{_POSIX_ROOT_ALT})(?![A-Za-z0-9._-]
 _OCTET = r"\d{1,3}"
 _IPV4_RE = re.compile(
     rf"\d(?<![\w.]\d)\d{{0,2}}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
-    r"(?:/(?P<prefix>\d{1,2})(?![\w/]|\.\d))?(?!\w|\.\d)"
+    # Not followed by ".label": 1.2.3.4.static.example.net and 0.0.0.0.com are host names.
+    r"(?:/(?P<prefix>\d{1,2})(?![\w/]|\.\d))?(?!\w|\.\w)"
 )
 _IPV4_OCR_RE = re.compile(
-    r"(?<![\d.])[0-9OoIl|]{1,3}(?:[ ]?\.[ ]?[0-9OoIl|]{1,3}){3}(?![\d]|\.\d|[ ]?\.[ ]?\d)"
+    r"(?<![\d.])[0-9OoIl|]{1,3}(?:[ ]?\.[ ]?[0-9OoIl|]{1,3}){3}(?![\d]|\.\d|[ ]?\.[ ]?\d|\.[A-Za-z])"
 )
 _IPV6_HINT_RE = re.compile(r"[0-9A-Fa-f:](?<![\w:.][0-9A-Fa-f:])[0-9A-Fa-f]{0,3}:[0-9A-Fa-f]{0,4}:")
 _IPV6_RE = re.compile(

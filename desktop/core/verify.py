@@ -12,6 +12,7 @@ from typing import Any
 
 from desktop.core import custody, store
 from desktop.core.case import Case
+from desktop.core.checkpoint import verify_checkpoints
 from desktop.core.progress import Progress, Task
 
 
@@ -30,11 +31,13 @@ class VerifyReport:
     chain: custody.ChainReport | None = None
     problems: list[str] = field(default_factory=list)
     recorded: bool = False
+    checkpoints: int = 0
 
     @property
     def custody_ok(self) -> bool:
         """The chain recomputes and the append-only triggers are in place."""
-        return bool(self.chain and self.chain.ok) and not any("trigger" in p for p in self.problems)
+        return bool(self.chain and self.chain.ok) and not any(
+            "trigger" in p or p.startswith("custody checkpoint") for p in self.problems)
 
     @property
     def ok(self) -> bool:
@@ -54,6 +57,7 @@ class VerifyReport:
                 "reason": chain.reason if chain else "not checked",
                 "entries": chain.length if chain else 0,
                 "head": chain.head if chain else None,
+                "checkpoints_checked": self.checkpoints,
             },
             "problems": self.problems,
             "recorded": self.recorded,
@@ -77,6 +81,11 @@ def verify_case(case: Case) -> Task[VerifyReport]:
             report.items[item_id] = status
     yield Progress("custody chain", len(by_hash), len(by_hash), len(by_hash), len(by_hash))
     report.chain = custody.verify_chain(case.db.conn)
+    # A signed checkpoint pins the chain head at an export: a truncated or rewritten tail that
+    # still chains correctly is caught here.
+    checkpoints = verify_checkpoints(case)
+    report.checkpoints = checkpoints.checked
+    report.problems += [f"custody checkpoint: {p}" for p in checkpoints.problems]
     if not case.read_only:
         bad = {i: s for i, s in report.items.items() if s != "ok"}
         case.record(
