@@ -108,14 +108,17 @@ class Vault:
             AcquisitionError: the file cannot be read or the vault cannot be written.
         """
         label = label or source.name
+        # O_NONBLOCK: a FIFO put where a file was must not hang the import (no effect on files).
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(source, flags)
         except OSError as exc:
             raise AcquisitionError(f"cannot read {source}: {exc.strerror}") from exc
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            os.close(fd)  # checked before fdopen, which refuses a directory with a bare OSError
+            raise AcquisitionError(f"{source} is not a regular file")
         with os.fdopen(fd, "rb", buffering=0) as src:
-            before = os.fstat(src.fileno())
-            if not stat.S_ISREG(before.st_mode):
-                raise AcquisitionError(f"{source} is not a regular file")
 
             def unchanged(read: int) -> None:
                 # Checked before the blob is linked, so a changed source leaves nothing behind.
@@ -132,7 +135,19 @@ class Vault:
                         f"{after.st_size}, {read} bytes read); acquire it again once it is stable"
                     )
 
-            return (yield from self._store_stream(_read_chunks(src), before.st_size, label, unchanged))
+            def bounded() -> Iterator[bytes]:
+                # A source that keeps growing (a live log) would otherwise be read forever.
+                read = 0
+                for chunk in _read_chunks(src):
+                    read += len(chunk)
+                    if read > before.st_size:
+                        raise SourceChangedError(
+                            f"{source} changed while it was being read (it grew past its "
+                            f"{before.st_size} bytes); acquire it again once it is stable"
+                        )
+                    yield chunk
+
+            return (yield from self._store_stream(bounded(), before.st_size, label, unchanged))
 
     def store_bytes(self, data: bytes, label: str = "") -> Blob:
         """Store content that is already in memory (derived items: attachments, frames)."""
@@ -170,6 +185,13 @@ class Vault:
                 linked = True
             except FileExistsError:
                 existed = True
+                # The caller records "copy verified" for this blob: prove the one already in
+                # place is the same content, or refuse (it is kept as it is, never replaced).
+                if sha256_on_disk(final) != sha256:
+                    raise CopyMismatchError(
+                        f"the vault already holds {final.name[:16]}… for {label}, but its content "
+                        "does not match its name; it was not replaced — run verify on this case"
+                    ) from None
             failpoints.hit("after_link")
             _fsync_dir(final.parent)
             _fsync_dir(final.parent.parent)

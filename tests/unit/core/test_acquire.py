@@ -1,0 +1,245 @@
+"""Acquisition: walking what the examiner named, dedupe, symlinks, true types, custody per file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.core import vault as vault_mod
+from desktop.core.acquire import ImportReport, acquire_derived, import_paths, plan
+from desktop.core.case import Case
+from desktop.core.errors import AcquisitionError
+from desktop.core.progress import Progress, run_to_end
+
+
+def _import(case: Case, *paths: Path, reason: str = "") -> ImportReport:
+    return run_to_end(import_paths(case, list(paths), reason))
+
+
+def _blobs(case: Case) -> list[Path]:
+    return list(case.vault.blobs())
+
+
+def _actions(case: Case) -> list[str]:
+    return [e["action"] for e in case.custody()]
+
+
+def test_directories_recurse(case: Case, evidence: Path) -> None:
+    files = {
+        "top.txt": b"top level\n",
+        "a/one.txt": b"one\n",
+        "a/b/two.bin": bytes(range(256)),
+        "a/b/c/three.txt": b"three\n",
+    }
+    for rel, data in files.items():
+        (evidence / rel).parent.mkdir(parents=True, exist_ok=True)
+        (evidence / rel).write_bytes(data)
+    report = _import(case, evidence, reason="warrant 42")
+    assert report.failed == []
+    assert report.skipped == []
+    got = {Path(a.item.source_path).relative_to(evidence).as_posix(): a.item for a in report.acquired}
+    assert set(got) == set(files)
+    for rel, data in files.items():
+        assert got[rel].sha256 == hashlib.sha256(data).hexdigest()
+        assert got[rel].size == len(data)
+        assert got[rel].name == Path(rel).name
+        assert got[rel].status == "acquired"
+        assert got[rel].parent_id is None
+    assert len(case.items()) == len(files)
+    entries = [e for e in case.custody() if e["action"] == "acquired"]
+    assert len(entries) == len(files)
+    for e in entries:
+        assert e["reason"] == "warrant 42"
+        assert e["examiner"] == "A. Examiner"
+        assert e["hash_before"] == e["hash_after"] == e["sha256"]
+        assert e["item_id"] is not None
+
+
+def test_second_import_of_same_file_records_custody_only(case: Case, evidence: Path) -> None:
+    f = evidence / "mail.eml"
+    f.write_bytes(b"From: a@example.com\n\nhello\n")
+    first = _import(case, f)
+    blobs = _blobs(case)
+    custody_len = len(case.custody())
+    second = _import(case, f)
+    assert len(case.items()) == 1, "a re-import must not add an item"
+    assert _blobs(case) == blobs, "a re-import must not add a blob"
+    assert len(case.custody()) == custody_len + 1
+    last = case.custody()[-1]
+    assert last["action"] == "acquired"
+    assert last["item_id"] == first.acquired[0].item.id
+    assert last["detail"]["item"] == "re-acquired into existing item"
+    assert last["detail"]["blob"] == "already in vault"
+    assert not second.acquired[0].new_item
+    assert second.acquired[0].blob_existed
+
+
+def test_same_content_other_path_is_new_item_sharing_blob(case: Case, evidence: Path) -> None:
+    (evidence / "a.txt").write_bytes(b"same bytes")
+    (evidence / "sub").mkdir()
+    (evidence / "sub" / "a-copy.txt").write_bytes(b"same bytes")
+    report = _import(case, evidence)
+    items = case.items()
+    assert len(items) == 2
+    assert items[0].sha256 == items[1].sha256
+    assert {i.source_path for i in items} == {str(evidence / "a.txt"), str(evidence / "sub" / "a-copy.txt")}
+    assert len(_blobs(case)) == 1
+    assert [a.blob_existed for a in report.acquired] == [False, True]
+    assert all(a.new_item for a in report.acquired)
+
+
+def test_symlink_outside_tree_is_skipped_with_reason(case: Case, tmp_path: Path, evidence: Path) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(b"not part of the evidence")
+    (tmp_path / "outdir").mkdir()
+    (evidence / "real.txt").write_bytes(b"real")
+    (evidence / "escape.txt").symlink_to(outside)
+    (evidence / "escape-dir").symlink_to(tmp_path / "outdir")
+    report = _import(case, evidence)
+    assert [a.item.name for a in report.acquired] == ["real.txt"]
+    skipped = dict(report.skipped)
+    assert set(skipped) == {str(evidence / "escape.txt"), str(evidence / "escape-dir")}
+    assert all("outside" in why for why in skipped.values())
+    assert all(hashlib.sha256(b"not part of the evidence").hexdigest() not in p.name for p in _blobs(case))
+
+
+def test_symlink_inside_tree_is_followed_once(case: Case, evidence: Path) -> None:
+    (evidence / "docs").mkdir()
+    target = evidence / "docs" / "target.txt"
+    target.write_bytes(b"linked content")
+    (evidence / "alias.txt").symlink_to(target)
+    (evidence / "docs-alias").symlink_to(evidence / "docs")
+    report = _import(case, evidence)
+    assert report.failed == []
+    assert [a.item.source_path for a in report.acquired] == [str(target)]
+    assert len(case.items()) == 1
+    assert dict(report.skipped).keys() == {str(evidence / "docs-alias")}
+
+
+def test_named_symlink_is_followed(case: Case, tmp_path: Path, evidence: Path) -> None:
+    target = evidence / "t.txt"
+    target.write_bytes(b"x")
+    link = tmp_path / "named-link.txt"
+    link.symlink_to(target)
+    report = _import(case, link)
+    assert [a.item.source_path for a in report.acquired] == [str(target)]
+
+
+def test_nonexistent_path_raises_and_records_nothing(case: Case, tmp_path: Path) -> None:
+    before = case.custody()
+    with pytest.raises(AcquisitionError, match="does not exist"):
+        _import(case, tmp_path / "no-such-file")
+    assert case.items() == []
+    assert case.custody() == before
+
+
+def test_special_file_is_reported_not_silently_skipped(evidence: Path) -> None:
+    os.mkfifo(evidence / "pipe")
+    (evidence / "f.txt").write_bytes(b"f")
+    files, skipped = plan([evidence])
+    assert files == [evidence / "f.txt"]
+    assert skipped == [(str(evidence / "pipe"), "not a regular file (device, socket or pipe)")]
+
+
+def test_extension_mismatch_and_true_mime(case: Case, evidence: Path, png: bytes) -> None:
+    (evidence / "photo.jpg").write_bytes(png)
+    (evidence / "frame.png").write_bytes(png[:-1] + png[-1:])  # same bytes, honest name
+    (evidence / "notes.txt").write_bytes(b"plain words\n")
+    _import(case, evidence)
+    by_name = {i.name: i for i in case.items()}
+    assert by_name["photo.jpg"].mime == "image/png"
+    assert by_name["photo.jpg"].ext_mismatch is True
+    assert by_name["photo.jpg"].kind == "image"
+    assert by_name["frame.png"].mime == "image/png"
+    assert by_name["frame.png"].ext_mismatch is False
+    assert by_name["notes.txt"].mime == "text/plain"
+    assert by_name["notes.txt"].ext_mismatch is False
+    facts = {e["detail"]["name"]: e["detail"] for e in case.custody() if e["action"] == "acquired"}
+    assert facts["photo.jpg"]["extension_mismatch"] is True
+
+
+def test_empty_file(case: Case, evidence: Path) -> None:
+    (evidence / "empty.dat").write_bytes(b"")
+    item = _import(case, evidence).acquired[0].item
+    assert item.size == 0
+    assert item.sha256 == hashlib.sha256(b"").hexdigest()
+    assert item.md5 == hashlib.md5(b"").hexdigest()  # noqa: S324
+
+
+def test_source_changing_during_import_leaves_nothing(
+    case: Case, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = evidence / "live.log"
+    live.write_bytes(b"line 1\n" * 1000)
+    original = vault_mod._read_chunks
+
+    def growing(src: object) -> Iterator[bytes]:
+        for n, chunk in enumerate(original(src)):
+            yield chunk
+            if n == 0:
+                with live.open("ab") as f:
+                    f.write(b"line appended while reading\n")
+
+    monkeypatch.setattr(vault_mod, "_read_chunks", growing)
+    before = case.custody()
+    report = _import(case, evidence)
+    assert report.acquired == []
+    assert [p for p, _ in report.failed] == [str(live)]
+    assert "changed while it was being read" in report.failed[0][1]
+    assert case.items() == []
+    assert _blobs(case) == []
+    assert case.vault.temp_files() == []
+    assert case.custody() == before
+
+
+def test_one_failure_does_not_stop_the_others(
+    case: Case, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (evidence / "a.txt").write_bytes(b"a")
+    (evidence / "b.txt").write_bytes(b"b")
+    real = case.vault.store_file
+
+    def store(source: Path, label: str = "") -> object:
+        if source.name == "a.txt":
+            raise AcquisitionError(f"cannot read {source}: injected")
+        return real(source, label)
+
+    monkeypatch.setattr(case.vault, "store_file", store)
+    report = _import(case, evidence)
+    assert [a.item.name for a in report.acquired] == ["b.txt"]
+    assert report.failed == [(str(evidence / "a.txt"), f"cannot read {evidence / 'a.txt'}: injected")]
+
+
+def test_progress_reports_files(case: Case, evidence: Path) -> None:
+    for n in range(3):
+        (evidence / f"{n}.txt").write_bytes(b"x" * (n + 1))
+    ticks: list[Progress] = []
+    task = import_paths(case, [evidence])
+    while True:
+        try:
+            ticks.append(next(task))
+        except StopIteration:
+            break
+    assert ticks[-1].overall_done == ticks[-1].overall_total == 3
+    assert {t.overall_total for t in ticks} == {3}
+
+
+def test_acquire_derived_links_to_parent(case: Case, evidence: Path, png: bytes) -> None:
+    (evidence / "mail.eml").write_bytes(b"From: a@example.com\n\nsee attachment\n")
+    parent = _import(case, evidence).acquired[0].item
+    child = acquire_derived(case, parent, "logo.png", png, "attachment", {"part": "1.2"})
+    assert child.new_item
+    assert child.item.parent_id == parent.id
+    assert child.item.derived_how == "attachment"
+    assert child.item.sha256 == hashlib.sha256(png).hexdigest()
+    assert case.vault.blob_path(child.item.sha256).read_bytes() == png
+    entry = case.custody(child.item.id)[-1]
+    assert entry["action"] == "derived"
+    assert entry["detail"]["parent_sha256"] == parent.sha256
+    assert entry["detail"]["part"] == "1.2"
+    assert case.items(parent_id=parent.id) == [child.item]
+    assert case.items(parent_id=None) == [parent]
