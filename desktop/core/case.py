@@ -154,7 +154,8 @@ class Case:
                 candidate.acquire()
                 lock = candidate
             except Timeout:
-                reason = "another Casetrail process is writing to this case; opened read-only"
+                reason = ("another Casetrail window or process is writing to this case; "
+                          "opened read-only")
             except OSError as exc:
                 reason = f"the case folder is not writable ({exc.strerror}); opened read-only"
         try:
@@ -264,45 +265,66 @@ class Case:
     def recover(self) -> list[str]:
         """Find and handle what a crash left behind; record each finding in custody once.
 
-        A temp file is a copy that never became a blob: it is moved to ``quarantine/`` (kept, so
-        nothing an examiner may want to see is lost). A blob no item names is re-hashed: if it
-        matches its name it stays where it is (a re-import attaches it), otherwise it is moved
-        to ``quarantine/``.
+        A temp file that is a second link to a blob (a crash between link and unlink) is only a
+        name: it is removed and the content stays in the vault. Any other temp file is a copy
+        that never became a blob: it is moved to ``quarantine/`` (kept, so nothing an examiner
+        may want to see is lost). A blob no item names is re-hashed: if it matches its name it
+        stays where it is (a re-import attaches it), otherwise it is moved to ``quarantine/``.
+        Each step moves first and records second; a crash in between leaves a file in
+        ``quarantine/`` that no record names, which the next opening records.
         """
         handled = {r[0] for r in self.db.execute("SELECT path FROM recovery")}
         known = {r[0] for r in self.db.execute("SELECT DISTINCT sha256 FROM items")}
-        findings: list[tuple[str, str, str, dict[str, Any]]] = []
         for tmp in self.vault.temp_files():
-            rel = str(tmp.relative_to(self.path))
+            rel = self._rel(tmp)
             if rel in handled:
                 continue
+            sha = sha256_on_disk(tmp)
+            blob = self.vault.blob_path(sha)
+            if tmp.stat().st_nlink > 1 and blob.exists() and blob.samefile(tmp):
+                tmp.unlink()
+                self._record_recovery(rel, "temp link", f"a second name of blob {sha[:16]}…; the name "
+                                      "was removed, the content stays in the vault", {"sha256": sha})
+                continue
             dest = self._quarantine(tmp)
-            findings.append((rel, "temp file", f"moved to {dest.relative_to(self.path)}",
-                             {"size": dest.stat().st_size}))
+            self._record_recovery(rel, "temp file", f"moved to {self._rel(dest)}",
+                                  {"sha256": sha, "size": dest.stat().st_size}, also=self._rel(dest))
         if self.vault.root.is_dir():
-            for blob in self.vault.blobs():
-                rel = str(blob.relative_to(self.path))
+            for blob in list(self.vault.blobs()):
+                rel = self._rel(blob)
                 if blob.name in known or rel in handled:
                     continue
                 actual = sha256_on_disk(blob)
                 if actual == blob.name:
-                    findings.append((rel, "orphan blob",
-                                     "verified and kept; importing the file again attaches it",
-                                     {"sha256": actual}))
+                    self._record_recovery(rel, "orphan blob",
+                                          "verified and kept; importing the file again attaches it",
+                                          {"sha256": actual})
                 else:
                     dest = self._quarantine(blob)
-                    findings.append((rel, "orphan blob",
-                                     f"content does not match its name; moved to "
-                                     f"{dest.relative_to(self.path)}", {"sha256": actual}))
-        for rel, kind, outcome, detail in findings:
-            with self.transaction() as conn:
-                conn.execute("INSERT INTO recovery (path, kind, handled_at, outcome) VALUES (?, ?, ?, ?)",
-                             (rel, kind, custody.utc_now(), outcome))
-                custody.append(conn, action="recovered", examiner=self.examiner, source=rel,
-                               sha256=detail.get("sha256"), result=outcome,
-                               detail={"kind": kind, **detail})
-            self.recovery.append(f"{kind} {rel}: {outcome}")
+                    self._record_recovery(rel, "orphan blob", "content does not match its name; moved "
+                                          f"to {self._rel(dest)}", {"sha256": actual}, also=self._rel(dest))
+        qdir = self.path / "quarantine"
+        if qdir.is_dir():
+            handled = {r[0] for r in self.db.execute("SELECT path FROM recovery")}
+            for stray in sorted(qdir.iterdir()):
+                rel = self._rel(stray)
+                if rel not in handled:
+                    self._record_recovery(rel, "quarantined file", "found in quarantine, moved there by "
+                                          "an interrupted recovery; kept", {"sha256": sha256_on_disk(stray)})
         return self.recovery
+
+    def _rel(self, path: Path) -> str:
+        return str(path.relative_to(self.path))
+
+    def _record_recovery(self, rel: str, kind: str, outcome: str, detail: dict[str, Any],
+                         also: str | None = None) -> None:
+        with self.transaction() as conn:
+            for path in (rel, also) if also else (rel,):
+                conn.execute("INSERT OR IGNORE INTO recovery (path, kind, handled_at, outcome) "
+                             "VALUES (?, ?, ?, ?)", (path, kind, custody.utc_now(), outcome))
+            custody.append(conn, action="recovered", examiner=self.examiner, source=rel,
+                           sha256=detail.get("sha256"), result=outcome, detail={"kind": kind, **detail})
+        self.recovery.append(f"{kind} {rel}: {outcome}")
 
     def _quarantine(self, path: Path) -> Path:
         qdir = self.path / "quarantine"

@@ -142,7 +142,6 @@ def verify_chain(conn: sqlite3.Connection) -> ChainReport:
     A gap in sequence numbers (a deleted row), a wrong ``prev_hash`` (a deleted, inserted or
     reordered row) or a wrong ``entry_hash`` (an edited row) all break the chain.
     """
-    conn.row_factory = None
     cur = conn.execute(f"SELECT {', '.join(_FIELDS)}, entry_hash FROM custody ORDER BY seq")  # noqa: S608
     names = [*_FIELDS, "entry_hash"]
     expected_prev, expected_seq, count = GENESIS, 1, 0

@@ -276,7 +276,7 @@ def test_writer_lock_refuses_second_import(tmp_path: Path, case: Path, evidence:
     with Case.open(case) as holder:
         assert not holder.read_only
         line = assert_clean_error(run(tmp_path, "import", str(case), str(tmp_path / "ev"), *FAST), 2)
-        assert "another Casetrail process" in line
+        assert "another Casetrail window or process" in line
         p = run(tmp_path, "items", str(case), "--json")  # reading still works
         assert p.returncode == 0
         assert json.loads(p.stdout) == []

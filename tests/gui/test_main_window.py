@@ -271,7 +271,7 @@ def test_a_second_opener_gets_a_read_only_banner(qtbot: QtBot, case_window: Main
         assert second.case is not None
         assert second.case.read_only
         assert second.read_only_banner.isVisible()
-        assert "another Casetrail process is writing" in second.read_only_banner.text()
+        assert "another Casetrail window or process is writing" in second.read_only_banner.text()
         assert not second.import_files_action.isEnabled()
         assert second.verify_action.isEnabled()
         qtbot.waitUntil(lambda: not second.tasks.running(), timeout=5000)

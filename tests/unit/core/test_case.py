@@ -120,7 +120,7 @@ def test_second_opener_gets_read_only_with_reason(tmp_path: Path) -> None:
     with Case.create(path, title="t", examiner="e") as first:
         with Case.open(path) as second:
             assert second.read_only
-            assert "another Casetrail process" in second.read_only_reason
+            assert "another Casetrail window or process" in second.read_only_reason
             with pytest.raises(ReadOnlyCaseError, match="read-only"):
                 second.record("note", result="should not be written")
             assert second.custody() == first.custody()
@@ -330,3 +330,37 @@ def test_read_only_opener_does_not_recover(tmp_path: Path) -> None:
         assert c.recovery == []
         assert _recovered(c) == []
     assert leftover.exists()
+
+
+def test_file_left_in_quarantine_by_an_interrupted_recovery_is_recorded_once(tmp_path: Path) -> None:
+    path = tmp_path / "q.casetrail"
+    Case.create(path, title="t", examiner="e").close()
+    (path / "quarantine").mkdir()
+    stray = path / "quarantine" / "20261125T000000Z-abc.part"
+    stray.write_bytes(b"moved, then the process died before recording")
+    with Case.open(path) as case:
+        assert any("quarantined file" in r for r in case.recovery)
+        entries = _recovered(case)
+        assert len(entries) == 1
+        assert entries[0]["sha256"] == hashlib.sha256(stray.read_bytes()).hexdigest()
+    with Case.open(path) as case:
+        assert case.recovery == []
+        assert len(_recovered(case)) == 1
+    assert stray.exists()  # never deleted
+
+
+def test_temp_link_to_a_blob_is_removed_and_the_blob_kept(tmp_path: Path) -> None:
+    path = tmp_path / "l.casetrail"
+    src = tmp_path / "e.txt"
+    src.write_bytes(b"evidence")
+    with Case.create(path, title="t", examiner="e") as case:
+        run_to_end(import_paths(case, [src]))
+        blob = case.vault.blob_path(hashlib.sha256(b"evidence").hexdigest())
+    link = path / "vault" / "tmp" / "deadbeef.part"
+    os.link(blob, link)  # what a crash between link and unlink leaves
+    with Case.open(path) as case:
+        assert any("temp link" in r for r in case.recovery)
+        assert blob.read_bytes() == b"evidence"
+        assert blob.stat().st_nlink == 1
+        assert not link.exists()
+        assert not (path / "quarantine").exists()
