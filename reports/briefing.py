@@ -564,8 +564,9 @@ def _indicators(ctx: _Ctx, rows_in: list[dict[str, Any]]) -> list[Flowable]:
         rows.append([ctx.p(r["type"], "cell"), ctx.p(defang(r["value"], r["type"]), "mono"),
                      ctx.p(_where(ctx, r["occurrences"]), "cell"), ctx.p(matches or "-", "cell"),
                      ctx.p(asn_s or "-", "cell"), ctx.p(", ".join(all_tags) or "-", "cell")])
-    out += _chunked(head, rows, [15 * mm, 52 * mm, BODY_W - 15 * mm - 52 * mm - 24 * mm - 24 * mm - 20 * mm,
-                                 24 * mm, 24 * mm, 20 * mm])
+    # The type column fits "file_path" in one line; matches get the room they need most.
+    out += _chunked(head, rows, [18 * mm, 50 * mm, BODY_W - 18 * mm - 50 * mm - 32 * mm - 22 * mm - 20 * mm,
+                                 32 * mm, 22 * mm, 20 * mm])
     return out
 
 

@@ -33,6 +33,9 @@ def analyse(job: dict[str, Any]) -> dict[str, Any]:
         return _mbox(path, out)
     if form in ("eml", "msg"):
         return _email(path, out, form)
+    if kind == "image" and job.get("derived_how") == "video frame":
+        # A kept frame was read when its video was analysed; OCR-ing it again adds nothing.
+        return {"kind": "image", "summary": "video frame, read with its video"}
     if kind == "image":
         return _image(path, out)
     if kind == "video":
@@ -73,6 +76,11 @@ def _email(path: Path, out: Path, form: str) -> dict[str, Any]:
     for name, value in headers:
         low = name.lower()
         if low in _SKIP_HEADERS or low.startswith(("arc-", "x-ms-exchange-crosstenant")):
+            continue
+        if low in ("message-id", "in-reply-to", "references"):
+            # A message id looks like an address but names no mailbox: only its domain counts.
+            occurrences += [o for o in _scan(str(value), "header", name, offsets=False)
+                            if o["type"] != "email"]
             continue
         where = name
         if low == "received":

@@ -94,7 +94,7 @@ def analyse_items(case: Case, item_ids: list[int], *, workers: int = 2,
                     outdir = scratch_root / uuid.uuid4().hex
                     job = {"id": item.id, "path": str(case.vault.blob_path(item.sha256)),
                            "name": item.name, "mime": item.mime, "kind": item.kind,
-                           "outdir": str(outdir)}
+                           "derived_how": item.derived_how, "outdir": str(outdir)}
                     timeout = limits.get(item.kind, DEFAULT_TIMEOUT_S)
                     inflight[pool.submit(run, job, timeout)] = (item, outdir)
                 done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from desktop import demo
-from desktop.core.case import Case
+from desktop.core import analysis
+from desktop.core.case import Case, Item
+from desktop.core.correlate import indicators_with_matches
+
+
+def case_items(path: Path) -> list[Item]:
+    with Case.open(path, read_only=True) as case:
+        return case.items()
 
 
 @pytest.fixture
@@ -24,9 +31,28 @@ def test_demo_is_built_once_then_reused(home: Path) -> None:
     assert built
     assert path == home / "demo" / "Demo - Proud Boys emails.casetrail"
     with Case.open(path, read_only=True) as case:
-        items = {i.name: i for i in case.items()}
+        items = {i.name: i for i in case.items(parent_id=None)}
+        derived = [i for i in case.items() if i.parent_id is not None]
         case_id = case.meta["case_id"]
+        indicators = {r["value"]: r for r in indicators_with_matches(case)}
+        hypotheses = analysis.matrix(case)
     assert set(items) == set(demo.DEMO_FILES)
+    # The story: the email carries a video; frames of it showing indicators are kept as exhibits.
+    video = next(i for i in derived if i.name == "video.mp4")
+    assert video.parent_id == items["threat-email.eml"].id
+    assert video.kind == "video"
+    frames = [i for i in derived if i.derived_how == "video frame"]
+    assert frames
+    assert all(f.parent_id == video.id for f in frames)
+    assert all(i.status == "analysed" for i in case_items(path))
+    # The IP on screen matches the partner's report and the Dutch hosting provider.
+    ip = indicators["185.141.63.120"]
+    assert any(o["source"] == "ocr" and o["item_id"] == video.id for o in ip["occurrences"])
+    assert any(o["source"] == "header" for o in ip["occurrences"])
+    assert any(m["source"] == "feed" and "SANDSTORM-7" in m["name"] for m in ip["matches"])
+    assert ip["asn"]["country"] == "NL"
+    assert "tlp:amber" in ip["tags"]
+    assert [h.title for h in hypotheses.hypotheses][0].startswith("State-linked")
     assert items["flyer.jpg"].ext_mismatch
     assert items["flyer.jpg"].mime == "image/png"
     assert items["forwarded-message.eml"].kind == "email"
@@ -44,9 +70,15 @@ def test_headless_run_verifies_and_says_where(home: Path, capsys: pytest.Capture
     assert demo.main(["--headless"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"demo case built: {demo.demo_case_path()}"
-    assert out[1].startswith("intact: 4/4 items ok, custody chain of ")
     with Case.open(demo.demo_case_path(), read_only=True) as case:
-        assert [e["action"] for e in case.custody()][-1] == "verified"
+        n = len(case.items())
+        actions = [e["action"] for e in case.custody()]
+    assert out[1].startswith(f"intact: {n}/{n} items ok, custody chain of ")
+    pdf = demo.demo_case_path() / "exports" / "demo-briefing.pdf"
+    assert out[3] == f"demo briefing: {pdf}"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert actions[-3:-1] == ["verified", "note"]  # verify, then the briefing's signed checkpoint
+    assert actions[-1] == "exported"
 
 
 def test_a_modified_demo_is_reported(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,8 +88,10 @@ def test_a_modified_demo_is_reported(home: Path, capsys: pytest.CaptureFixture[s
     blob = path / "vault" / sha[:2] / sha[2:4] / sha
     os.chmod(blob, 0o644)
     blob.write_bytes(blob.read_bytes() + b"x")
+    with Case.open(path, read_only=True) as case:
+        n = len(case.items())
     assert demo.main(["--headless"]) == 1
-    assert "DISCREPANCIES FOUND: 3/4 items ok" in capsys.readouterr().out
+    assert f"DISCREPANCIES FOUND: {n - 1}/{n} items ok" in capsys.readouterr().out
 
 
 def test_launch_without_a_display_says_so_once_and_runs_headless(home: Path) -> None:
