@@ -52,7 +52,7 @@ def test_demo_is_built_once_then_reused(home: Path) -> None:
     assert any(m["source"] == "feed" and "SANDSTORM-7" in m["name"] for m in ip["matches"])
     assert ip["asn"]["country"] == "NL"
     assert "tlp:amber" in ip["tags"]
-    assert [h.title for h in hypotheses.hypotheses][0].startswith("State-linked")
+    assert hypotheses.hypotheses[0].title.startswith("State-linked")
     assert items["flyer.jpg"].ext_mismatch
     assert items["flyer.jpg"].mime == "image/png"
     assert items["forwarded-message.eml"].kind == "email"
