@@ -42,12 +42,16 @@ from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
 from desktop.ingest.pipeline import import_and_analyse
+from desktop.ui.analysis_panels import AnalysisPanels
+from desktop.ui.assessment_view import AssessmentView
+from desktop.ui.briefing_dialog import BriefingDialog
 from desktop.ui.custody_view import CustodyView, configure_table
 from desktop.ui.detail_pane import DetailPane
 from desktop.ui.evidence_model import Column, EvidenceModel
 from desktop.ui.import_dialog import ImportReasonDialog, TaskProgressDialog
 from desktop.ui.new_case_dialog import NewCaseDialog, NewCaseRequest
 from desktop.ui.tasks import TaskHandle, TaskManager
+from desktop.ui.timeline_view import TimelineView
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,7 @@ class MainWindow(QMainWindow):
         self.progress_dialog: TaskProgressDialog | None = None
         self.import_handle: TaskHandle[ImportReport] | None = None
         self.verify_handle: TaskHandle[VerifyReport] | None = None
+        self.briefing_dialog: BriefingDialog | None = None
         self._generation = 0  # bumped per case, so late results of a closed case are dropped
         self._last_dir = Path.home()
         self._last_overall = -1
@@ -131,6 +136,10 @@ class MainWindow(QMainWindow):
         self.verify_action = QAction(self._icon(sp.SP_DialogApplyButton), "&Verify case", self)
         self.verify_action.setShortcut(QKeySequence("Ctrl+Shift+V"))
         self.verify_action.triggered.connect(self._on_verify_action_triggered)
+        self.export_briefing_action = QAction(self._icon(sp.SP_FileDialogDetailedView),
+                                              "Export &briefing\u2026", self)
+        self.export_briefing_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
+        self.export_briefing_action.triggered.connect(self._on_export_briefing_action_triggered)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
@@ -138,6 +147,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&Case")
         for action in (self.new_action, self.open_action, self.close_action):
             file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_briefing_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         evidence_menu = self.menuBar().addMenu("&Evidence")
@@ -184,12 +195,20 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.table, "Evidence")
         self.tabs.addTab(self.custody_view, "Custody log")
+        self.assessment_view = AssessmentView(self)
+        self.timeline_view = TimelineView(self)
+        self.tabs.addTab(self.assessment_view, "Assessment")
+        self.tabs.addTab(self.timeline_view, "Timeline")
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.detail = DetailPane(self)
+        # Details / Message / Media below the tabs, and the Indicators and Graph tabs.
+        self.panels = AnalysisPanels(self, self.detail, self.tasks)
+        self.panels.add_tabs(self.tabs)
         # Table above, details below: every column of the table and a whole SHA-256 stay visible.
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.tabs)
-        splitter.addWidget(self.detail)
+        splitter.addWidget(self.panels.item_tabs)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([380, 400])
@@ -258,6 +277,11 @@ class MainWindow(QMainWindow):
         self.custody_view.load(None)
         self.custody_view.banner.show_unknown()
         self.detail.show_item(None, None)
+        self.panels.set_case(None, None)
+        if self.briefing_dialog is not None:
+            self.briefing_dialog.reject()
+        self.assessment_view.set_case(None, None)
+        self.timeline_view.set_case(None, None)
         if self.reader is not None:
             self.reader.conn.close()
             self.reader = None
@@ -276,6 +300,9 @@ class MainWindow(QMainWindow):
         self.reader = case.reader()
         self.model.set_reader(self.reader)
         self.custody_view.load(self.reader)
+        self.panels.set_case(case, self.reader)
+        self.assessment_view.set_case(case, self.tasks)
+        self.timeline_view.set_case(case, self.tasks)
         self.setWindowTitle(f"Casetrail \u2014 {case.title}")
         tlp = str(case.meta.get("tlp", "amber"))
         self.case_title.setText(f"{case.title}   <span style='color:palette(mid)'>"
@@ -497,6 +524,33 @@ class MainWindow(QMainWindow):
                                           _previous: QModelIndex | QPersistentModelIndex) -> None:
         self._show_selected(current.row() if current.isValid() else -1)
 
+    def _on_export_briefing_action_triggered(self) -> None:
+        self.open_briefing_dialog()
+
+    def open_briefing_dialog(self) -> BriefingDialog | None:
+        """Open Case \u2192 Export briefing\u2026 (window-modal) and start its first preview."""
+        if self.case is None:
+            return None
+        dialog = BriefingDialog(self.case, self.tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._on_briefing_dialog_saved)
+        dialog.finished.connect(self._on_briefing_dialog_finished)
+        self.briefing_dialog = dialog
+        dialog.open()
+        dialog.refresh_preview()
+        return dialog
+
+    def _on_briefing_dialog_saved(self, _result: object) -> None:
+        self._refresh_views()  # the export's custody entries
+        self.check_chain()
+
+    def _on_briefing_dialog_finished(self, _result: int) -> None:
+        self.briefing_dialog = None  # it deletes itself on close
+
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        # The item detail pane belongs to the evidence tabs; the analysis tabs need the height.
+        self.panels.item_tabs.setVisible(not getattr(self.tabs.currentWidget(), "hides_detail_pane", False))
+
     # -- drag and drop -----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -556,6 +610,9 @@ class MainWindow(QMainWindow):
     def _refresh_views(self) -> None:
         self.model.refresh()
         self.custody_view.load(self.reader)
+        self.panels.refresh()
+        if self.timeline_view.isVisible():
+            self.timeline_view.reload()
         current = self.table.currentIndex()
         if not current.isValid() and self.model.rowCount():
             self.table.selectRow(0)
@@ -567,6 +624,7 @@ class MainWindow(QMainWindow):
         item = self.model.item_at(row) if row >= 0 else None
         status = self.model.verify_status(item.id) if item is not None else None
         self.detail.show_item(item, self.reader, status)
+        self.panels.show_item(item, self.reader, self.case)
 
     def _update_status(self) -> None:
         if self.case is None:
@@ -586,3 +644,4 @@ class MainWindow(QMainWindow):
         self.import_files_action.setEnabled(writable and idle)
         self.import_folder_action.setEnabled(writable and idle)
         self.verify_action.setEnabled(have_case and idle)
+        self.export_briefing_action.setEnabled(have_case)

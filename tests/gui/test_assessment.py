@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.core import analysis, custody
+from desktop.core.case import Case
 from desktop.core.progress import run_to_end
 from desktop.ingest.pipeline import import_and_analyse
-from desktop.ui.ach_view import AchModel, step_level, step_rating
+from desktop.ui.ach_view import AchModel, EvidenceDialog, HypothesisDialog, step_level, step_rating
 from desktop.ui.case_snapshot import read_only_view
 from desktop.ui.main_window import MainWindow
 
@@ -36,7 +38,8 @@ def notes_about(window: MainWindow, what: str) -> list[dict[str, object]]:
     reader = window.case.reader()
     try:
         return [e for e in custody.entries(reader.conn)
-                if e["action"] == "note" and isinstance(e["detail"], dict) and e["detail"].get("what") == what]
+                if e["action"] == "note" and isinstance(e["detail"], dict)
+                and e["detail"].get("what") == what]
     finally:
         reader.conn.close()
 
@@ -61,14 +64,15 @@ def test_ach_matrix_from_the_keyboard(qtbot: QtBot, case_window: MainWindow,
     e1 = analysis.add_evidence(case, "Hop from a VPS range")
     e2 = analysis.add_evidence(case, "Cyrillic keyboard layout in metadata")
     show_assessment(qtbot, case_window)
-    assert case_window.detail.isHidden()  # the analysis tabs take the whole height
+    assert not case_window.detail.isVisible()  # the analysis tabs take the whole height
     view = case_window.assessment_view.ach
     model = view.model
     qtmodeltester.check(model)
     qtmodeltester.check(view.ranking)
     assert model.rowCount() == 2 + len(AchModel.SCORE_ROWS)
     assert model.columnCount() == AchModel.FIRST_HYPOTHESIS + 2
-    assert model.headerData(AchModel.FIRST_HYPOTHESIS, Qt.Orientation.Horizontal) == "H1: State-linked operators"
+    header = model.headerData(AchModel.FIRST_HYPOTHESIS, Qt.Orientation.Horizontal)
+    assert header == "H1\nState-linked operators"
     assert [s.rank for s in model.scores] == [1, 1]  # nothing rated: a tie
 
     # "II" is complete as typed: set at once, scored at once, written on the write pool.
@@ -100,7 +104,7 @@ def test_ach_matrix_from_the_keyboard(qtbot: QtBot, case_window: MainWindow,
         assert view.table.pending == "II"
         qtbot.keyClick(view.table, Qt.Key.Key_Left)
     assert model.rating_at(model.index_of(e2.id, h2.id)) == "II"
-    assert [s.hypothesis.id for s in model.scores] == [h1.id, h2.id]  # 2.0 each? no: tie broken below
+    assert [s.rank for s in model.scores] == [1, 1]  # 2.0 each: a tie, in the analyst's order
     # H, on the credibility column, weights E1 up: H1's II now counts 2 x 1.414.
     view.table.setCurrentIndex(model.index_of(e1.id, column=AchModel.CREDIBILITY))
     with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
@@ -136,8 +140,6 @@ def test_typing_on_a_read_only_case_changes_nothing(qtbot: QtBot, case_window: M
     e1 = analysis.add_evidence(case, "E")
     path = case.path
     case_window.close_case()
-    from desktop.core.case import Case  # the window opens it read-only on request here
-
     ro = Case.open(path, read_only=True)
     case_window._show_case(ro)
     show_assessment(qtbot, case_window)
@@ -261,3 +263,41 @@ def test_timeline_shows_mail_events_and_an_analyst_event(qtbot: QtBot, case_wind
     with qtbot.waitSignal(tv.loaded, timeout=10000):
         tv.custody_mode.setCurrentIndex(tv.custody_mode.findData("none"))
     assert not any(e.source == "custody" for e in tv.visible_events())
+
+
+def test_hypotheses_and_evidence_through_their_dialogs(qtbot: QtBot, case_window: MainWindow,
+                                                       evidence_files: list[Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    case = case_window.case
+    assert case is not None
+    run_to_end(import_and_analyse(case, evidence_files[:1], "test"))  # an item to refer to
+    show_assessment(qtbot, case_window)
+    view = case_window.assessment_view.ach
+
+    def fill_hypothesis(dialog: HypothesisDialog) -> QDialog.DialogCode:
+        dialog.title.setText("The group named in the From line")
+        dialog.description.setPlainText("Its own mailer sent it.")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(HypothesisDialog, "exec", fill_hypothesis)
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+        view.add_hypothesis_action.trigger()
+
+    def fill_evidence(dialog: EvidenceDialog) -> QDialog.DialogCode:
+        dialog.label.setText("The message itself")
+        dialog.kind.setCurrentIndex(dialog.kind.findData("item"))
+        assert dialog.ref.count() >= 1
+        dialog.credibility.setCurrentIndex(dialog.credibility.findData("high"))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(EvidenceDialog, "exec", fill_evidence)
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+        view.add_evidence_action.trigger()
+    model = view.model
+    assert model.hypotheses[0].title == "The group named in the From line"
+    ev = model.evidence_at(0)
+    assert ev is not None
+    assert (ev.label, ev.kind, ev.ref_id, ev.credibility) == ("The message itself", "item", 1, "high")
+    assert "item 1: mail.eml" in str(model.data(model.index(0, AchModel.LABEL), Qt.ItemDataRole.ToolTipRole))
+    assert len(notes_about(case_window, "hypothesis added")) == 1
+    assert len(notes_about(case_window, "ACH evidence added")) == 1

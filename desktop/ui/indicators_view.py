@@ -1,0 +1,702 @@
+"""The indicators tab: every indicator of the case with its tags and matches, filters and bulk tagging.
+
+The table model is a thin adapter over indicator ids with a lazily filled row cache, read through
+the window's read-only connection; tags come from one ``all_tags`` query. Correlation (matches in
+this case, other cases, feeds, warninglists; ASN) is the core's :func:`desktop.core.correlate.
+correlate`, run on the read pool with a connection of its own, because against a large
+workstation library it takes longer than a frame. Until it is back (or if it fails) the table
+still shows every indicator; the columns it feeds say so.
+
+Filtering is a ``QSortFilterProxyModel`` over the model's typed roles, so the model itself holds
+no filter logic. Tag writes go through :func:`desktop.ui.tag_editor.tag_indicators` on the write
+pool; the view then re-reads tags.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.case import Case
+from desktop.core.indicators import TYPES
+from desktop.core.progress import Progress, Task
+from desktop.core.store import Database
+from desktop.ui.custody_view import configure_table
+from desktop.ui.indicator_detail import IndicatorDetail
+from desktop.ui.tag_editor import TagDialog, describe, tag_indicators
+from desktop.ui.tasks import TaskManager
+
+log = logging.getLogger(__name__)
+
+_Index = QModelIndex | QPersistentModelIndex
+_PAGE = 500
+
+IndicatorIdRole = Qt.ItemDataRole.UserRole + 1
+SortRole = Qt.ItemDataRole.UserRole + 2
+TypeRole = Qt.ItemDataRole.UserRole + 3
+TagsRole = Qt.ItemDataRole.UserRole + 4
+MatchedRole = Qt.ItemDataRole.UserRole + 5
+WarninglistedRole = Qt.ItemDataRole.UserRole + 6
+ValueRole = Qt.ItemDataRole.UserRole + 7
+
+HEADERS = ("Type", "Value", "Occurrences", "Items", "Sources", "Tags", "Matches", "ASN / provider")
+COL_TYPE, COL_VALUE, COL_OCC, COL_ITEMS, COL_SOURCES, COL_TAGS, COL_MATCHES, COL_ASN = range(len(HEADERS))
+MATCHED_FOREGROUND = QColor("#b71c1c")
+WARNINGLIST_FOREGROUND = QColor("#757575")
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One indicator as the table shows it.
+
+    Attributes:
+        id: the indicator's id in the case.
+        type: its type.
+        value: its normalised value.
+        first_seen: when the case first recorded it.
+        occurrences: how many times it was found.
+        items: in how many items.
+        sources: where it was read (``header``, ``body``, ``ocr``, ``analyst``...).
+    """
+
+    id: int
+    type: str
+    value: str
+    first_seen: str
+    occurrences: int
+    items: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CorrelationResult:
+    """What the correlation task brought back: correlations by indicator id, or why there are none."""
+
+    by_id: dict[int, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+def correlate_task(case: Case) -> Task[CorrelationResult]:
+    """Correlate the case on a read-pool thread, through a read-only connection of its own.
+
+    A failure (a library written by a newer version, a missing table while the intel API is being
+    finished) is reported as ``error`` rather than raised: the indicators stay usable without it.
+    """
+    yield Progress("correlating")
+    db = case.reader()
+    try:
+        from desktop.core.correlate import correlate
+
+        return CorrelationResult(correlate(case, conn=db.conn))
+    except Exception as exc:  # degrade: the table is still useful without matches
+        log.warning("correlation unavailable", exc_info=exc)
+        return CorrelationResult(error=f"{type(exc).__name__}: {exc}")
+    finally:
+        db.conn.close()
+
+
+def matched(correlation: Any) -> bool:
+    """Whether an indicator matched something beyond a warninglist (this case, another, a feed)."""
+    return correlation is not None and any(m.source != "warninglist" for m in correlation.matches)
+
+
+def seen_before(correlation: Any) -> bool:
+    """Whether another case or a feed knows the indicator: shown in red, it is what attributes."""
+    return correlation is not None and bool(getattr(correlation, "seen_before", False))
+
+
+def warninglisted(correlation: Any) -> bool:
+    """Whether an indicator is on a warninglist (flagged, never hidden by default)."""
+    return correlation is not None and bool(getattr(correlation, "warninglisted", False))
+
+
+class IndicatorsModel(QAbstractTableModel):
+    """Indicators of one case, ordered by type and value, with tags and correlations beside them."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._reader: Database | None = None
+        self._ids: list[int] = []
+        self._cache: dict[int, IndicatorRow] = {}
+        self._tags: dict[int, list[str]] = {}
+        self._corr: dict[int, Any] = {}
+        self.correlation_state = "not run"  # "not run", "running", "ready" or the error
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def set_reader(self, reader: Database | None) -> None:
+        """Show the indicators readable through ``reader``, or none."""
+        self.beginResetModel()
+        self._reader = reader
+        self._cache.clear()
+        self._corr = {}
+        self.correlation_state = "not run"
+        self._ids = self._load_ids()
+        self._tags = self._load_tags()
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Re-read ids, counts and tags (after an import, an analysis or a tag change)."""
+        self.beginResetModel()
+        self._cache.clear()
+        self._ids = self._load_ids()
+        self._tags = self._load_tags()
+        self.endResetModel()
+
+    def refresh_tags(self) -> None:
+        """Re-read only the tags; rows stay where they are (selection is kept)."""
+        self._tags = self._load_tags()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, COL_TAGS), self.index(len(self._ids) - 1, COL_TAGS))
+
+    def set_correlations(self, result: CorrelationResult) -> None:
+        """Show the correlation task's result."""
+        self._corr = dict(result.by_id)
+        self.correlation_state = result.error or "ready"
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(HEADERS) - 1))
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def row_at(self, row: int) -> IndicatorRow | None:
+        """The indicator shown in ``row``."""
+        if not 0 <= row < len(self._ids):
+            return None
+        ind_id = self._ids[row]
+        if ind_id not in self._cache:
+            self._fetch_page(row)
+        return self._cache.get(ind_id)
+
+    def row_of(self, indicator_id: int) -> int | None:
+        """The row showing an indicator id, or None."""
+        try:
+            return self._ids.index(indicator_id)
+        except ValueError:
+            return None
+
+    def tags_of(self, indicator_id: int) -> list[str]:
+        """The tags of one indicator, as last read."""
+        return list(self._tags.get(indicator_id, []))
+
+    def correlation(self, indicator_id: int) -> Any:
+        """The correlation of one indicator, once the task is back (else None)."""
+        return self._corr.get(indicator_id)
+
+    def correlations(self) -> dict[int, Any]:
+        """Every correlation known now (the graph uses them)."""
+        return dict(self._corr)
+
+    def all_tags(self) -> list[str]:
+        """Every tag used on an indicator of this case, sorted."""
+        return sorted({t for tags in self._tags.values() for t in tags}, key=str.lower)
+
+    # -- QAbstractTableModel -----------------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        """Number of indicators."""
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        """Number of columns."""
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column titles."""
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(HEADERS)):
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        """Selectable, never editable in place (tags are edited through custody-recording dialogs)."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell contents, plus the typed roles the filter proxy reads."""
+        if not index.isValid() or index.parent().isValid():
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        col = index.column()
+        corr = self._corr.get(row.id)
+        tags = self._tags.get(row.id, [])
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, col, corr, tags)
+        if role == SortRole:
+            if col == COL_OCC:
+                return row.occurrences
+            if col == COL_ITEMS:
+                return row.items
+            if col == COL_MATCHES:
+                return len(corr.matches) if corr is not None else -1
+            return str(self._display(row, col, corr, tags)).lower()
+        if role == IndicatorIdRole:
+            return row.id
+        if role == TypeRole:
+            return row.type
+        if role == ValueRole:
+            return row.value
+        if role == TagsRole:
+            return tags
+        if role == MatchedRole:
+            return matched(corr)
+        if role == WarninglistedRole:
+            return warninglisted(corr)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, col, corr, tags)
+        if role == Qt.ItemDataRole.FontRole:
+            if col == COL_VALUE:
+                return self._mono
+            if col == COL_MATCHES and seen_before(corr):
+                return self._bold
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == COL_MATCHES and seen_before(corr):
+                return QBrush(MATCHED_FOREGROUND)
+            if warninglisted(corr) and col in (COL_VALUE, COL_MATCHES):
+                return QBrush(WARNINGLIST_FOREGROUND)
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_OCC, COL_ITEMS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _display(self, row: IndicatorRow, col: int, corr: Any, tags: list[str]) -> Any:
+        if col == COL_TYPE:
+            return row.type
+        if col == COL_VALUE:
+            return row.value
+        if col == COL_OCC:
+            return str(row.occurrences)
+        if col == COL_ITEMS:
+            return str(row.items)
+        if col == COL_SOURCES:
+            return ", ".join(row.sources)
+        if col == COL_TAGS:
+            return ", ".join(describe(t) for t in tags)
+        if col == COL_MATCHES:
+            if corr is None:
+                return "\u2026" if self.correlation_state in ("running", "not run") else ""
+            return _match_summary(corr)
+        if col == COL_ASN:
+            asn = getattr(corr, "asn", None) if corr is not None else None
+            if asn is None:
+                return ""
+            data = asn.to_json() if hasattr(asn, "to_json") else {}
+            return " ".join(str(v) for v in (data.get("asn"), data.get("name") or data.get("provider"),
+                                             data.get("country")) if v)
+        return None
+
+    def _tooltip(self, row: IndicatorRow, col: int, corr: Any, tags: list[str]) -> str | None:
+        if col == COL_MATCHES and corr is not None and corr.matches:
+            return "\n".join(f"{m.source}: {m.name} \u2014 {m.detail}" for m in corr.matches)
+        failed = self.correlation_state not in ("running", "not run", "ready")
+        if col == COL_MATCHES and corr is None and failed:
+            return f"Correlation unavailable: {self.correlation_state}"
+        if col == COL_TAGS and tags:
+            return "\n".join(f"{t}: {describe(t)}" for t in tags)
+        if col == COL_VALUE:
+            return f"{row.type} {row.value}\nfirst recorded {row.first_seen}"
+        return None
+
+    def _load_ids(self) -> list[int]:
+        if self._reader is None:
+            return []
+        rows = self._reader.execute(
+            "SELECT i.id FROM indicators i "
+            "WHERE EXISTS (SELECT 1 FROM occurrences o WHERE o.indicator_id = i.id) "
+            "ORDER BY i.type, i.value").fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _load_tags(self) -> dict[int, list[str]]:
+        if self._reader is None:
+            return {}
+        try:
+            from desktop.core.tags import all_tags
+
+            return all_tags(self._reader.conn, "indicator")
+        except Exception as exc:  # an older case without the tags table, or the API moved
+            log.warning("tags unavailable", exc_info=exc)
+            return {}
+
+    def _fetch_page(self, row: int) -> None:
+        if self._reader is None:
+            return
+        if len(self._cache) > 20 * _PAGE:
+            self._cache.clear()
+        start = row - row % _PAGE
+        ids = self._ids[start : start + _PAGE]
+        marks = ", ".join("?" for _ in ids)
+        sql = ("SELECT i.id, i.type, i.value, i.first_seen, COUNT(o.id), COUNT(DISTINCT o.item_id), "  # noqa: S608
+               "GROUP_CONCAT(DISTINCT o.source) FROM indicators i "
+               "JOIN occurrences o ON o.indicator_id = i.id "
+               f"WHERE i.id IN ({marks}) GROUP BY i.id")  # only placeholders are interpolated
+        for r in self._reader.execute(sql, ids).fetchall():
+            sources = tuple(sorted(str(r[6] or "").split(","))) if r[6] else ()
+            self._cache[int(r[0])] = IndicatorRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]),
+                                                  int(r[5]), sources)
+
+
+def _match_summary(corr: Any) -> str:
+    """What attributes first: feeds (their actors), then other cases, this case, warninglists."""
+    matches = list(corr.matches)
+    feeds = list(dict.fromkeys(m.name for m in matches if m.source == "feed"))
+    others = list(dict.fromkeys(m.name for m in matches if m.source == "case" and m.kind != "this-case"))
+    parts = [", ".join(feeds)] if feeds else []
+    if others:
+        parts.append(f"case {others[0]}" + (f" +{len(others) - 1}" if len(others) > 1 else ""))
+    if any(m.kind == "this-case" for m in matches):
+        parts.append("other items here")
+    if any(m.source == "warninglist" for m in matches):
+        parts.append("warninglisted")
+    return "; ".join(parts)
+
+
+class IndicatorFilter(QSortFilterProxyModel):
+    """Filters by type, tag, matched/unmatched, warninglisted, and a search text; sorts by value."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.type_ = ""
+        self.tag = ""
+        self.match_mode = "any"  # "any", "matched", "unmatched"
+        self.warninglist = "any"  # "any", "only", "hide"
+        self.text = ""
+        self.setSortRole(SortRole)
+
+    def set_filters(self, *, type_: str | None = None, tag: str | None = None, match: str | None = None,
+                    warninglist: str | None = None, text: str | None = None) -> None:
+        """Change any of the filters (None leaves one as it is)."""
+        self.beginFilterChange()
+        if type_ is not None:
+            self.type_ = type_
+        if tag is not None:
+            self.tag = tag
+        if match is not None:
+            self.match_mode = match
+        if warninglist is not None:
+            self.warninglist = warninglist
+        if text is not None:
+            self.text = text.strip().lower()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        """Whether an indicator passes every filter."""
+        model = self.sourceModel()
+        index = model.index(source_row, 0, source_parent)
+        if self.type_ and model.data(index, TypeRole) != self.type_:
+            return False
+        if self.tag and self.tag not in (model.data(index, TagsRole) or []):
+            return False
+        if (self.match_mode != "any"
+                and bool(model.data(index, MatchedRole)) != (self.match_mode == "matched")):
+            return False
+        listed = bool(model.data(index, WarninglistedRole))
+        if (self.warninglist == "only" and not listed) or (self.warninglist == "hide" and listed):
+            return False
+        if self.text:
+            value = str(model.data(index, ValueRole) or "").lower()
+            tags = " ".join(model.data(index, TagsRole) or []).lower()
+            if self.text not in value and self.text not in tags:
+                return False
+        return True
+
+
+class IndicatorsView(QWidget):
+    """The indicators table with its filters, the bulk-tag button and the detail of the current one.
+
+    Args:
+        tasks: the window's task manager.
+        parent: the owning widget.
+
+    Signals:
+        occurrence_activated: the analyst asked to see an occurrence; carries the item id and the
+            occurrence (``where``, ``source``, ``time_s``, ``offset``, ``raw``, ``bbox``...).
+        tags_changed: a tag write finished (the window refreshes what shows tags).
+        correlations_ready: the correlation task is back (successfully or not).
+    """
+
+    occurrence_activated = Signal(int, object)
+    tags_changed = Signal()
+    correlations_ready = Signal()
+
+    hides_detail_pane = True  # a full-height tab: the window hides the item views below it
+
+    def __init__(self, tasks: TaskManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.case: Case | None = None
+        self.reader: Database | None = None
+        self._generation = 0
+        self.model = IndicatorsModel(self)
+        self.proxy = IndicatorFilter(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search values and tags\u2026")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search_text_changed)
+        self.type_filter = QComboBox(self)
+        self.type_filter.addItem("All types", "")
+        for t in TYPES:
+            self.type_filter.addItem(t, t)
+        self.type_filter.currentIndexChanged.connect(self._on_filters_changed)
+        self.tag_filter = QComboBox(self)
+        # Tag descriptions are long (ATT&CK names): the combo must not push the other filters off.
+        self.tag_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.tag_filter.setMinimumContentsLength(16)
+        self.tag_filter.currentIndexChanged.connect(self._on_filters_changed)
+        self.match_filter = QComboBox(self)
+        for text, data in (("Matched or not", "any"), ("Matched", "matched"), ("Unmatched", "unmatched")):
+            self.match_filter.addItem(text, data)
+        self.match_filter.setToolTip(
+            "Matched: seen in another item or case of this workstation, or in a feed")
+        self.match_filter.currentIndexChanged.connect(self._on_filters_changed)
+        self.warn_filter = QComboBox(self)
+        for text, data in (("Warninglisted or not", "any"), ("Only warninglisted", "only"),
+                           ("Hide warninglisted", "hide")):
+            self.warn_filter.addItem(text, data)
+        self.warn_filter.currentIndexChanged.connect(self._on_filters_changed)
+        self.tag_button = QPushButton("Tag selected\u2026", self)
+        self.tag_button.setToolTip("Add or remove a tag on every selected indicator (recorded in custody)")
+        self.tag_button.clicked.connect(self._on_tag_button_clicked)
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("indicatorCount")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 0)
+        bar.addWidget(self.search, 2)
+        for w in (self.type_filter, self.tag_filter, self.match_filter, self.warn_filter):
+            bar.addWidget(w)
+        bar.addWidget(self.tag_button)
+        bar.addWidget(self.count_label, 1)
+
+        self.table = QTableView(self)
+        self.table.setObjectName("indicatorsTable")
+        self.table.setModel(self.proxy)
+        configure_table(self.table)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        for col, width in ((COL_TYPE, 74), (COL_VALUE, 230), (COL_OCC, 84), (COL_ITEMS, 46),
+                           (COL_SOURCES, 110), (COL_TAGS, 130), (COL_MATCHES, 230)):
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.detail = IndicatorDetail(tasks, self)
+        self.detail.occurrence_activated.connect(self.occurrence_activated)
+        self.detail.tags_changed.connect(self._on_detail_tags_changed)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([900, 480])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+        self._fill_tag_filter()
+        self._update_count()
+        self._on_table_selection_changed()
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def set_case(self, case: Case | None, reader: Database | None) -> None:
+        """Show a case's indicators (None: nothing) and start correlating them."""
+        self._generation += 1
+        self.case, self.reader = case, reader
+        self.model.set_reader(reader)
+        self.detail.set_case(case, reader)
+        self._fill_tag_filter()
+        self._update_count()
+        self._on_table_selection_changed()
+        if case is not None and self.isVisible():
+            self.correlate()
+
+    def refresh(self) -> None:
+        """Re-read indicators (after an import or an analyst entry) and correlate again."""
+        if self.reader is None:
+            return
+        current = self.current_indicator_id()
+        self.model.refresh()
+        self._fill_tag_filter()
+        self._update_count()
+        if current is not None:
+            self.select_indicator(current)
+        if self.isVisible():
+            self.correlate()
+        else:
+            self.model.correlation_state = "not run"  # correlated again when next shown
+
+    def correlate(self) -> None:
+        """Run the correlation on the read pool; the table fills in its matches when it is back."""
+        if self.case is None:
+            return
+        case, generation = self.case, self._generation
+        self.model.correlation_state = "running"
+        self.count_label.setText(self.count_label.text().split("  \u00b7")[0] + "  \u00b7  correlating\u2026")
+
+        def shown(result: CorrelationResult) -> None:
+            if generation == self._generation:
+                self.model.set_correlations(result)
+                self.detail.set_correlation_source(self.model.correlation)
+                self._update_count()
+                self.correlations_ready.emit()
+
+        self.tasks.run_read("Correlate indicators", lambda: correlate_task(case), on_success=shown)
+
+    def showEvent(self, event: Any) -> None:
+        """Correlate lazily: against a large library it is the slow part, and only this tab needs it."""
+        super().showEvent(event)
+        if self.case is not None and self.model.correlation_state == "not run":
+            self.correlate()
+
+    # -- selection ---------------------------------------------------------------------------
+
+    def current_indicator_id(self) -> int | None:
+        """The id of the indicator in the current row, if any."""
+        index = self.table.currentIndex()
+        return int(self.proxy.data(index, IndicatorIdRole)) if index.isValid() else None
+
+    def select_indicator(self, indicator_id: int) -> bool:
+        """Make an indicator current (clearing filters that hide it); False if the case has none such."""
+        row = self.model.row_of(indicator_id)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            self.clear_filters()
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        return True
+
+    def selected_values(self) -> list[str]:
+        """Values of every selected indicator, in table order."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [str(self.proxy.data(self.proxy.index(r, 0), ValueRole)) for r in rows]
+
+    def clear_filters(self) -> None:
+        """Show every indicator."""
+        for combo in (self.type_filter, self.tag_filter, self.match_filter, self.warn_filter):
+            combo.setCurrentIndex(0)
+        self.search.clear()
+
+    # -- tagging -----------------------------------------------------------------------------
+
+    def tag_selected(self, tags: list[str]) -> None:
+        """Apply ``tags`` (``-tag`` removes) to every selected indicator, on the write pool."""
+        values = self.selected_values()
+        if not values or not tags or self.case is None or self.case.read_only:
+            return
+        case = self.case
+        self.tasks.run_write("Tag indicators", lambda: tag_indicators(case, values, tags),
+                             on_done=self._on_tag_write_done)
+
+    def _on_tag_button_clicked(self) -> None:
+        count = len(self.selected_values())
+        if not count:
+            return
+        dialog = TagDialog(count, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.tag_selected(dialog.tags()))
+        self.tag_dialog = dialog
+        dialog.open()
+
+    def _on_tag_write_done(self, _outcome: str) -> None:
+        self._after_tags_changed()
+
+    def _on_detail_tags_changed(self) -> None:
+        self._after_tags_changed()
+
+    def _after_tags_changed(self) -> None:
+        self.model.refresh_tags()
+        self.proxy.invalidate()
+        self._fill_tag_filter()
+        self.detail.reload()
+        self.tags_changed.emit()
+
+    # -- slots -------------------------------------------------------------------------------
+
+    def _on_search_text_changed(self, text: str) -> None:
+        self.proxy.set_filters(text=text)
+        self._update_count()
+
+    def _on_filters_changed(self, _index: int) -> None:
+        self.proxy.set_filters(type_=self.type_filter.currentData() or "",
+                               tag=self.tag_filter.currentData() or "",
+                               match=self.match_filter.currentData() or "any",
+                               warninglist=self.warn_filter.currentData() or "any")
+        self._update_count()
+
+    def _on_table_current_row_changed(self, current: _Index, _previous: _Index) -> None:
+        ind_id = self.proxy.data(current, IndicatorIdRole) if current.isValid() else None
+        self.detail.show_indicator(int(ind_id) if ind_id is not None else None)
+
+    def _on_table_selection_changed(self, *_args: Any) -> None:
+        count = len(self.table.selectionModel().selectedRows())
+        writable = self.case is not None and not self.case.read_only
+        self.tag_button.setEnabled(writable and count > 0)
+        self.tag_button.setText(f"Tag {count} selected\u2026" if count > 1 else "Tag selected\u2026")
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _fill_tag_filter(self) -> None:
+        current = self.tag_filter.currentData()
+        self.tag_filter.blockSignals(True)
+        self.tag_filter.clear()
+        self.tag_filter.addItem("Any tag", "")
+        for tag in self.model.all_tags():
+            self.tag_filter.addItem(describe(tag), tag)
+        found = self.tag_filter.findData(current) if current else 0
+        self.tag_filter.setCurrentIndex(max(0, found))
+        self.tag_filter.blockSignals(False)
+        if current and found < 0:
+            self._on_filters_changed(0)
+
+    def _update_count(self) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        text = f"{shown} of {total} indicators" if shown != total else f"{total} indicators"
+        state = self.model.correlation_state
+        if state == "running":
+            text += "  \u00b7  correlating\u2026"
+        elif state not in ("ready", "not run"):
+            text += "  \u00b7  correlation unavailable"
+            self.count_label.setToolTip(state)
+        self.count_label.setText(text)

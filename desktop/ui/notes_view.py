@@ -1,0 +1,184 @@
+"""Analyst notes: free text on the case, written, edited and deleted with custody keeping each version.
+
+The core keeps a note's old text in the custody entry of every edit or deletion, so this view
+can offer plain editing without losing anything. It only collects text and queues the change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core import analysis
+from desktop.ui.case_session import CaseSession
+from desktop.ui.custody_view import configure_table
+from desktop.ui.display import short_time
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class NotesModel(QAbstractTableModel):
+    """Notes in the order written (read-only rows; the box below edits them)."""
+
+    HEADERS = ("Written (UTC)", "Author", "On", "Note")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[analysis.Note] = []
+
+    def set_notes(self, notes: list[analysis.Note]) -> None:
+        """Show a fresh list."""
+        self.beginResetModel()
+        self._rows = list(notes)
+        self.endResetModel()
+
+    def note_at(self, row: int) -> analysis.Note | None:
+        """Return the note in ``row``."""
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, note_id: int) -> int:
+        """Return the row showing a note, or -1."""
+        return next((r for r, n in enumerate(self._rows) if n.id == note_id), -1)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        """One row per note."""
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        """See :attr:`HEADERS`."""
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column titles."""
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(self.HEADERS)):
+            return self.HEADERS[section]
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        """Selectable rows."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell contents for each role."""
+        if not index.isValid() or index.parent().isValid():
+            return None
+        n = self.note_at(index.row())
+        if n is None or not 0 <= index.column() < len(self.HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            on = (f"item {n.item_id}" if n.item_id is not None
+                  else f"indicator {n.indicator_id}" if n.indicator_id is not None else "case")
+            return (short_time(n.created_at), n.author, on, " ".join(n.text.split()))[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return n.text
+        return None
+
+
+class NotesView(QWidget):
+    """The notes list and a box to write or edit one.
+
+    Args:
+        session: the Assessment tab's link to the case; every change goes through it.
+        parent: the owning widget.
+    """
+
+    def __init__(self, session: CaseSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.model = NotesModel(self)
+        self.table = QTableView(self)
+        self.table.setObjectName("notesTable")
+        self.table.setModel(self.model)
+        configure_table(self.table)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = self.table.horizontalHeader()
+        header.resizeSection(0, 150)
+        header.resizeSection(1, 110)
+        header.resizeSection(2, 70)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._on_selection_current_row_changed)
+        self.text = QPlainTextEdit(self)
+        self.text.setObjectName("noteText")
+        self.text.setPlaceholderText("A note on the case\u2026")
+        self.text.setTabChangesFocus(True)
+        self.text.setMaximumHeight(60)
+        self.text.textChanged.connect(self._update_buttons)
+        self.add_button = QPushButton("Add &note", self)
+        self.save_button = QPushButton("Save changes", self)
+        self.delete_button = QPushButton("Delete", self)
+        self.add_button.clicked.connect(self._on_add_button_clicked)
+        self.save_button.clicked.connect(self._on_save_button_clicked)
+        self.delete_button.clicked.connect(self._on_delete_button_clicked)
+        title = QLabel("Analyst notes", self)
+        title.setObjectName("sectionLabel")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.delete_button, self.save_button, self.add_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(title)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.text)
+        layout.addLayout(buttons)
+        self._update_buttons()
+
+    def show_notes(self, notes: list[analysis.Note]) -> None:
+        """Show a snapshot, keeping the selected note selected."""
+        current = self.current_note()
+        self.model.set_notes(notes)
+        row = self.model.row_of(current.id) if current else -1
+        if row >= 0:
+            self.table.selectRow(row)
+        self._update_buttons()
+
+    def current_note(self) -> analysis.Note | None:
+        """The note selected in the list."""
+        index = self.table.currentIndex()
+        return self.model.note_at(index.row()) if index.isValid() else None
+
+    def _on_add_button_clicked(self) -> None:
+        text = self.text.toPlainText()
+        self.session.change("Add note", lambda case: analysis.add_note(case, text))
+        self.text.clear()
+
+    def _on_save_button_clicked(self) -> None:
+        n = self.current_note()
+        if n is not None:
+            text = self.text.toPlainText()
+            self.session.change("Edit note", lambda case: analysis.update_note(case, n.id, text))
+
+    def _on_delete_button_clicked(self) -> None:
+        n = self.current_note()
+        if n is not None:
+            self.session.change("Delete note", lambda case: analysis.delete_note(case, n.id))
+
+    def _on_selection_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        n = self.model.note_at(current.row()) if current.isValid() else None
+        if n is not None:
+            self.text.setPlainText(n.text)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        writable = self.session.writable
+        has_text = bool(self.text.toPlainText().strip())
+        selected = self.current_note() is not None
+        self.add_button.setEnabled(writable and has_text)
+        self.save_button.setEnabled(writable and has_text and selected)
+        self.delete_button.setEnabled(writable and selected)
+        self.text.setEnabled(writable)

@@ -1,0 +1,226 @@
+"""The OCR hits list: every line read on an image or in a video, clickable to jump to its frame.
+
+A thin model over ``ocr_lines`` row ids, read a page at a time through the window's read-only
+connection (a long screen recording has thousands of lines). Lines in which the core found an
+indicator (an ``ocr`` occurrence at the same time and box) are marked, so the analyst can go
+straight to the frames that matter. The model decides nothing: which line holds an indicator is
+what the core recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from desktop.core.store import Database
+
+_Index = QModelIndex | QPersistentModelIndex
+_PAGE = 200
+HEADERS = ("Time", "Text", "Confidence")
+INDICATOR_FOREGROUND = QColor("#8a4b00")
+LineIdRole = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class OcrLineRow:
+    """One OCR line as the window shows it.
+
+    Attributes:
+        id: the ``ocr_lines`` row id.
+        time_s: frame time in seconds (None for a still image).
+        text: the text read.
+        confidence: the recogniser's score, 0-1.
+        box: ``(x, y, w, h)`` in upright full-frame pixels.
+        indicators: the values of the indicators the core found in this line.
+    """
+
+    id: int
+    time_s: float | None
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]
+    indicators: tuple[str, ...] = ()
+
+
+def time_text(seconds: float | None) -> str:
+    """A frame time as ``m:ss.s`` (empty for a still image)."""
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(max(0.0, seconds), 60)
+    return f"{int(minutes)}:{secs:04.1f}"
+
+
+def _key(time_s: float | None, box: Any) -> tuple[float, tuple[int, ...]]:
+    return (round(float(time_s), 2) if time_s is not None else -1.0, tuple(int(v) for v in box))
+
+
+class OcrHitsModel(QAbstractTableModel):
+    """OCR lines of one item in time order, optionally only those holding an indicator."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._reader: Database | None = None
+        self._item_id: int | None = None
+        self._ids: list[int] = []
+        self._cache: dict[int, OcrLineRow] = {}
+        self._found: dict[tuple[float, tuple[int, ...]], list[str]] = {}
+        self._with_indicators: set[int] = set()
+        self._only_indicators = False
+        self._at_time: float | None = None
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def load(self, reader: Database | None, item_id: int | None, *, at_time: float | None = None) -> None:
+        """Show the lines of ``item_id`` (all of them, or only those read at ``at_time``)."""
+        self.beginResetModel()
+        self._reader, self._item_id, self._at_time = reader, item_id, at_time
+        self._cache.clear()
+        self._found = {}
+        if reader is not None and item_id is not None:
+            rows = reader.execute(
+                "SELECT o.time_s, o.bbox, i.value FROM occurrences o "
+                "JOIN indicators i ON i.id = o.indicator_id "
+                "WHERE o.item_id = ? AND o.source = 'ocr' AND o.bbox IS NOT NULL", (item_id,)).fetchall()
+            for time_s, bbox, value in rows:
+                self._found.setdefault(_key(time_s, json.loads(bbox)), []).append(str(value))
+        self._ids = self._load_ids()
+        self.endResetModel()
+
+    def set_only_indicators(self, only: bool) -> None:
+        """Show only the lines in which an indicator was found."""
+        if only != self._only_indicators:
+            self.beginResetModel()
+            self._only_indicators = only
+            self._ids = self._load_ids()
+            self.endResetModel()
+
+    def clear(self) -> None:
+        """Show nothing."""
+        self.load(None, None)
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def line_at(self, row: int) -> OcrLineRow | None:
+        """The line shown in ``row`` (from the cache, else a page read)."""
+        if not 0 <= row < len(self._ids):
+            return None
+        line_id = self._ids[row]
+        if line_id not in self._cache:
+            self._fetch_page(row)
+        return self._cache.get(line_id)
+
+    def row_of(self, line_id: int) -> int | None:
+        """The row showing a line id, or None."""
+        try:
+            return self._ids.index(line_id)
+        except ValueError:
+            return None
+
+    def lines_near(self, time_s: float | None, window_s: float = 1.5) -> list[OcrLineRow]:
+        """The lines of the last OCR read at or before ``time_s`` (within ``window_s``).
+
+        The video analyser reads only what changed, so the boxes that belong to a picture are the
+        ones of the read closest before it; lines older than ``window_s`` may be off screen.
+        """
+        if self._reader is None or self._item_id is None:
+            return []
+        args: tuple[Any, ...]
+        if time_s is None:
+            sql, args = "WHERE item_id = ?", (self._item_id,)
+        else:
+            row = self._reader.execute(
+                "SELECT MAX(time_s) FROM ocr_lines WHERE item_id = ? AND time_s <= ? AND time_s >= ?",
+                (self._item_id, time_s + 1e-3, time_s - window_s)).fetchone()
+            if row is None or row[0] is None:
+                return []
+            sql, args = "WHERE item_id = ? AND time_s = ?", (self._item_id, row[0])
+        rows = self._reader.execute(
+            f"SELECT id, time_s, text, confidence, x, y, w, h FROM ocr_lines {sql} ORDER BY y, x",  # noqa: S608
+            args).fetchall()
+        return [self._row(r) for r in rows]
+
+    # -- QAbstractTableModel -----------------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        """Number of lines shown."""
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        """Time, text, confidence."""
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column titles."""
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(HEADERS)):
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        """Selectable, never editable."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell contents; lines holding an indicator are bold and amber, with the values as tooltip."""
+        if not index.isValid() or index.parent().isValid():
+            return None
+        line = self.line_at(index.row())
+        if line is None:
+            return None
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (time_text(line.time_s), line.text, f"{line.confidence:.2f}")[col]
+        if role == LineIdRole:
+            return line.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            found = f"\nIndicators: {', '.join(line.indicators)}" if line.indicators else ""
+            return f"{line.text}{found}"
+        if line.indicators and role == Qt.ItemDataRole.FontRole:
+            return self._bold
+        if line.indicators and role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(INDICATOR_FOREGROUND)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col != 1:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _row(self, r: tuple[Any, ...]) -> OcrLineRow:
+        box = (int(r[4]), int(r[5]), int(r[6]), int(r[7]))
+        return OcrLineRow(int(r[0]), r[1], str(r[2]), float(r[3]), box,
+                          tuple(self._found.get(_key(r[1], box), ())))
+
+    def _load_ids(self) -> list[int]:
+        if self._reader is None or self._item_id is None:
+            return []
+        sql = "SELECT id, time_s, x, y, w, h FROM ocr_lines WHERE item_id = ?"
+        args: tuple[Any, ...] = (self._item_id,)
+        if self._at_time is not None:
+            sql += " AND ABS(time_s - ?) < 0.002"
+            args += (self._at_time,)
+        rows = self._reader.execute(sql + " ORDER BY COALESCE(time_s, 0), y, x, id", args).fetchall()
+        if not self._only_indicators:
+            return [int(r[0]) for r in rows]
+        return [int(r[0]) for r in rows if _key(r[1], r[2:6]) in self._found]
+
+    def _fetch_page(self, row: int) -> None:
+        if self._reader is None:
+            return
+        if len(self._cache) > 20 * _PAGE:
+            self._cache.clear()
+        start = row - row % _PAGE
+        ids = self._ids[start : start + _PAGE]
+        marks = ", ".join("?" for _ in ids)
+        sql = f"SELECT id, time_s, text, confidence, x, y, w, h FROM ocr_lines WHERE id IN ({marks})"  # noqa: S608
+        for r in self._reader.execute(sql, ids).fetchall():
+            line = self._row(r)
+            self._cache[line.id] = line

@@ -1,0 +1,120 @@
+"""The link graph: built and drawn for a case of hundreds of nodes, zoom, select, open."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from pytestqt.qtbot import QtBot
+
+from desktop.core import findings
+from desktop.core.acquire import import_paths
+from desktop.core.case import Case
+from desktop.core.correlate import Correlation, Match
+from desktop.core.progress import run_to_end
+from desktop.ui.graph_view import Graph, Node, build_graph, layout
+from desktop.ui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def workstation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path / "home"))
+    return
+
+
+def fill(case: Case, tmp_path: Path, items: int = 30, per_item: int = 9) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(items):
+        (src / f"note-{i:03d}.txt").write_text(f"note {i}\n")
+    ids = [a.item.id for a in run_to_end(import_paths(case, sorted(src.iterdir()))).acquired]
+    with case.transaction() as conn:
+        for n, item_id in enumerate(ids):
+            occ = [{"type": "domain", "value": f"host{n}-{k}.evil.example", "source": "body", "where": "text"}
+                   for k in range(per_item)]
+            occ.append({"type": "ipv4", "value": f"185.141.63.{n % 5}", "source": "body", "where": "text"})
+            findings.record_occurrences(conn, item_id, occ)
+
+
+def test_three_hundred_nodes_are_built_and_drawn_quickly(qtbot: QtBot, case_window: MainWindow,
+                                                         tmp_path: Path) -> None:
+    case = case_window.case
+    assert case is not None
+    fill(case, tmp_path)
+    feed = {ind: Correlation(ind, "ipv4", "x", (), (Match("feed", "APT-Lantern", "partner.json: indicates",
+                                                          "intrusion-set"),))
+            for (ind,) in case.db.execute("SELECT id FROM indicators WHERE type = 'ipv4'").fetchall()}
+    view = case_window.panels.graph_view
+    view._correlations = lambda: feed  # as if a partner's feed had been imported
+    case_window._refresh_views()
+    started = time.perf_counter()
+    with qtbot.waitSignal(view.graph_built, timeout=10000) as blocker:
+        case_window.tabs.setCurrentWidget(view)
+    elapsed = time.perf_counter() - started
+    nodes = blocker.args[0]
+    assert nodes == 30 + 30 * 9 + 5 + 1  # items, domains, shared IPs, one actor
+    assert elapsed < 2.0, f"{nodes} nodes took {elapsed:.2f} s"
+    canvas = view.canvas
+    assert len(canvas.node_items) == nodes
+    assert "links" in view.count.text()
+    assert {item.node.kind for item in canvas.node_items} == {"item", "indicator", "actor"}
+    # The wheel zooms around the mouse.
+    before = canvas.transform().m11()
+    wheel = QWheelEvent(QPointF(300, 300), QPointF(canvas.mapToGlobal(QPoint(300, 300))), QPoint(0, 0),
+                        QPoint(0, 240), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    canvas.wheelEvent(wheel)
+    assert canvas.transform().m11() == pytest.approx(before * 1.44)
+    # A click on a node selects it and highlights its links.
+    actor = next(i for i in canvas.node_items if i.node.kind == "actor")
+    canvas.centerOn(actor)
+    with qtbot.waitSignal(canvas.node_selected) as selected:
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton,
+                     pos=canvas.mapFromScene(actor.scenePos()))
+    assert selected.args[0] is actor.node
+    assert "APT-Lantern" in view.info.text()
+    assert not canvas.highlight_item.path().isEmpty()
+    assert sum(1 for i in canvas.node_items if i.emphasised) == 5
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=10000)
+
+
+def test_layout_is_deterministic_and_keeps_nodes_apart() -> None:
+    graph = Graph(nodes=[Node("item:1", "item", "a", 1)] + [Node(f"indicator:{i}", "indicator", str(i), i)
+                                                           for i in range(40)],
+                  edges=[(0, i) for i in range(1, 41)])
+    first, second = layout(graph), layout(graph)
+    assert np.array_equal(first, second)
+    dist = np.sqrt(((first[:, None, :] - first[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(dist, np.inf)
+    assert dist.min() > 5  # no two dots on top of each other
+    assert layout(Graph()).shape == (0, 2)
+
+
+def test_the_graph_links_attachments_to_their_message(tmp_path: Path) -> None:
+    with Case.create(tmp_path / "A.casetrail", title="A", examiner="E") as case:
+        fill(case, tmp_path, items=2, per_item=1)
+        case.db.execute("UPDATE items SET parent_id = 1, derived_how = 'attachment' WHERE id = 2")
+        graph = build_graph(case.db.conn, {})
+    keys = [n.key for n in graph.nodes]
+    assert (keys.index("item:1"), keys.index("item:2")) in graph.edges
+
+
+def test_double_clicking_an_indicator_node_opens_it(qtbot: QtBot, case_window: MainWindow,
+                                                    tmp_path: Path) -> None:
+    assert case_window.case is not None
+    fill(case_window.case, tmp_path, items=3, per_item=2)
+    case_window._refresh_views()
+    graph = case_window.panels.graph_view
+    with qtbot.waitSignal(graph.graph_built, timeout=10000):
+        case_window.tabs.setCurrentWidget(graph)
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=10000)
+    node = next(i.node for i in graph.canvas.node_items if i.node.kind == "indicator")
+    graph.canvas.node_activated.emit(node)
+    assert case_window.tabs.currentWidget() is case_window.panels.indicators_view
+    assert case_window.panels.indicators_view.current_indicator_id() == node.ref
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=10000)
