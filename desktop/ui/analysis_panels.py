@@ -50,9 +50,9 @@ class AnalysisPanels(QObject):
         self.reader: Database | None = None
         self.item: Item | None = None
         self._switching = False
-        # Which tab the analyst wants for each kind of item: Details (custody and hashes first, as
-        # before these views existed) until they pick Message or Media, which then sticks.
-        self._preferred = {"email": DETAILS_TAB, "media": DETAILS_TAB}
+        # Which tab the analyst wants for each kind of item: what the item is (the message, the
+        # picture) first; a choice of Details for a kind then sticks for later items of it.
+        self._preferred = {"email": MESSAGE_TAB, "media": MEDIA_TAB}
 
         self.item_tabs = QTabWidget(window)
         self.item_tabs.setObjectName("itemTabs")

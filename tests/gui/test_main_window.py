@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from desktop.core.case import Case
 from desktop.core.progress import Progress
 from desktop.ingest import pipeline
+from desktop.ui.analysis_panels import DETAILS_TAB, MEDIA_TAB
 from desktop.ui.display import VERIFY_FOREGROUND
 from desktop.ui.evidence_model import Column
 from desktop.ui.main_window import MainWindow
@@ -96,6 +97,9 @@ def test_import_files_shows_rows_details_and_records_the_reason(
     assert cell(window, photo, Column.ACQUIRED_BY) == "Test Examiner"
 
     window.table.selectRow(photo)
+    # A picture opens on its Media view; the analyst's Details tab shows the hashes and custody.
+    assert window.panels.item_tabs.currentIndex() == MEDIA_TAB
+    window.panels.item_tabs.setCurrentIndex(DETAILS_TAB)
     assert window.detail.title.text() == "photo.jpg"
     assert window.detail.mismatch.isVisible()
     item = window.model.item_at(photo)
