@@ -9,6 +9,7 @@ custody entry. A file that cannot be acquired is reported with a reason; the oth
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,11 +108,19 @@ def plan(paths: list[Path], exclude: Path | None = None) -> tuple[list[Path], li
     return unique, skipped
 
 
-def import_paths(case: Case, paths: list[Path], reason: str = "") -> Task[ImportReport]:
+def import_paths(case: Case, paths: list[Path], reason: str = "",
+                 on_acquired: Callable[[Acquired], None] | None = None) -> Task[ImportReport]:
     """Acquire every file under ``paths``; yield progress per chunk and per file.
 
     Closing the generator between yields cancels cleanly: files already recorded stay recorded,
     the one in flight leaves nothing behind.
+
+    Args:
+        case: the writable case.
+        paths: files and folders the examiner named.
+        reason: why (authority, request), recorded in every custody entry.
+        on_acquired: called with each file as soon as it is recorded (the pipeline starts its
+            analysis while the next file is copied).
     """
     files, skipped = plan(paths, exclude=case.path)
     report = ImportReport(skipped=skipped)
@@ -126,7 +135,10 @@ def import_paths(case: Case, paths: list[Path], reason: str = "") -> Task[Import
                     blob = stop.value
                     break
                 yield Progress(tick.label, tick.done, tick.total, index, len(files))
-            report.acquired.append(_record(case, blob, name=path.name, source=str(path), reason=reason))
+            acquired = _record(case, blob, name=path.name, source=str(path), reason=reason)
+            report.acquired.append(acquired)
+            if on_acquired is not None:
+                on_acquired(acquired)
         except CasetrailError as exc:
             report.failed.append((str(path), str(exc)))
         yield Progress(path.name, _size(path), _size(path), index + 1, len(files))

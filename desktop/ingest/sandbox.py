@@ -140,6 +140,16 @@ class Sandbox:
                 return lines[-1].strip()[:200]
         return ""
 
+    def terminate(self) -> None:
+        """Kill the child now, from any thread: a job waiting on it fails at once (cancel).
+
+        Only the process is killed; its pipes stay open until :meth:`close`, so the thread
+        waiting in :meth:`run` wakes on end of file instead of blocking on a closed descriptor.
+        """
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
     def close(self) -> None:
         """Stop the child (if any) and forget it."""
         proc, self._proc = self._proc, None

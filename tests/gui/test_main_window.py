@@ -203,8 +203,9 @@ def test_cancelling_a_big_import_leaves_no_partial_item_and_the_case_verifies(
     real = pipeline.import_paths
     reached, release = threading.Event(), threading.Event()
 
-    def held(case: Case, paths: list[Path], reason: str = "") -> Generator[Progress, None, object]:
-        gen = real(case, paths, reason)
+    def held(case: Case, paths: list[Path], reason: str = "",
+             **kwargs: object) -> Generator[Progress, None, object]:
+        gen = real(case, paths, reason, **kwargs)  # type: ignore[arg-type]
         try:
             while True:
                 try:

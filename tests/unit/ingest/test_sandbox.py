@@ -58,3 +58,27 @@ def test_memory_limit_is_enforced(box):
     with pytest.raises(AnalysisFailed, match="memory"):
         box.run(job("memory"), timeout_s=60)
     assert box.run(job("a"), timeout_s=30)["echo"] == "a"
+
+
+def test_terminate_from_another_thread_wakes_a_waiting_job(box):
+    import threading
+
+    outcome: list[str] = []
+
+    def waiting() -> None:
+        try:
+            box.run(job("hang"), timeout_s=120)
+        except AnalysisFailed as exc:
+            outcome.append(str(exc))
+
+    box.run(job("a"), timeout_s=30)  # the child is up
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    started = time.monotonic()
+    while not outcome and time.monotonic() - started < 0.3:
+        time.sleep(0.01)
+    box.terminate()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert outcome
+    assert "killed" in outcome[0]
