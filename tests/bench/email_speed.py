@@ -45,9 +45,8 @@ def time_casetrail(paths: list[Path], folder: Path, workdir: Path, *, attachment
                    name: str = "bench") -> tuple[float, int, int]:
     from desktop.core.case import Case
     from desktop.core.progress import run_to_end
-    from desktop.ingest.pipeline import import_and_analyse
-
     from desktop.ingest import pipeline
+    from desktop.ingest.pipeline import import_and_analyse
 
     depth = pipeline.MAX_DEPTH
     pipeline.MAX_DEPTH = depth if attachments else 0  # 0: attachments acquired, not analysed
