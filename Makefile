@@ -6,7 +6,10 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: run test lint unit contract bench package demo clean
+.PHONY: run test lint unit contract bench package demo clean system-deps
+# Debian packages some checks use (qpdf --check and pdftotext on briefings, hashdeep in the
+# import benchmark); tests that need them skip with a reason when they are absent.
+SYSTEM_PACKAGES := qpdf poppler-utils hashdeep
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Casetrail needs Python 3.11 ($(PYTHON)) on PATH"; exit 2; }
@@ -44,6 +47,14 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(PIP) wheel --quiet --wheel-dir dist/wheelhouse '.[test]'
 	@echo "offline wheelhouse in dist/wheelhouse (install with: pip install --no-index --find-links dist/wheelhouse casetrail)"
+
+system-deps:
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then (apt-get install -y -qq $$missing || \
+			(apt-get update -qq && apt-get install -y -qq $$missing)) >/dev/null 2>&1 || \
+			echo "system-deps: could not install$$missing; the checks that need them will skip"; fi; \
+	else echo "system-deps: install $(SYSTEM_PACKAGES) with your package manager for the full checks"; fi
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Real mail written outside this project, imported through the CLI as an analyst would.
+
+Every file must be acquired with its exact hashes and then analysed or marked ``analysis failed:
+<reason>``; nothing may crash, hang or print a traceback (the corpora README's robustness rule).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CT = shutil.which("casetrail", path=str(Path(sys.executable).parent)) or "casetrail"
+
+pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"{CORPORA} is absent (a user's clone)")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CT, *args], capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_mail_corpora_are_all_acquired_and_analysed(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    sources = (sorted((CORPORA / "mail-parser").glob("*.eml")) + sorted((CORPORA / "msg").glob("*.msg"))
+               + sorted((CORPORA / "phishing-dev").glob("*.eml"))[:40])
+    for src in sources:
+        shutil.copy(src, evidence / src.name)
+    # An mbox made of three corpus messages: each becomes a derived item with the exact bytes.
+    members = sorted((CORPORA / "phishing-dev").glob("*.eml"))[40:43]
+    (evidence / "box.mbox").write_bytes(b"".join(
+        b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n" + m.read_bytes().rstrip(b"\n") + b"\n\n"
+        for m in members))
+    case = tmp_path / "corpora.casetrail"
+    assert run("new", str(case), "--title", "corpora", "--examiner", "e").returncode == 0
+
+    p = run("import", str(case), str(evidence), "--json")
+    assert "Traceback" not in p.stderr
+    assert p.returncode == 0, p.stderr[-500:]
+    items = json.loads(run("items", str(case), "--json").stdout)
+    top = {i["name"]: i for i in items if i["parent_id"] is None}
+    assert set(top) == {s.name for s in sources} | {"box.mbox"}
+    for src in sources:
+        assert top[src.name]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    for item in items:
+        assert item["status"] == "analysed" or item["status"].startswith("analysis failed: "), item
+    assert sum(1 for i in items if i["status"] == "analysed") >= 0.95 * len(items)
+    # The mbox's messages are items of their own, derived from it.
+    box = top["box.mbox"]
+    children = [i for i in items if i["parent_id"] == box["id"]]
+    assert len(children) == 3
+    assert all(c["kind"] == "email" for c in children)
+    # Attachments are evidence in their own right, with their parent named.
+    derived = [i for i in items if i["parent_id"] is not None and i["parent_id"] != box["id"]]
+    assert derived, "no attachment was acquired from forty phishing mails and the test corpus"
+
+    indicators = json.loads(run("indicators", str(case), "--json").stdout)
+    sources_seen = {o["source"] for r in indicators for o in r["occurrences"]}
+    assert {"header", "body", "attachment"} <= sources_seen
+    verify = run("verify", str(case), "--json")
+    assert verify.returncode == 0
+    assert json.loads(verify.stdout)["ok"] is True
