@@ -41,7 +41,7 @@ from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
-from desktop.ingest.pipeline import import_and_analyse
+from desktop.ingest.pipeline import AnalysisReport, analyse_items, import_and_analyse
 from desktop.ui.analysis_panels import AnalysisPanels
 from desktop.ui.assessment_view import AssessmentView
 from desktop.ui.briefing_dialog import BriefingDialog
@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
     case_changed = Signal()
     import_finished = Signal(str)
     verify_finished = Signal(object)
+    analysis_finished = Signal(str)
     chain_checked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -136,6 +137,10 @@ class MainWindow(QMainWindow):
         self.verify_action = QAction(self._icon(sp.SP_DialogApplyButton), "&Verify case", self)
         self.verify_action.setShortcut(QKeySequence("Ctrl+Shift+V"))
         self.verify_action.triggered.connect(self._on_verify_action_triggered)
+        self.analyse_action = QAction(self._icon(sp.SP_BrowserReload), "&Analyse selected again", self)
+        self.analyse_action.setToolTip("Run the analysers again on the selected items (or on every "
+                                       "item whose analysis failed, when none is selected)")
+        self.analyse_action.triggered.connect(self._on_analyse_action_triggered)
         self.export_briefing_action = QAction(self._icon(sp.SP_FileDialogDetailedView),
                                               "Export &briefing\u2026", self)
         self.export_briefing_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
@@ -155,6 +160,7 @@ class MainWindow(QMainWindow):
         for action in (self.import_files_action, self.import_folder_action):
             evidence_menu.addAction(action)
         evidence_menu.addSeparator()
+        evidence_menu.addAction(self.analyse_action)
         evidence_menu.addAction(self.verify_action)
 
         toolbar = QToolBar("Main", self)
@@ -408,6 +414,36 @@ class MainWindow(QMainWindow):
 
     # -- verify ------------------------------------------------------------------------------
 
+    def start_analysis(self, item_ids: list[int]) -> TaskHandle[AnalysisReport] | None:
+        """Analyse items again on the write pool (all failed ones when none is given)."""
+        if not self._can_write("analyse") or self.case is None:
+            return None
+        case, generation = self.case, self._generation
+        if not item_ids:
+            item_ids = [i.id for i in case.items() if i.status.startswith("analysis failed")]
+        if not item_ids:
+            self.statusBar().showMessage("Nothing to analyse: select items, or no analysis failed.", 8000)
+            return None
+        dialog = self._open_progress_dialog("Analysing")
+
+        def succeeded(report: AnalysisReport) -> None:
+            if generation == self._generation:
+                self.statusBar().showMessage(
+                    f"Analysed {len(report.analysed)} item(s); {len(report.failed)} failed; "
+                    f"{len(report.derived)} new derived item(s).", 10000)
+
+        def done(outcome: str) -> None:
+            if generation == self._generation:
+                self._close_progress_dialog()
+                self._refresh_views()
+            self.analysis_finished.emit(outcome)
+
+        handle = self.tasks.run_write("Analyse", lambda: analyse_items(case, item_ids),
+                                      on_success=succeeded, on_progress=dialog.update_progress,
+                                      on_done=done)
+        dialog.cancel_requested.connect(handle.cancel)
+        return handle
+
     def start_verify(self) -> TaskHandle[VerifyReport] | None:
         """Re-hash every blob and recompute custody on the write pool (verify records itself)."""
         if self.case is None or self.tasks.writing:
@@ -516,6 +552,11 @@ class MainWindow(QMainWindow):
 
     def _on_verify_action_triggered(self) -> None:
         self.start_verify()
+
+    def _on_analyse_action_triggered(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        ids = [item.id for r in rows if (item := self.model.item_at(r)) is not None]
+        self.start_analysis(ids)
 
     def _on_tasks_busy_changed(self, _busy: bool) -> None:
         self._update_actions()
@@ -644,4 +685,5 @@ class MainWindow(QMainWindow):
         self.import_files_action.setEnabled(writable and idle)
         self.import_folder_action.setEnabled(writable and idle)
         self.verify_action.setEnabled(have_case and idle)
+        self.analyse_action.setEnabled(writable and idle)
         self.export_briefing_action.setEnabled(have_case)

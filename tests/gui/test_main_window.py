@@ -317,3 +317,29 @@ def test_task_errors_are_shown_as_the_core_sentence(case_window: MainWindow, tmp
     assert case_window.last_message is not None
     assert case_window.last_message.windowTitle() == "Import failed"
     assert case_window.last_message.text().endswith("does-not-exist.txt does not exist")
+
+
+def test_analysing_an_item_again_replaces_its_findings_and_records_it(
+        qtbot: QtBot, case_window: MainWindow, evidence_files: list[Path],
+        no_reason_dialog: list[list[Path]]) -> None:
+    window = case_window
+    note = next(p for p in evidence_files if p.name == "note.txt")
+    with qtbot.waitSignal(window.import_finished, timeout=30000):
+        window.start_import([note])
+    assert window.case is not None
+    item = window.case.items()[0]
+
+    def occurrences() -> int:
+        assert window.case is not None
+        return int(window.case.db.execute(
+            "SELECT count(*) FROM occurrences WHERE item_id = ?", (item.id,)).fetchone()[0])
+
+    before = occurrences()
+    assert before > 0  # the note's IP, URL and domain
+    window.table.selectRow(0)
+    with qtbot.waitSignal(window.analysis_finished, timeout=30000) as blocker:
+        window.analyse_action.trigger()
+    assert blocker.args == ["succeeded"]
+    assert occurrences() == before  # replaced, not added twice
+    actions = [e["action"] for e in window.case.custody(item.id)]
+    assert actions.count("analysed") == 2
