@@ -20,7 +20,7 @@ from typing import Any
 
 from desktop.core import warninglists
 from desktop.core.case import Case
-from desktop.core.findings import list_indicators
+from desktop.core.findings import decode_warnings, list_indicators
 from desktop.core.intel import AsnRecord, FeedHit, Library
 from desktop.core.tags import all_tags
 
@@ -136,12 +136,18 @@ def correlate(case: Case, *, type_: str | None = None, library: Library | None =
         ``indicator id → Correlation``.
     """
     db = conn or case.db.conn
-    sql = "SELECT id, type, value FROM indicators"
+    sql = "SELECT id, type, value, warnings FROM indicators"
     args: tuple[Any, ...] = ()
     if type_:
         sql += " WHERE type = ?"
         args = (type_,)
-    indicators: list[tuple[int, str, str]] = db.execute(sql, args).fetchall()
+    rows = db.execute(sql, args).fetchall()
+    indicators: list[tuple[int, str, str]] = [(i, t, v) for i, t, v, _w in rows]
+    # Hits were stored when each indicator was recorded; only older rows are checked here.
+    listed = {i: decode_warnings(w) for i, _t, _v, w in rows if w is not None and w != "[]"}
+    unchecked = [(i, t, v) for i, t, v, w in rows if w is None]
+    if unchecked:
+        listed.update(warninglists.shipped().check_many(unchecked))
     occurrence_items: dict[int, list[int]] = {}
     for ind, item in db.execute("SELECT DISTINCT indicator_id, item_id FROM occurrences ORDER BY 1, 2"):
         occurrence_items.setdefault(ind, []).append(item)
@@ -174,7 +180,6 @@ def correlate(case: Case, *, type_: str | None = None, library: Library | None =
         if own and lib is not None:
             lib.close()
     out: dict[int, Correlation] = {}
-    listed = warninglists.shipped().check_many(indicators)
     none: tuple[int, ...] = ()
     for ind_id, t, v in indicators:
         matches = found.get(ind_id)

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from desktop.core import warninglists
 from desktop.core.custody import utc_now
 
 # How much an occurrence is worth by where it was read (DESIGN §5: parsed header > body > OCR).
@@ -124,10 +125,26 @@ def indicator_ids(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> 
     conn.executemany("INSERT OR IGNORE INTO indicators (type, value, first_seen) VALUES (?, ?, ?)",
                      [(t, v, now) for t, v in wanted])
     found = conn.execute(
-        "SELECT id, type, value FROM indicators WHERE (type, value) IN "
+        "SELECT id, type, value, warnings FROM indicators WHERE (type, value) IN "
         "(SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j)",
         (json.dumps(wanted),)).fetchall()
-    return {(t, v): int(i) for i, t, v in found}
+    unchecked = [(int(i), str(t), str(v)) for i, t, v, w in found if w is None]
+    if unchecked:
+        hits = warninglists.shipped().check_many(unchecked)
+        conn.executemany("UPDATE indicators SET warnings = ? WHERE id = ?",
+                         [(encode_warnings(hits.get(i, [])), i) for i, _t, _v in unchecked])
+    return {(t, v): int(i) for i, t, v, _w in found}
+
+
+def encode_warnings(hits: list[warninglists.WarningHit]) -> str:
+    """The stored form of an indicator's warninglist hits."""
+    return json.dumps([[h.list_id, h.name, h.description] for h in hits], ensure_ascii=False)
+
+
+def decode_warnings(stored: str) -> list[warninglists.WarningHit]:
+    """The warninglist hits stored with an indicator."""
+    return [warninglists.WarningHit(name, description, list_id)
+            for list_id, name, description in json.loads(stored)]
 
 
 def record_occurrences(conn: sqlite3.Connection, item_id: int, occurrences: Iterable[dict[str, Any]]) -> int:

@@ -228,8 +228,15 @@ CREATE TABLE checkpoints (
 ) STRICT;
 """
 
+# Warninglist hits stored with each indicator when it is first recorded (JSON list of
+# [list_id, name, description]; NULL = not checked yet): correlation then reads them instead of
+# checking every value again (measured: ~30% of a correlation's time).
+_V5 = """
+ALTER TABLE indicators ADD COLUMN warnings TEXT;
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -97,6 +97,20 @@ def test_warninglisted_indicators_are_flagged_not_dropped(cases: tuple[Case, Cas
     assert "10.0.0.5" in [r["value"] for r in rows]
 
 
+def test_warninglist_hits_are_stored_when_an_indicator_is_recorded(
+        cases: tuple[Case, Case], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, new = cases
+    stored = dict(new.db.execute("SELECT value, warnings FROM indicators").fetchall())
+    assert "rfc1918" in stored["10.0.0.5"]
+    assert stored["fresh-lure-7.net"] == "[]"  # checked, on no list
+    # Correlation reads the stored hits: it does not check a recorded value again.
+    def refuse(*_a: object) -> None:
+        raise AssertionError("warninglists checked again")
+
+    monkeypatch.setattr("desktop.core.warninglists.Warninglists.check_many", refuse)
+    assert by_value(new, use_library=False)["10.0.0.5"].warninglisted  # type: ignore[attr-defined]
+
+
 def test_feed_and_asn_matches_in_the_json_shape(cases: tuple[Case, Case], tmp_path: Path) -> None:
     old, new = cases
     index_case(old)
