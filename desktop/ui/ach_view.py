@@ -54,6 +54,7 @@ from desktop.core import analysis
 from desktop.core.case import Case
 from desktop.ui.case_session import CaseSession
 from desktop.ui.case_snapshot import RefChoices
+from desktop.ui.row_model import RowTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -353,47 +354,28 @@ class AchModel(QAbstractTableModel):
                                                                  self.columnCount() - 1))
 
 
-class RankingModel(QAbstractTableModel):
+class RankingModel(RowTableModel[analysis.HypothesisScore]):
     """The ranking beside the matrix: one row per hypothesis, most likely first."""
 
     HEADERS = ("Rank", "Hypothesis", "Score", "I/II", "C/CC", "Rated")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._scores: list[analysis.HypothesisScore] = []
         self._numbers: dict[int, int] = {}
 
     def set_scores(self, scores: list[analysis.HypothesisScore],
                    hypotheses: list[analysis.Hypothesis]) -> None:
         """Show a ranking (``hypotheses`` in column order gives each its ``H`` number)."""
         self.beginResetModel()
-        self._scores = list(scores)
+        self._rows = list(scores)
         self._numbers = {h.id: n for n, h in enumerate(hypotheses, 1)}
         self.endResetModel()
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """One row per hypothesis."""
-        return 0 if parent.isValid() else len(self._scores)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """See :attr:`HEADERS`."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents for each role."""
-        if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._scores):
+        sc = self.row_for(index)
+        if sc is None or not 0 <= index.column() < len(self.HEADERS):
             return None
-        if not 0 <= index.column() < len(self.HEADERS):
-            return None
-        sc = self._scores[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             number = self._numbers.get(sc.hypothesis.id, 0)
             return (str(sc.rank), f"H{number}: {sc.hypothesis.title}", f"{sc.weighted:.2f}",
@@ -405,12 +387,6 @@ class RankingModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole and sc.rank == 1 and sc.rated:
             return QBrush(_FIRST_GLANCE)
         return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Read-only rows."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
 
 class _ChoiceDelegate(QStyledItemDelegate):

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from desktop.core import custody
 from desktop.core.store import Database
 from desktop.ui.display import short_time
+from desktop.ui.row_model import RowTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -35,8 +36,8 @@ ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
 _HASH_KEYS = {"sha256", "entry_hash", "prev_hash"}
 
 
-class CustodyModel(QAbstractTableModel):
-    """Custody entries (all, or one item's) as rows.
+class CustodyModel(RowTableModel[dict[str, Any]]):
+    """Custody entries (all, or one item's) as rows; never editable, the log is append-only.
 
     Args:
         columns: which entry fields to show, as ``(key, header)`` pairs.
@@ -45,54 +46,27 @@ class CustodyModel(QAbstractTableModel):
 
     def __init__(self, columns: Sequence[tuple[str, str]] = ALL_COLUMNS,
                  parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, headers=[header for _key, header in columns])
         self._columns = tuple(columns)
-        self._entries: list[dict[str, Any]] = []
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
     def load(self, reader: Database | None, item_id: int | None = None) -> None:
         """Read the entries (all, or those about ``item_id``) through a read-only connection."""
         self.beginResetModel()
-        self._entries = custody.entries(reader.conn, item_id) if reader is not None else []
+        self._rows = custody.entries(reader.conn, item_id) if reader is not None else []
         self.endResetModel()
 
     def clear(self) -> None:
         """Show no entries."""
-        self.beginResetModel()
-        self._entries = []
-        self.endResetModel()
+        self.set_rows([])
 
     def entry(self, row: int) -> dict[str, Any] | None:
-        """Return the entry shown in ``row``."""
-        return self._entries[row] if 0 <= row < len(self._entries) else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of entries."""
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of columns."""
-        return 0 if parent.isValid() else len(self._columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self._columns)):
-            return self._columns[section][1]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Entries can be selected and copied, never edited: the log is append-only."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        """Return the entry shown in ``row`` (the name the window and tests use for :meth:`row`)."""
+        return self.row(row)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents for each role."""
-        if not index.isValid() or index.parent().isValid():
-            return None
-        entry = self.entry(index.row())
+        entry = self.row_for(index)
         if entry is None or not 0 <= index.column() < len(self._columns):
             return None
         key = self._columns[index.column()][0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -35,6 +35,7 @@ from desktop.core import findings
 from desktop.core.store import Database
 from desktop.ui.custody_view import configure_table
 from desktop.ui.display import WARNING_FOREGROUND
+from desktop.ui.row_model import RowTableModel
 from desktop.ui.safe_html import SafeTextBrowser
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -77,52 +78,27 @@ def _addresses(detail: dict[str, Any], key: str, fallback: str | None) -> str:
     return fallback or ""
 
 
-class HopModel(QAbstractTableModel):
+class HopModel(RowTableModel[dict[str, Any]]):
     """The Received hops of one message, origin first (as the core ordered them)."""
+
+    HEADERS = HOP_HEADERS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._hops: list[dict[str, Any]] = []
         self._bold = QFont()
         self._bold.setBold(True)
 
     def set_hops(self, hops: list[dict[str, Any]]) -> None:
         """Show these hops (``findings.email_of(...)["hops"]``)."""
-        self.beginResetModel()
-        self._hops = list(hops)
-        self.endResetModel()
+        self.set_rows(hops)
 
     def hop(self, row: int) -> dict[str, Any] | None:
-        """The hop shown in ``row``."""
-        return self._hops[row] if 0 <= row < len(self._hops) else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of hops."""
-        return 0 if parent.isValid() else len(self._hops)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of columns."""
-        return 0 if parent.isValid() else len(HOP_HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HOP_HEADERS)):
-            return HOP_HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable, never editable."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        """The hop shown in ``row`` (the name the view and tests use for :meth:`row`)."""
+        return self.row(row)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents; the origin hop is bold on blue, flagged cells are red."""
-        if not index.isValid() or index.parent().isValid():
-            return None
-        hop = self.hop(index.row())
+        hop = self.row_for(index)
         if hop is None:
             return None
         col = index.column()
@@ -159,51 +135,26 @@ class HopModel(QAbstractTableModel):
         return None
 
 
-class HeaderModel(QAbstractTableModel):
+class HeaderModel(RowTableModel[tuple[str, str]]):
     """Every header of one message in the order sent, as ``(name, decoded value)``."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._headers: list[tuple[str, str]] = []
+    HEADERS = ("Header", "Value")
 
     def set_headers(self, headers: list[list[str]] | list[tuple[str, str]]) -> None:
         """Show these headers."""
-        self.beginResetModel()
-        self._headers = [(str(h[0]), str(h[1])) for h in headers]
-        self.endResetModel()
+        self.set_rows((str(h[0]), str(h[1])) for h in headers)
 
     def find(self, name: str, nth: int = 0) -> int | None:
         """The row of the ``nth`` header called ``name`` (case-insensitive), or None."""
-        rows = [r for r, (n, _v) in enumerate(self._headers) if n.lower() == name.lower()]
+        rows = [r for r, (n, _v) in enumerate(self._rows) if n.lower() == name.lower()]
         return rows[nth] if 0 <= nth < len(rows) else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of headers."""
-        return 0 if parent.isValid() else len(self._headers)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Name and value."""
-        return 0 if parent.isValid() else 2
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and section in (0, 1)):
-            return ("Header", "Value")[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable, never editable."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """The header's name or its value (one line; the full value in the tooltip)."""
-        if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._headers):
+        header = self.row_for(index)
+        if header is None:
             return None
-        name, value = self._headers[index.row()]
+        name, value = header
         if role == Qt.ItemDataRole.DisplayRole:
             return name if index.column() == 0 else " ".join(value.split())
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:

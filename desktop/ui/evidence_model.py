@@ -15,7 +15,7 @@ from enum import IntEnum
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont, QFontDatabase, QIcon
 
 from desktop.core.case import ITEM_COLUMNS, Item, item_from_row
@@ -28,6 +28,7 @@ from desktop.ui.display import (
     short_time,
     verify_text,
 )
+from desktop.ui.row_model import ReadOnlyTableModel
 
 ItemIdRole = Qt.ItemDataRole.UserRole + 1
 _PAGE = 200  # rows read per query: one screenful several times over
@@ -63,7 +64,7 @@ HEADERS = {
 }
 
 
-class EvidenceModel(QAbstractTableModel):
+class EvidenceModel(ReadOnlyTableModel):
     """Items of one case, in id order, plus the outcome of the last verify run in this window.
 
     Args:
@@ -72,7 +73,7 @@ class EvidenceModel(QAbstractTableModel):
     """
 
     def __init__(self, mismatch_icon: QIcon | None = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, headers=[HEADERS[column] for column in Column])
         self._reader: Database | None = None
         self._ids: list[int] = []
         self._cache: dict[int, Item] = {}
@@ -148,24 +149,6 @@ class EvidenceModel(QAbstractTableModel):
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         """Number of items (a table has no children)."""
         return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of columns (a table has no children)."""
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(Column)):
-            return HEADERS[Column(section)]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Items are selectable, never editable: evidence is not changed from a table."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents for each role."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -32,6 +32,7 @@ from desktop.core.case import Case
 from desktop.core.store import Database
 from desktop.ui.custody_view import configure_table
 from desktop.ui.ocr_hits import time_text
+from desktop.ui.row_model import RowTableModel
 from desktop.ui.tag_editor import TagLineEdit, check, describe, tag_indicators
 from desktop.ui.tasks import TaskManager
 
@@ -79,12 +80,10 @@ class OccurrenceRow:
                 "frame_item_id": self.frame_item_id}
 
 
-class OccurrenceModel(QAbstractTableModel):
+class OccurrenceModel(RowTableModel[OccurrenceRow]):
     """The occurrences of one indicator, by item and then time or offset."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[OccurrenceRow] = []
+    HEADERS = OCC_HEADERS
 
     def load(self, reader: Database | None, indicator_id: int | None) -> None:
         """Read one indicator's occurrences (None clears)."""
@@ -107,36 +106,12 @@ class OccurrenceModel(QAbstractTableModel):
         return len({occ.item_id for occ in self._rows})
 
     def occurrence(self, row: int) -> OccurrenceRow | None:
-        """The occurrence in ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of occurrences."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of columns."""
-        return 0 if parent.isValid() else len(OCC_HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(OCC_HEADERS)):
-            return OCC_HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable, never editable."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        """The occurrence in ``row`` (the name the pane uses for :meth:`row`)."""
+        return self.row(row)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents."""
-        if not index.isValid() or index.parent().isValid():
-            return None
-        occ = self.occurrence(index.row())
+        occ = self.row_for(index)
         if occ is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -147,47 +122,22 @@ class OccurrenceModel(QAbstractTableModel):
         return None
 
 
-class MatchModel(QAbstractTableModel):
+class MatchModel(RowTableModel[tuple[str, str, str]]):
     """What one indicator matched: this case, other cases, feeds (with actors), warninglists."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[str, str, str]] = []
+    HEADERS = MATCH_HEADERS
 
     def set_matches(self, matches: list[Any]) -> None:
         """Show ``correlate.Match`` values (anything with ``source``, ``name``, ``detail``)."""
-        self.beginResetModel()
-        self._rows = [(str(m.source), str(m.name), str(m.detail)) for m in matches]
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of matches."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of columns."""
-        return 0 if parent.isValid() else len(MATCH_HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(MATCH_HEADERS)):
-            return MATCH_HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable, never editable."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        self.set_rows((str(m.source), str(m.name), str(m.detail)) for m in matches)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents (the full detail as tooltip)."""
-        if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._rows):
+        match = self.row_for(index)
+        if match is None:
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self._rows[index.row()][index.column()]
+            return match[index.column()]
         return None
 
 

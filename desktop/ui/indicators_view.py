@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
     QObject,
@@ -48,6 +47,7 @@ from desktop.core.progress import Progress, Task
 from desktop.core.store import Database
 from desktop.ui.custody_view import configure_table
 from desktop.ui.indicator_detail import IndicatorDetail
+from desktop.ui.row_model import ReadOnlyTableModel
 from desktop.ui.tag_editor import TagDialog, describe, tag_indicators
 from desktop.ui.tasks import TaskManager
 
@@ -135,11 +135,11 @@ def warninglisted(correlation: Any) -> bool:
     return correlation is not None and bool(getattr(correlation, "warninglisted", False))
 
 
-class IndicatorsModel(QAbstractTableModel):
+class IndicatorsModel(ReadOnlyTableModel):
     """Indicators of one case, ordered by type and value, with tags and correlations beside them."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, headers=HEADERS)
         self._reader: Database | None = None
         self._ids: list[int] = []
         self._cache: dict[int, IndicatorRow] = {}
@@ -223,24 +223,6 @@ class IndicatorsModel(QAbstractTableModel):
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         """Number of indicators."""
         return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of columns."""
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable, never editable in place (tags are edited through custody-recording dialogs)."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents, plus the typed roles the filter proxy reads."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop.core import analysis
 from desktop.ui.case_session import CaseSession
 from desktop.ui.custody_view import configure_table
+from desktop.ui.row_model import RowTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -40,56 +41,26 @@ def likelihood_label(term: str) -> str:
     return f"{term} ({lo}\u2013{hi} %)"
 
 
-class JudgmentsModel(QAbstractTableModel):
+class JudgmentsModel(RowTableModel[analysis.Judgment]):
     """The key judgments in reading order (read-only rows; the form below edits them)."""
 
     HEADERS = ("#", "Key judgment", "Likelihood", "Confidence")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[analysis.Judgment] = []
-
     def set_judgments(self, judgments: list[analysis.Judgment]) -> None:
         """Show a fresh list."""
-        self.beginResetModel()
-        self._rows = list(judgments)
-        self.endResetModel()
+        self.set_rows(judgments)
 
     def judgment_at(self, row: int) -> analysis.Judgment | None:
-        """Return the judgment in ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        """Return the judgment in ``row`` (the name the view uses for :meth:`row`)."""
+        return self.row(row)
 
     def row_of(self, judgment_id: int) -> int:
         """Return the row showing a judgment, or -1."""
         return next((r for r, j in enumerate(self._rows) if j.id == judgment_id), -1)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """One row per judgment."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """See :attr:`HEADERS`."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable rows."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents for each role."""
-        if not index.isValid() or index.parent().isValid():
-            return None
-        j = self.judgment_at(index.row())
+        j = self.row_for(index)
         if j is None or not 0 <= index.column() < len(self.HEADERS):
             return None
         if role == JudgmentIdRole:

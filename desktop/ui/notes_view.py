@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -24,60 +24,31 @@ from desktop.core import analysis
 from desktop.ui.case_session import CaseSession
 from desktop.ui.custody_view import configure_table
 from desktop.ui.display import short_time
+from desktop.ui.row_model import RowTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class NotesModel(QAbstractTableModel):
+class NotesModel(RowTableModel[analysis.Note]):
     """Notes in the order written (read-only rows; the box below edits them)."""
 
     HEADERS = ("Written (UTC)", "Author", "On", "Note")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[analysis.Note] = []
-
     def set_notes(self, notes: list[analysis.Note]) -> None:
         """Show a fresh list."""
-        self.beginResetModel()
-        self._rows = list(notes)
-        self.endResetModel()
+        self.set_rows(notes)
 
     def note_at(self, row: int) -> analysis.Note | None:
-        """Return the note in ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        """Return the note in ``row`` (the name the view uses for :meth:`row`)."""
+        return self.row(row)
 
     def row_of(self, note_id: int) -> int:
         """Return the row showing a note, or -1."""
         return next((r for r, n in enumerate(self._rows) if n.id == note_id), -1)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """One row per note."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """See :attr:`HEADERS`."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable rows."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents for each role."""
-        if not index.isValid() or index.parent().isValid():
-            return None
-        n = self.note_at(index.row())
+        n = self.row_for(index)
         if n is None or not 0 <= index.column() < len(self.HEADERS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:

@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from desktop.core.store import Database
+from desktop.ui.row_model import ReadOnlyTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 _PAGE = 200
@@ -58,11 +59,11 @@ def _key(time_s: float | None, box: Any) -> tuple[float, tuple[int, ...]]:
     return (round(float(time_s), 2) if time_s is not None else -1.0, tuple(int(v) for v in box))
 
 
-class OcrHitsModel(QAbstractTableModel):
+class OcrHitsModel(ReadOnlyTableModel):
     """OCR lines of one item in time order, optionally only those holding an indicator."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, headers=HEADERS)
         self._reader: Database | None = None
         self._item_id: int | None = None
         self._ids: list[int] = []
@@ -150,24 +151,6 @@ class OcrHitsModel(QAbstractTableModel):
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         """Number of lines shown."""
         return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """Time, text, confidence."""
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable, never editable."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents; lines holding an indicator are bold and amber, with the values as tooltip."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDateTime,
     QModelIndex,
     QObject,
@@ -47,6 +46,7 @@ from desktop.core.case import Case
 from desktop.ui.case_session import CaseSession
 from desktop.ui.case_snapshot import read_timeline
 from desktop.ui.custody_view import configure_table
+from desktop.ui.row_model import RowTableModel
 from desktop.ui.tasks import TaskHandle, TaskManager
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -66,24 +66,18 @@ def show_time(at: str) -> str:
     return f"{at[:10]} {at[11:19]}Z" if len(at) >= 19 and at[10] == "T" else at
 
 
-class TimelineModel(QAbstractTableModel):
+class TimelineModel(RowTableModel[analysis.Event]):
     """Timeline events in the core's order."""
 
     HEADERS = ("Time (UTC)", "Source", "Event", "Detail", "Item", "Reference")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[analysis.Event] = []
-
     def set_events(self, events: list[analysis.Event]) -> None:
         """Show a fresh list."""
-        self.beginResetModel()
-        self._rows = list(events)
-        self.endResetModel()
+        self.set_rows(events)
 
     def event_at(self, row: int) -> analysis.Event | None:
-        """Return the event in ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        """Return the event in ``row`` (the name the view uses for :meth:`row`)."""
+        return self.row(row)
 
     def counts(self) -> dict[str, int]:
         """How many events each source has."""
@@ -92,33 +86,9 @@ class TimelineModel(QAbstractTableModel):
             out[e.source] = out.get(e.source, 0) + 1
         return out
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """One row per event."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        """See :attr:`HEADERS`."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        """Selectable rows."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell contents for each role."""
-        if not index.isValid() or index.parent().isValid():
-            return None
-        e = self.event_at(index.row())
+        e = self.row_for(index)
         if e is None or not 0 <= index.column() < len(self.HEADERS):
             return None
         if role == SourceRole:
