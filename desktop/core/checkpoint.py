@@ -32,6 +32,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,15 +159,21 @@ def examiner_key(examiner: str) -> Ed25519PrivateKey:
             key = Ed25519PrivateKey.generate()
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-            # O_EXCL: two processes creating the key at once must not overwrite each other.
+            # Written in full under a temp name, then linked into place: a second process or
+            # thread creating the key at the same moment never reads a half-written file, and
+            # os.link never overwrites the key that won.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(pem)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.link(tmp, path)
             except FileExistsError:
                 return examiner_key(examiner)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-                fh.flush()
-                os.fsync(fh.fileno())
+            finally:
+                tmp.unlink(missing_ok=True)
             pub = path.with_suffix(".pub")
             pub.write_text(f"{examiner}\nEd25519 {key_id(_raw_public(key.public_key()))}\n"
                            f"{base64.b64encode(_raw_public(key.public_key())).decode()}\n")

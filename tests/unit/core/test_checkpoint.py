@@ -129,3 +129,29 @@ def test_damaged_key_file_is_a_clear_error(case: Case, home: Path) -> None:
     key.write_bytes(b"not a key")
     with pytest.raises(SigningKeyError, match="not a valid key file"):
         ck.sign_checkpoint(case)
+
+
+def test_key_created_by_many_threads_at_once_is_one_key(tmp_path, monkeypatch) -> None:
+    import threading
+
+    from desktop.core.checkpoint import examiner_key, key_id
+
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path / "home"))
+    keys: list[str] = []
+    errors: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            raw = examiner_key("Racing Examiner").public_key().public_bytes_raw()
+            keys.append(key_id(raw))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(keys)) == 1
+    assert not list((tmp_path / "home" / "keys").glob("*.tmp"))
