@@ -23,11 +23,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import platformdirs
-
 from desktop.core import analysis
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
+from desktop.core.home import workstation_home
 from desktop.core.intel import Library
 from desktop.core.progress import run_to_end
 from desktop.core.tags import apply_tags
@@ -43,12 +42,6 @@ DEMO_REASON = "demo case built by `python -m desktop.demo` from the bundled samp
 DEMO_FILES = ("threat-email.eml", "forwarded-message.eml", "analyst-note.txt",
               "terminal-screenshot.png", "flyer.jpg")
 DEMO_FEEDS = ("intel/partner-report.stix.json", "intel/ip2asn-demo.tsv")
-
-
-def workstation_home() -> Path:
-    """Return the workstation data folder: ``CASETRAIL_HOME`` if set, else the platform's."""
-    env = os.environ.get("CASETRAIL_HOME")
-    return Path(env) if env else Path(platformdirs.user_data_dir("casetrail"))
 
 
 def demo_case_path() -> Path:

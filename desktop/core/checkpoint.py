@@ -36,7 +36,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -44,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from desktop.core import custody
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
+from desktop.core.home import workstation_home
 
 MAGIC = "casetrail-checkpoint-v1"
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -131,9 +131,7 @@ def key_id(public_raw: bytes) -> str:
 
 def keys_dir() -> Path:
     """Return the workstation's key folder (``$CASETRAIL_HOME/keys`` or the platform's)."""
-    home = os.environ.get("CASETRAIL_HOME")
-    base = Path(home) if home else Path(platformdirs.user_data_dir("casetrail"))
-    return base / "keys"
+    return workstation_home() / "keys"
 
 
 def _key_file(examiner: str) -> Path:

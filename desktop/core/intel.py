@@ -29,7 +29,6 @@ import hashlib
 import io
 import ipaddress
 import json
-import os
 import re
 import socket
 import sqlite3
@@ -40,6 +39,7 @@ from typing import Any
 
 from desktop.core.custody import utc_now
 from desktop.core.errors import CasetrailError
+from desktop.core.home import workstation_home
 from desktop.core.indicators import TYPES, classify, normalise
 
 LIBRARY_NAME = "library.sqlite"
@@ -108,13 +108,8 @@ class FeedError(CasetrailError):
 
 
 def library_dir() -> Path:
-    """Where the workstation library lives: ``$CASETRAIL_HOME`` or the platform data directory."""
-    home = os.environ.get("CASETRAIL_HOME")
-    if home:
-        return Path(home)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("casetrail", appauthor=False))
+    """Where the workstation library lives: the workstation folder (see ``core/home.py``)."""
+    return workstation_home()
 
 
 def library_path() -> Path:
