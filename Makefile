@@ -46,6 +46,7 @@ bench: $(STAMP)
 
 package: $(STAMP)
 	$(PIP) wheel --quiet --wheel-dir dist/wheelhouse '.[test]'
+	@$(PY) -c "import glob, sys, zipfile; names = zipfile.ZipFile(sorted(glob.glob('dist/wheelhouse/casetrail-*.whl'))[-1]).namelist(); missing = [n for n in ('casetrail_resources/data/tlds.txt', 'casetrail_resources/fonts/DejaVuSans.ttf', 'casetrail_resources/demo/threat-email.eml') if n not in names]; sys.exit(f'the casetrail wheel lacks {missing}') if missing else None"
 	@echo "offline wheelhouse in dist/wheelhouse (install with: pip install --no-index --find-links dist/wheelhouse casetrail)"
 
 system-deps:

@@ -1,12 +1,14 @@
 """Where Casetrail's bundled files (icons, stylesheet, demo evidence) are found on disk.
 
 Qt-free on purpose: the demo builder and the reports use it too. Resources live in the repository's
-``resources/`` folder next to the ``desktop`` package in a source checkout; a frozen build
+``resources/`` folder next to the ``desktop`` package in a source checkout; an installed wheel
+carries the same folder as the data-only package ``casetrail_resources``; a frozen build
 (PyInstaller) puts the same folder next to the executable's unpacked modules.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,6 +16,9 @@ from pathlib import Path
 def _candidates() -> list[Path]:
     here = Path(__file__).resolve().parent
     found = [here.parent / "resources"]  # source checkout / editable install
+    spec = importlib.util.find_spec("casetrail_resources")  # an installed wheel
+    if spec is not None and spec.submodule_search_locations:
+        found += [Path(p) for p in spec.submodule_search_locations]
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         found.insert(0, Path(frozen) / "resources")
