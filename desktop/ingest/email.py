@@ -29,7 +29,7 @@ import base64
 import binascii
 import email.utils
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from email._policybase import Policy, compat32
@@ -334,9 +334,9 @@ def _header_text(raw: object, defects: list[str], where: str) -> str:
 # Addresses
 
 
-def _expected_address_count(value: str) -> int:
-    """Count the addresses a header should hold: commas outside quoted strings, plus one."""
-    count, quoted, escaped = 1, False, False
+def _outside_quotes(value: str) -> Iterator[str]:
+    """Yield the characters of a header value that stand outside quoted strings and escapes."""
+    quoted, escaped = False, False
     for ch in value:
         if escaped:
             escaped = False
@@ -344,23 +344,21 @@ def _expected_address_count(value: str) -> int:
             escaped = True
         elif ch == '"':
             quoted = not quoted
-        elif ch == "," and not quoted:
-            count += 1
-    return count
+        elif not quoted:
+            yield ch
+
+
+def _expected_address_count(value: str) -> int:
+    """Count the addresses a header should hold: commas outside quoted strings, plus one."""
+    return 1 + sum(1 for ch in _outside_quotes(value) if ch == ",")
 
 
 def _balanced_comments(value: str) -> bool:
-    depth, quoted, escaped = 0, False, False
-    for ch in value:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif not quoted and ch == "(":
+    depth = 0
+    for ch in _outside_quotes(value):
+        if ch == "(":
             depth += 1
-        elif not quoted and ch == ")":
+        elif ch == ")":
             depth -= 1
             if depth < 0:
                 return False
