@@ -20,7 +20,8 @@ from desktop import __version__
 from desktop.core.acquire import import_paths
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.correlate import indicators_with_matches
-from desktop.core.errors import CasetrailError
+from desktop.core.errors import CasetrailError, SchemaUpgradeNeeded
+from desktop.core.findings import search_text
 from desktop.core.indicators import TYPES, defang
 from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.verify import verify_case
@@ -40,7 +41,13 @@ def _examiner() -> str | None:
 
 
 def _open(path: str, *, write: bool) -> Case:
-    case = Case.open(Path(path), examiner=_examiner(), read_only=not write)
+    try:
+        case = Case.open(Path(path), examiner=_examiner(), read_only=not write)
+    except SchemaUpgradeNeeded:
+        # A case from an older Casetrail: upgrade it once (forward-only migrations under the
+        # writer lock), then open it as asked.
+        Case.open(Path(path), examiner=_examiner()).close()
+        case = Case.open(Path(path), examiner=_examiner(), read_only=not write)
     if write and case.read_only:
         case.close()
         raise CasetrailError(f"cannot write to {path}: {case.read_only_reason}")
@@ -204,6 +211,20 @@ def cmd_custody(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search the text of the case: mail bodies and subjects, text files, OCR of images and video."""
+    with _open(args.case, write=False) as case:
+        hits = search_text(case.db.conn, " ".join(args.words))
+        names = {i.id: i.name for i in case.items()}
+    if args.json:
+        _emit([{"item_id": h.item_id, "name": names.get(h.item_id, ""), "part": h.part,
+                "snippet": h.snippet} for h in hits])
+        return EXIT_OK
+    for h in hits:
+        print(f"{h.item_id}\t{h.part}\t{names.get(h.item_id, '')}\t{' '.join(h.snippet.split())}")
+    return EXIT_OK
+
+
 def cmd_tag(args: argparse.Namespace) -> int:
     """Add tags to an indicator or an item (``-`` prefix removes one)."""
     from desktop.core.tags import apply_tags
@@ -322,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp = add(name, fn, help_)
         sp.add_argument("case")
         sp.add_argument("--json", action="store_true")
+
+    sp = add("search", cmd_search, "search mail bodies, text files and OCR text")
+    sp.add_argument("case")
+    sp.add_argument("words", nargs="+", metavar="WORD")
+    sp.add_argument("--json", action="store_true")
 
     sp = add("tag", cmd_tag, "tag an indicator or an item (TLP, ATT&CK, free or machine tags)")
     sp.add_argument("case")

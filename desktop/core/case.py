@@ -22,7 +22,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from desktop.core import custody, store
-from desktop.core.errors import CaseOpenError, ReadOnlyCaseError
+from desktop.core.errors import CaseOpenError, ReadOnlyCaseError, SchemaUpgradeNeeded
 from desktop.core.vault import Vault, sha256_on_disk
 
 SUFFIX = ".casetrail"
@@ -171,7 +171,8 @@ class Case:
             if lock is not None:
                 store.migrate(db)
             elif store.schema_version(db) != store.SCHEMA_VERSION:
-                raise CaseOpenError(
+                db.conn.close()
+                raise SchemaUpgradeNeeded(
                     f"{path} needs a schema upgrade that a read-only opening cannot make ({reason})"
                 )
             case = cls(path, db, lock, reason, examiner)

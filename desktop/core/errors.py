@@ -13,6 +13,10 @@ class CaseOpenError(CasetrailError):
     """The folder is not a case, or the case cannot be opened."""
 
 
+class SchemaUpgradeNeeded(CaseOpenError):  # noqa: N818 - a state of the case, not a fault
+    """The case was written by an older Casetrail and must be opened for writing once to upgrade."""
+
+
 class ReadOnlyCaseError(CasetrailError):
     """A write was attempted on a case opened read-only."""
 

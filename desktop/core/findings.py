@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from desktop.core import warninglists
@@ -100,6 +101,38 @@ def record_ocr_lines(conn: sqlite3.Connection, item_id: int, lines: Iterable[dic
 def record_text(conn: sqlite3.Connection, item_id: int, part: str, text: str) -> None:
     """Index a text for full-text search."""
     conn.execute("INSERT INTO text_index (item_id, part, text) VALUES (?, ?, ?)", (item_id, part, text))
+
+
+@dataclass(frozen=True)
+class TextHit:
+    """One indexed text that matches a search.
+
+    Attributes:
+        item_id: the item the text belongs to.
+        part: which text: ``body:text``, ``body:html``, ``subject``, ``ocr``, ``text``.
+        snippet: the matching passage, the words found between ``«`` and ``»``.
+    """
+
+    item_id: int
+    part: str
+    snippet: str
+
+
+def search_text(conn: sqlite3.Connection, query: str, limit: int = 200) -> list[TextHit]:
+    """Search bodies, subjects, text files and OCR text; best matches first.
+
+    Every word the analyst types must occur (in any order); each is searched as a literal phrase,
+    so evidence-like input (``185.141.63.120``, ``C:``, ``-rf``, quotes) never reaches the FTS5
+    query language as syntax.
+    """
+    words = query.split()
+    if not words:
+        return []
+    match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+    rows = conn.execute(
+        "SELECT item_id, part, snippet(text_index, 2, '«', '»', '…', 16) FROM text_index "
+        "WHERE text_index MATCH ? ORDER BY rank LIMIT ?", (match, limit)).fetchall()
+    return [TextHit(int(i), str(p), str(snip)) for i, p, snip in rows]
 
 
 def indicator_id(conn: sqlite3.Connection, type_: str, value: str) -> int:

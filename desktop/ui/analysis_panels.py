@@ -21,6 +21,7 @@ from desktop.ui.email_view import EmailView
 from desktop.ui.graph_view import GraphView, Node
 from desktop.ui.indicators_view import IndicatorsView
 from desktop.ui.media_view import MediaView
+from desktop.ui.search_view import SearchView
 from desktop.ui.tasks import TaskManager
 
 if TYPE_CHECKING:
@@ -72,11 +73,14 @@ class AnalysisPanels(QObject):
         self.indicators_view.correlations_ready.connect(self._on_indicators_view_correlations_ready)
         self.graph_view = GraphView(tasks, self.indicators_view.model.correlations, window)
         self.graph_view.node_activated.connect(self._on_graph_view_node_activated)
+        self.search_view = SearchView(window)
+        self.search_view.item_activated.connect(self._on_search_view_item_activated)
 
     def add_tabs(self, tabs: QTabWidget) -> None:
         """Add the "Indicators" and "Graph" tabs to the window's top tabs."""
         tabs.addTab(self.indicators_view, "Indicators")
         tabs.addTab(self.graph_view, "Graph")
+        tabs.addTab(self.search_view, "Search")
         tabs.currentChanged.connect(self._on_tabs_current_changed)
 
     # -- the window's calls ------------------------------------------------------------------
@@ -86,6 +90,7 @@ class AnalysisPanels(QObject):
         self.case, self.reader = case, reader
         self.indicators_view.set_case(case, reader)
         self.graph_view.set_case(case)
+        self.search_view.set_reader(reader)
         if case is None:
             self.show_item(None, None, None)
 
@@ -161,6 +166,10 @@ class AnalysisPanels(QObject):
         return True
 
     # -- slots -------------------------------------------------------------------------------
+
+    def _on_search_view_item_activated(self, item_id: int) -> None:
+        self.window.tabs.setCurrentIndex(0)  # the evidence tab: the item views sit below it
+        self._select_item(item_id)
 
     def _on_item_tabs_current_changed(self, index: int) -> None:
         if self._switching or self.item is None:

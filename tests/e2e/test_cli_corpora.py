@@ -63,6 +63,10 @@ def test_mail_corpora_are_all_acquired_and_analysed(tmp_path: Path) -> None:
     indicators = json.loads(run("indicators", str(case), "--json").stdout)
     sources_seen = {o["source"] for r in indicators for o in r["occurrences"]}
     assert {"header", "body", "attachment"} <= sources_seen
+    found = json.loads(run("search", str(case), "unsubscribe", "--json").stdout)
+    assert found
+    assert all({"item_id", "name", "part", "snippet"} <= set(h) for h in found)
+    assert all("«" in h["snippet"] for h in found)
     verify = run("verify", str(case), "--json")
     assert verify.returncode == 0
     assert json.loads(verify.stdout)["ok"] is True

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.core.case import Case
@@ -343,3 +344,23 @@ def test_analysing_an_item_again_replaces_its_findings_and_records_it(
     assert occurrences() == before  # replaced, not added twice
     actions = [e["action"] for e in window.case.custody(item.id)]
     assert actions.count("analysed") == 2
+
+
+def test_search_tab_finds_text_and_shows_the_item(
+        qtbot: QtBot, case_window: MainWindow, evidence_files: list[Path],
+        no_reason_dialog: list[list[Path]], qtmodeltester: ModelTester) -> None:
+    window = case_window
+    with qtbot.waitSignal(window.import_finished, timeout=30000):
+        window.start_import(evidence_files)
+    search = window.panels.search_view
+    window.tabs.setCurrentWidget(search)
+    qtbot.keyClicks(search.box, "analyst note")
+    qtbot.keyClick(search.box, Qt.Key.Key_Return)
+    assert search.model.rowCount() == 1
+    assert search.model.index(0, 1).data() == "note.txt"
+    qtmodeltester.check(search.model)
+    search.item_activated.emit(search.model.row(0)[0].item_id)  # type: ignore[index]
+    assert window.tabs.currentIndex() == 0
+    current = window.model.item_at(window.table.currentIndex().row())
+    assert current is not None
+    assert current.name == "note.txt"
