@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -280,3 +281,23 @@ def test_writer_lock_refuses_second_import(tmp_path: Path, case: Path, evidence:
         p = run(tmp_path, "items", str(case), "--json")  # reading still works
         assert p.returncode == 0
         assert json.loads(p.stdout) == []
+
+
+def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Path) -> None:
+    from desktop.core import store
+
+    case = tmp_path / "old.casetrail"
+    assert subprocess.run([CT, "new", str(case), "--title", "t", "--examiner", "e"],
+                          capture_output=True, timeout=60, check=False).returncode == 0
+    conn = sqlite3.connect(case / "case.sqlite")
+    conn.execute("ALTER TABLE indicators DROP COLUMN warnings")  # the last migration, undone
+    conn.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION - 1}")
+    conn.commit()
+    conn.close()
+    p = subprocess.run([CT, "items", str(case), "--json"], capture_output=True, text=True, timeout=60,
+                       check=False)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == []
+    conn = sqlite3.connect(case / "case.sqlite")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    conn.close()
