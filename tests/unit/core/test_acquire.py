@@ -243,3 +243,44 @@ def test_acquire_derived_links_to_parent(case: Case, evidence: Path, png: bytes)
     assert entry["detail"]["part"] == "1.2"
     assert case.items(parent_id=parent.id) == [child.item]
     assert case.items(parent_id=None) == [parent]
+
+
+def test_small_files_are_recorded_several_to_a_commit_and_all_on_cancel(tmp_path: Path) -> None:
+    from desktop.core.acquire import import_paths as run_import
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(10):
+        (folder / f"m{i}.eml").write_text(f"Subject: {i}\n\nbody {i}\n")
+    with Case.create(tmp_path / "b.casetrail", title="t", examiner="e") as case:
+        commits: list[int] = []
+        real = case.transaction
+
+        def counting():  # type: ignore[no-untyped-def]
+            commits.append(1)
+            return real()
+
+        case.transaction = counting  # type: ignore[method-assign]
+        report = run_to_end(run_import(case, [folder]))
+        assert len(report.acquired) == 10
+        assert len(commits) < 10  # batched, not one commit per file
+        case.transaction = real  # type: ignore[method-assign]
+
+        # Cancelled mid-way: every file already copied is recorded, nothing is left unnamed.
+        other = tmp_path / "more"
+        other.mkdir()
+        for i in range(5):
+            (other / f"n{i}.eml").write_text(f"Subject: n{i}\n\nbody\n")
+        gen = run_import(case, [other])
+        seen = 0
+        for tick in gen:
+            if tick.overall_done == 3:
+                seen = tick.overall_done
+                break
+        gen.close()
+        assert seen == 3
+        names = {i.name for i in case.items()}
+        assert {"n0.eml", "n1.eml", "n2.eml"} <= names
+        assert not list(case.vault.temp_files())
+        recorded = {i.sha256 for i in case.items()}
+        assert all(p.name in recorded for p in case.vault.blobs())  # no unnamed blob
