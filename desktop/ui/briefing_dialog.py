@@ -61,8 +61,9 @@ from reports.briefing import (
     write_briefing,
 )
 
-# PDFium is not thread-safe: one call into it at a time in this process, whichever pool runs it.
-_PDFIUM = threading.Lock()
+# PDFium is not thread-safe: one call into it at a time in this process, whichever pool runs it
+# (tests that read a preview's PDF while the dialog renders take it too).
+PDFIUM_LOCK = threading.Lock()
 # reportlab keeps module-level state (fonts, config): a preview and an export never lay out at once.
 _LAYOUT = threading.Lock()
 THUMB_SCALE = 0.2  # PDF points to pixels in the page strip: an A4 page is 119 x 168
@@ -101,7 +102,7 @@ def render_pages(pdf: bytes, pages: Sequence[int], scale: float) -> Task[list[QI
     out: list[QImage] = []
     for n, page_no in enumerate(pages):
         yield Progress("Rendering pages", n, len(pages))
-        with _PDFIUM:
+        with PDFIUM_LOCK:
             doc = pdfium.PdfDocument(pdf)
             try:
                 page = doc[page_no]

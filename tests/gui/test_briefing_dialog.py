@@ -10,7 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.core import analysis, custody
-from desktop.ui.briefing_dialog import BriefingDialog
+from desktop.ui.briefing_dialog import PDFIUM_LOCK, BriefingDialog
 from desktop.ui.main_window import MainWindow
 from reports.briefing import SECTIONS
 
@@ -39,11 +39,13 @@ def assessed_window(case_window: MainWindow) -> MainWindow:
 
 
 def pdf_text(data: bytes) -> str:
-    doc = pdfium.PdfDocument(data)
-    try:
-        return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
-    finally:
-        doc.close()
+    # The dialog may still be rendering pages on a pool thread: PDFium allows one caller at a time.
+    with PDFIUM_LOCK:
+        doc = pdfium.PdfDocument(data)
+        try:
+            return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+        finally:
+            doc.close()
 
 
 def open_dialog(qtbot: QtBot, window: MainWindow) -> BriefingDialog:
