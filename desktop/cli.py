@@ -184,7 +184,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         for item_id, status in sorted(report.items.items()):
             if status != "ok":
-                print(f"{status.upper()}\titem {item_id}\t{names.get(item_id, '')}")
+                hurt = report.damage.get(item_id)
+                where = (f"\tchunks {', '.join(map(str, hurt['damaged_chunks']))} of "
+                         f"{hurt['chunk_size'] >> 20} MiB changed" if hurt else "")
+                print(f"{status.upper()}\titem {item_id}\t{names.get(item_id, '')}{where}")
         chain = report.chain
         if chain and not chain.ok:
             print(f"CUSTODY BROKEN\tfirst bad entry {chain.first_bad_seq}: {chain.reason}")

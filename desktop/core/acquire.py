@@ -8,6 +8,7 @@ custody entry. A file that cannot be acquired is reported with a reason; the oth
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from desktop.core.case import ITEM_COLUMNS, Case, Item, item_from_row
 from desktop.core.detect import FileType, detect_file, extension_mismatch, kind_of
 from desktop.core.errors import AcquisitionError, CasetrailError
 from desktop.core.progress import Progress, Task
-from desktop.core.vault import Blob
+from desktop.core.vault import CHUNK, Blob
 
 _BATCH, _BATCH_S = 64, 0.25  # files recorded per commit at most; seconds a file may wait
 _BATCH_FILE = 4 << 20  # larger files are recorded on their own
@@ -226,6 +227,9 @@ def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileTy
         "SELECT id FROM items WHERE sha256 = ? AND source_path = ? AND name = ? AND "
         "parent_id IS ?", (blob.sha256, source, name, parent_id)).fetchone()
     new_item = row is None
+    if blob.chunk_hashes:
+        conn.execute("INSERT OR IGNORE INTO blob_chunks (sha256, chunk_size, hashes) VALUES (?, ?, ?)",
+                     (blob.sha256, CHUNK, json.dumps(blob.chunk_hashes)))
     if new_item:
         cur = conn.execute(
             "INSERT INTO items (parent_id, kind, name, source_path, size, sha256, sha1, md5, "

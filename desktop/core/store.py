@@ -235,8 +235,17 @@ _V5 = """
 ALTER TABLE indicators ADD COLUMN warnings TEXT;
 """
 
+# Per-chunk SHA-256 of blobs larger than one vault chunk: verify names the damaged chunks.
+_V6 = """
+CREATE TABLE blob_chunks (
+    sha256 TEXT PRIMARY KEY,
+    chunk_size INTEGER NOT NULL,
+    hashes TEXT NOT NULL
+) STRICT;
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -41,6 +41,9 @@ class Blob:
         size: length in bytes.
         path: where the blob lives in the vault.
         existed: the vault already held this content (nothing new was written).
+        chunk_hashes: SHA-256 of each :data:`CHUNK`-sized piece of a file larger than one chunk
+            (empty otherwise), so a later verification can say *where* a blob changed, as EWF's
+            per-chunk checksums and AFF4's block hashes do.
     """
 
     sha256: str
@@ -49,6 +52,7 @@ class Blob:
     size: int
     path: Path
     existed: bool
+    chunk_hashes: tuple[str, ...] = ()
 
 
 class _Consumer(threading.Thread):
@@ -176,7 +180,7 @@ class Vault:
         tmp = self.tmp / f"{uuid.uuid4().hex}.part"
         linked = False
         try:
-            sha256, sha1, md5, size = yield from self._copy_hashing(chunks, tmp, size_hint, label)
+            sha256, sha1, md5, size, pieces = yield from self._copy_hashing(chunks, tmp, size_hint, label)
             failpoints.hit("after_tmp_fsync")
             if check is not None:
                 check(size)
@@ -214,7 +218,7 @@ class Vault:
             failpoints.hit("after_unlink_tmp")
             # No fsync of vault/tmp: a temp name that reappears after a power cut is a second
             # link to this blob, which recovery recognises and removes.
-            return Blob(sha256, sha1, md5, size, final, existed)
+            return Blob(sha256, sha1, md5, size, final, existed, pieces)
         except OSError as exc:
             raise AcquisitionError(f"cannot write {label} into the vault: {exc}") from exc
         finally:
@@ -225,7 +229,7 @@ class Vault:
 
     def _copy_hashing(
         self, chunks: Iterator[bytes], tmp: Path, size_hint: int, label: str
-    ) -> Task[tuple[str, str, str, int]]:
+    ) -> Task[tuple[str, str, str, int, tuple[str, ...]]]:
         h256, h1, h5 = hashlib.sha256(), hashlib.sha1(), hashlib.md5()  # noqa: S324 - evidence interop, not security
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         out = os.fdopen(fd, "wb", buffering=0)
@@ -243,8 +247,15 @@ class Vault:
                 os.fsync(out.fileno())
             finally:
                 out.close()
-            return h256.hexdigest(), h1.hexdigest(), h5.hexdigest(), size
-        workers = [_Consumer(h.update) for h in (h5, h1, h256)] + [_Consumer(lambda c: _write_all(out, c))]
+            return h256.hexdigest(), h1.hexdigest(), h5.hexdigest(), size, ()
+        pieces: list[str] = []
+
+        def write(chunk: bytes) -> None:
+            # The writer's thread has time to spare while MD5 sets the pace: it hashes each chunk.
+            _write_all(out, chunk)
+            pieces.append(hashlib.sha256(chunk).hexdigest())
+
+        workers = [_Consumer(h.update) for h in (h5, h1, h256)] + [_Consumer(write)]
         for w in workers:
             w.start()
         size = 0
@@ -267,7 +278,7 @@ class Vault:
                 os.fsync(out.fileno())
             finally:
                 out.close()
-        return h256.hexdigest(), h1.hexdigest(), h5.hexdigest(), size
+        return h256.hexdigest(), h1.hexdigest(), h5.hexdigest(), size, tuple(pieces)
 
     def verify_blob(self, sha256: str) -> str:
         """Re-hash one blob: ``ok``, ``modified`` or ``missing``."""
@@ -279,6 +290,25 @@ class Vault:
         except OSError:
             return "modified"  # fail closed: unreadable is not intact
         return "ok" if actual == sha256 else "modified"
+
+    def damaged_chunks(self, sha256: str, expected: list[str]) -> list[int]:
+        """Return the indexes of the chunks of a blob whose SHA-256 differs from ``expected``.
+
+        Chunks beyond the expected list (the blob grew) and expected chunks the blob no longer
+        has (it shrank) count as damaged.
+        """
+        damaged: list[int] = []
+        index = 0
+        fd = os.open(self.blob_path(sha256), os.O_RDONLY)
+        try:
+            while chunk := _read_exactly(fd, CHUNK):
+                if index >= len(expected) or hashlib.sha256(chunk).hexdigest() != expected[index]:
+                    damaged.append(index)
+                index += 1
+        finally:
+            os.close(fd)
+        damaged += range(index, len(expected))
+        return damaged
 
     def blobs(self) -> Iterator[Path]:
         """Every file under the vault's hash folders (not temp files)."""
@@ -294,10 +324,20 @@ class Vault:
         return sorted(self.tmp.iterdir()) if self.tmp.is_dir() else []
 
 
-def _read_chunks(src: object) -> Iterator[bytes]:
-    read = src.read  # type: ignore[attr-defined]
-    while chunk := read(CHUNK):
+def _read_chunks(src: BinaryIO) -> Iterator[bytes]:
+    # Whole chunks (short only at the end): the per-chunk hashes must fall on CHUNK boundaries.
+    while chunk := _read_exactly(src.fileno(), CHUNK):
         yield chunk
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """Read ``size`` bytes (fewer only at the end of the file): chunk boundaries must not drift."""
+    parts: list[bytes] = []
+    left = size
+    while left and (piece := os.read(fd, left)):
+        parts.append(piece)
+        left -= len(piece)
+    return b"".join(parts)
 
 
 def sha256_on_disk(path: Path) -> str:

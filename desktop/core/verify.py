@@ -7,6 +7,7 @@ message that vanishes with the window — the lesson of Autopsy's "Verification 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     recorded: bool = False
     checkpoints: int = 0
+    damage: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def custody_ok(self) -> bool:
@@ -50,7 +52,8 @@ class VerifyReport:
         chain = self.chain
         return {
             "ok": self.ok,
-            "items": [{"id": i, "status": s} for i, s in sorted(self.items.items())],
+            "items": [{"id": i, "status": s, **self.damage.get(i, {})}
+                      for i, s in sorted(self.items.items())],
             "custody": {
                 "ok": self.custody_ok,
                 "first_bad_seq": chain.first_bad_seq if chain else None,
@@ -62,6 +65,18 @@ class VerifyReport:
             "problems": self.problems,
             "recorded": self.recorded,
         }
+
+
+def _damage(case: Case, sha256: str) -> dict[str, Any]:
+    """Say which chunks of a modified blob changed, when its chunk hashes were recorded."""
+    row = case.db.execute("SELECT chunk_size, hashes FROM blob_chunks WHERE sha256 = ?", (sha256,)).fetchone()
+    if row is None:
+        return {}
+    try:
+        damaged = case.vault.damaged_chunks(sha256, list(json.loads(row[1])))
+    except OSError:
+        return {}
+    return {"chunk_size": int(row[0]), "damaged_chunks": damaged}
 
 
 def verify_case(case: Case) -> Task[VerifyReport]:
@@ -77,8 +92,11 @@ def verify_case(case: Case) -> Task[VerifyReport]:
     for index, (sha, ids) in enumerate(sorted(by_hash.items())):
         yield Progress(f"blob {sha[:12]}…", index, len(by_hash), index, len(by_hash))
         status = case.vault.verify_blob(sha)
+        where = _damage(case, sha) if status == "modified" else {}
         for item_id in ids:
             report.items[item_id] = status
+            if where:
+                report.damage[item_id] = where
     yield Progress("custody chain", len(by_hash), len(by_hash), len(by_hash), len(by_hash))
     report.chain = custody.verify_chain(case.db.conn)
     # A signed checkpoint pins the chain head at an export: a truncated or rewritten tail that
@@ -93,6 +111,7 @@ def verify_case(case: Case) -> Task[VerifyReport]:
             result="intact" if report.ok else "discrepancies found",
             detail={"items_checked": len(report.items), "blobs_checked": len(by_hash),
                     "bad_items": {str(k): v for k, v in bad.items()},
+                    "damaged_chunks": {str(k): v["damaged_chunks"] for k, v in report.damage.items()},
                     "custody_ok": report.custody_ok,
                     "first_bad_seq": report.chain.first_bad_seq, "problems": report.problems},
         )

@@ -290,8 +290,10 @@ def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Pat
     assert subprocess.run([CT, "new", str(case), "--title", "t", "--examiner", "e"],
                           capture_output=True, timeout=60, check=False).returncode == 0
     conn = sqlite3.connect(case / "case.sqlite")
-    conn.execute("ALTER TABLE indicators DROP COLUMN warnings")  # the last migration, undone
-    conn.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION - 1}")
+    # A case as Casetrail wrote it at schema 4: migrations 5 and 6 undone.
+    conn.execute("ALTER TABLE indicators DROP COLUMN warnings")
+    conn.execute("DROP TABLE blob_chunks")
+    conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()
     p = subprocess.run([CT, "items", str(case), "--json"], capture_output=True, text=True, timeout=60,

@@ -147,3 +147,31 @@ def test_empty_case_verifies(case: Case) -> None:
 
 def test_report_without_chain_is_not_ok() -> None:
     assert not VerifyReport().ok, "fail closed: a check that did not run is not a pass"
+
+
+def test_verify_names_the_damaged_chunk_of_a_large_blob(tmp_path: Path) -> None:
+    from desktop.core.acquire import import_paths
+    from desktop.core.case import Case
+    from desktop.core.progress import run_to_end
+    from desktop.core.vault import CHUNK
+    from desktop.core.verify import verify_case
+
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(3 * CHUNK + 1000))  # four chunks, the last one short
+    with Case.create(tmp_path / "c.casetrail", title="t", examiner="e") as case:
+        item = run_to_end(import_paths(case, [src])).acquired[0].item
+        blob = case.vault.blob_path(item.sha256)
+        os.chmod(blob, 0o644)
+        with blob.open("r+b") as fh:
+            fh.seek(2 * CHUNK + 17)
+            byte = fh.read(1)
+            fh.seek(2 * CHUNK + 17)
+            fh.write(bytes([byte[0] ^ 0x01]))
+        report = run_to_end(verify_case(case))
+        entry = next(i for i in report.to_json()["items"] if i["id"] == item.id)
+        assert entry["status"] == "modified"
+        assert entry["damaged_chunks"] == [2]
+        assert entry["chunk_size"] == CHUNK
+        recorded = case.custody()[-1]
+        assert recorded["action"] == "verified"
+        assert recorded["detail"]["damaged_chunks"] == {str(item.id): [2]}
