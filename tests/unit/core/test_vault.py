@@ -167,7 +167,7 @@ def test_source_rewritten_in_place_while_read_is_refused(
 def test_copy_that_reads_back_wrong_is_refused(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(vault_mod, "sha256_on_disk", lambda _p: "0" * 64)
+    monkeypatch.setattr(vault_mod, "sha256_on_disk", lambda _p, _pieces=None: "0" * 64)
     with pytest.raises(CopyMismatchError, match="reads back"):
         run_to_end(vault.store_file(_write(tmp_path / "a.bin", b"data")))
     assert _all_files(vault) == []
