@@ -24,6 +24,7 @@ time) and a ``note`` custody entry in one transaction, on the write pool.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -587,6 +588,21 @@ class MediaView(QWidget):
         self._deferred = start
         return True
 
+    def _shower(self, token: int, size: tuple[int, int] | None,
+                time_s: float | None) -> Callable[[QImage | str], None]:
+        """What to do with a rendered picture: show it, unless another item was chosen meanwhile."""
+
+        def shown(image: QImage | str) -> None:
+            if token == self._token and self._show_failure(image):
+                return
+            if token == self._token and isinstance(image, QImage):
+                self.canvas.set_picture(image, size)
+                self._update_boxes(time_s)
+                self.status.setText("")
+                self.picture_shown.emit(-1.0 if time_s is None else time_s)
+
+        return shown
+
     def _render_image(self, item: Item, media: dict[str, Any] | None) -> None:
         if self._when_shown(lambda: self._render_image(item, media)):
             return
@@ -596,21 +612,8 @@ class MediaView(QWidget):
         size = _upright_size(media)
         self.status.setText("Rendering the image in a separate process\u2026")
 
-        def render() -> QImage | str:
-            try:
-                return decode_png(frames.image_png(path))
-            except frames.RenderError as exc:  # hostile or broken evidence: say so in the pane
-                return str(exc)
-
-        def shown(image: QImage | str) -> None:
-            if token == self._token and self._show_failure(image):
-                return
-            if token == self._token and isinstance(image, QImage):
-                self.canvas.set_picture(image, size)
-                self._update_boxes(None)
-                self.status.setText("")
-                self.picture_shown.emit(-1.0)
-
+        render = _in_child(lambda: frames.image_png(path))
+        shown = self._shower(token, size, None)
         self.tasks.run_read("Render image", lambda: as_task(render, "rendering"), on_success=shown,
                             on_done=lambda outcome: self._render_done(token, outcome))
 
@@ -625,20 +628,8 @@ class MediaView(QWidget):
         self._rendering = True
         self.status.setText(f"Decoding the frame at {time_text(time_s)} in a separate process\u2026")
 
-        def render() -> QImage | str:
-            try:
-                return decode_png(frames.frame_png(path, time_s))
-            except frames.RenderError as exc:
-                return str(exc)
-
-        def shown(image: QImage | str) -> None:
-            if token == self._token and self._show_failure(image):
-                return
-            if token == self._token and isinstance(image, QImage):
-                self.canvas.set_picture(image, size)
-                self._update_boxes(time_s)
-                self.status.setText("")
-                self.picture_shown.emit(time_s)
+        render = _in_child(lambda: frames.frame_png(path, time_s))
+        shown = self._shower(token, size, time_s)
 
         def done(outcome: str) -> None:
             self._rendering = False
@@ -901,6 +892,18 @@ class MediaView(QWidget):
         self.scrubber.blockSignals(True)
         self.scrubber.setValue(round(time_s * 1000))
         self.scrubber.blockSignals(False)
+
+
+def _in_child(produce: Callable[[], bytes]) -> Callable[[], QImage | str]:
+    """Wrap a child-process renderer: the picture, or why the evidence cannot be shown."""
+
+    def render() -> QImage | str:
+        try:
+            return decode_png(produce())
+        except frames.RenderError as exc:  # hostile or broken evidence: say so in the pane
+            return str(exc)
+
+    return render
 
 
 def _upright_size(media: dict[str, Any] | None) -> tuple[int, int] | None:
