@@ -193,10 +193,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"CUSTODY BROKEN\tfirst bad entry {chain.first_bad_seq}: {chain.reason}")
         for problem in report.problems:
             print(f"PROBLEM\t{problem}")
-        good = sum(1 for s in report.items.values() if s == "ok")
-        print(f"{'intact' if report.ok else 'DISCREPANCIES FOUND'}: {good}/{len(report.items)} items ok, "
-              f"custody chain of {chain.length if chain else 0} entries "
-              f"{'ok' if report.custody_ok else 'BROKEN'}")
+        print(report.summary())
     return EXIT_OK if report.ok else EXIT_FOUND
 
 

@@ -133,15 +133,6 @@ def verify_demo(path: Path) -> VerifyReport:
         return run_to_end(verify_case(case))
 
 
-def summary(report: VerifyReport) -> str:
-    """One line saying what verification found, in the CLI's words."""
-    good = sum(1 for s in report.items.values() if s == "ok")
-    chain = report.chain
-    return (f"{'intact' if report.ok else 'DISCREPANCIES FOUND'}: {good}/{len(report.items)} items ok, "
-            f"custody chain of {chain.length if chain else 0} entries "
-            f"{'ok' if report.custody_ok else 'BROKEN'}")
-
-
 def has_display() -> bool:
     """Whether a window can be shown: an X11 or Wayland display, or an explicit Qt platform."""
     return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
@@ -161,7 +152,7 @@ def headless() -> int:
     path, built = build_demo()
     print(f"demo case {'built' if built else 'reused'}: {path}")
     report = verify_demo(path)
-    print(summary(report))
+    print(report.summary())
     pdf = write_demo_briefing(path)
     print(f"demo briefing: {pdf}")
     print(f"open the case in the window later with: casetrail gui '{path}'")

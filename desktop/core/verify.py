@@ -47,6 +47,13 @@ class VerifyReport:
         return (self.chain is not None and self.custody_ok and not self.problems
                 and all(s == "ok" for s in self.items.values()))
 
+    def summary(self) -> str:
+        """One line saying what verification found (the CLI's last line, the demo's report)."""
+        good = sum(1 for s in self.items.values() if s == "ok")
+        length = self.chain.length if self.chain else 0
+        return (f"{'intact' if self.ok else 'DISCREPANCIES FOUND'}: {good}/{len(self.items)} items ok, "
+                f"custody chain of {length} entries {'ok' if self.custody_ok else 'BROKEN'}")
+
     def to_json(self) -> dict[str, Any]:
         """The ``verify --json`` shape of the CLI contract."""
         chain = self.chain
