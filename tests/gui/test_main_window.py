@@ -255,7 +255,7 @@ def test_dropping_files_imports_them(qtbot: QtBot, case_window: MainWindow, evid
     window = case_window
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in evidence_files[:2]])
-    enter = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(window.rect().center(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
