@@ -1,0 +1,7 @@
+"""``python -m desktop.cli``: the same as the ``casetrail`` command."""
+
+import sys
+
+from desktop.cli import main
+
+sys.exit(main())

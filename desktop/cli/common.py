@@ -1,0 +1,94 @@
+"""What every ``casetrail`` command shares: exit codes, opening a case, JSON output, progress.
+
+Commands print what they did (or one JSON document with ``--json``) on stdout, errors as one
+sentence on stderr, and exit 0 on success, 1 when they found a discrepancy or could not finish
+everything, 2 when they could not start (bad usage, not a case). A traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, Protocol
+
+from desktop.core.case import Case
+from desktop.core.errors import CasetrailError, SchemaUpgradeNeeded
+from desktop.core.progress import Progress, Task, run_to_end
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+_LARGE = 64 << 20  # files above this get a progress line on a terminal
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class AddCommand(Protocol):
+    """Adds one subcommand to the parser and returns its own parser for its arguments."""
+
+    def __call__(self, name: str, fn: Command, help_: str) -> argparse.ArgumentParser:
+        """Add the subcommand ``name`` running ``fn``, described by ``help_``."""
+        ...
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors exit 2 with one sentence."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit 2 with the message in one line (argparse would print usage and exit 2 too)."""
+        self.exit(EXIT_USAGE, f"casetrail: {message} (see `casetrail --help`)\n")
+
+
+def examiner() -> str | None:
+    """Who acts now, from ``CASETRAIL_EXAMINER`` (None: the case's own examiner)."""
+    return os.environ.get("CASETRAIL_EXAMINER") or None
+
+
+def open_case(path: str, *, write: bool) -> Case:
+    """Open a case for a command, upgrading an older case once; say what recovery did."""
+    try:
+        case = Case.open(Path(path), examiner=examiner(), read_only=not write)
+    except SchemaUpgradeNeeded:
+        # A case from an older Casetrail: upgrade it once (forward-only migrations under the
+        # writer lock), then open it as asked.
+        Case.open(Path(path), examiner=examiner()).close()
+        case = Case.open(Path(path), examiner=examiner(), read_only=not write)
+    if write and case.read_only:
+        case.close()
+        raise CasetrailError(f"cannot write to {path}: {case.read_only_reason}")
+    for line in case.recovery:
+        print(f"casetrail: recovered after an interrupted run: {line}", file=sys.stderr)
+    return case
+
+
+def emit(data: Any) -> None:
+    """Print one JSON document on stdout (the ``--json`` output of every command)."""
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def usage(message: str) -> int:
+    """Refuse a command line that names no action (exit 2 through the caller's handler)."""
+    raise CasetrailError(message)
+
+
+def drive(task: Task[Any], show: bool) -> Any:
+    """Run a task, drawing a progress line on stderr for large files when it is a terminal."""
+    if not show:
+        return run_to_end(task)
+    shown = False
+    while True:
+        try:
+            tick: Progress = next(task)
+        except StopIteration as stop:
+            if shown:
+                sys.stderr.write("\r\033[K")
+            return stop.value
+        if tick.total >= _LARGE and tick.done < tick.total:
+            pct = 100 * tick.done // tick.total
+            sys.stderr.write(f"\r\033[K{tick.label[:40]}  {pct:3d}%  "
+                             f"{tick.done / 2**30:.2f} / {tick.total / 2**30:.2f} GiB")
+            sys.stderr.flush()
+            shown = True

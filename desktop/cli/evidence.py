@@ -1,0 +1,153 @@
+"""Commands on the evidence itself: create a case, import, analyse, list items, verify, custody."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, drive, emit, examiner, open_case
+from desktop.core.acquire import import_paths
+from desktop.core.case import TLP_LEVELS, Case
+from desktop.core.verify import verify_case
+from desktop.ingest.pipeline import analyse_items, import_and_analyse, pending
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Create a case."""
+    case = Case.create(Path(args.case), title=args.title, examiner=args.examiner, tlp=args.tlp)
+    print(f"created case {case.title!r} at {case.path} (TLP:{args.tlp.upper()}, examiner {case.examiner})")
+    case.close()
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Acquire files and folders into a case, then analyse what was acquired."""
+    with open_case(args.case, write=True) as case:
+        task = (import_paths(case, [Path(p) for p in args.paths], args.reason or "") if args.no_analyse
+                else import_and_analyse(case, [Path(p) for p in args.paths], args.reason or ""))
+        report = drive(task, show=sys.stderr.isatty() and not args.json)
+        ids = [a.item.id for a in report.acquired] + report.derived
+        items = {i.id: i for i in case.items()}
+    first = {a.item.id: a for a in report.acquired}
+    if args.json:
+        emit({
+            "imported": [{**items[i].to_json(), "new_item": first[i].new_item if i in first else True,
+                          "blob_existed": first[i].blob_existed if i in first else False}
+                         for i in ids if i in items],
+            "failed": [{"path": p, "error": e} for p, e in report.failed],
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+        })
+    else:
+        for i in ids:
+            item, a = items[i], first.get(i)
+            note = ""
+            if a is not None and not a.new_item:
+                note = "  (already in case: re-acquisition recorded)"
+            elif a is not None and a.blob_existed:
+                note = "  (identical content already in vault: stored once)"
+            elif item.parent_id is not None:
+                note = f"  (derived from item {item.parent_id}: {item.derived_how})"
+            print(f"{item.id}\t{item.sha256}\t{item.mime}\t{item.status}\t{item.name}{note}")
+    for path, why in report.skipped:
+        print(f"casetrail: skipped {path}: {why}", file=sys.stderr)
+    for _path, err in report.failed:
+        print(f"casetrail: not acquired: {err}", file=sys.stderr)
+    for item_id, why in report.analysis_failed:
+        print(f"casetrail: item {item_id} acquired, but analysis failed: {why}", file=sys.stderr)
+    return EXIT_FOUND if report.failed else EXIT_OK
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    """Analyse items again (all, or the ones named), e.g. after a newer analyser is installed."""
+    with open_case(args.case, write=True) as case:
+        ids = args.item or ([i.id for i in case.items()] if args.all else pending(case))
+        report = drive(analyse_items(case, ids), show=False)
+    print(f"analysed {len(report.analysed)} items, {len(report.failed)} failed, "
+          f"{len(report.derived)} new derived items")
+    for item_id, why in report.failed:
+        print(f"casetrail: item {item_id}: analysis failed: {why}", file=sys.stderr)
+    return EXIT_FOUND if report.failed else EXIT_OK
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    """List the items of a case."""
+    with open_case(args.case, write=False) as case:
+        items = case.items()
+    if args.json:
+        emit([i.to_json() for i in items])
+        return EXIT_OK
+    for i in items:
+        parent = f"<{i.parent_id}" if i.parent_id else ""
+        flag = "  EXTENSION MISMATCH" if i.ext_mismatch else ""
+        print(f"{i.id}{parent}\t{i.kind}\t{i.size}\t{i.mime}\t{i.sha256}\t{i.status}\t{i.name}{flag}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Re-hash the vault and recompute the custody chain."""
+    case = Case.open(Path(args.case), examiner=examiner())
+    with case:
+        if case.read_only:
+            print(f"casetrail: {case.read_only_reason}; the result will not be recorded in custody",
+                  file=sys.stderr)
+        report = drive(verify_case(case), show=False)
+        names = {i.id: i.name for i in case.items()}
+    if args.json:
+        emit(report.to_json())
+    else:
+        for item_id, status in sorted(report.items.items()):
+            if status != "ok":
+                hurt = report.damage.get(item_id)
+                where = (f"\tchunks {', '.join(map(str, hurt['damaged_chunks']))} of "
+                         f"{hurt['chunk_size'] >> 20} MiB changed" if hurt else "")
+                print(f"{status.upper()}\titem {item_id}\t{names.get(item_id, '')}{where}")
+        chain = report.chain
+        if chain and not chain.ok:
+            print(f"CUSTODY BROKEN\tfirst bad entry {chain.first_bad_seq}: {chain.reason}")
+        for problem in report.problems:
+            print(f"PROBLEM\t{problem}")
+        print(report.summary())
+    return EXIT_OK if report.ok else EXIT_FOUND
+
+
+def cmd_custody(args: argparse.Namespace) -> int:
+    """Print the chain of custody."""
+    with open_case(args.case, write=False) as case:
+        entries = case.custody()
+    if args.json:
+        emit(entries)
+        return EXIT_OK
+    for e in entries:
+        item = f"item {e['item_id']}" if e["item_id"] is not None else "case"
+        print(f"{e['seq']}\t{e['at']}\t{e['action']}\t{item}\t{e['examiner']}@{e['host']}\t"
+              f"{e['result']}\t{(e['sha256'] or '')[:16]}\t{e['entry_hash'][:16]}")
+    return EXIT_OK
+
+
+def register(add: AddCommand) -> None:
+    """Add the evidence commands to the parser."""
+    sp = add("new", cmd_new, "create a case folder")
+    sp.add_argument("case")
+    sp.add_argument("--title", required=True)
+    sp.add_argument("--examiner", required=True)
+    sp.add_argument("--tlp", choices=TLP_LEVELS, default="amber")
+
+    sp = add("import", cmd_import, "acquire files or folders into a case")
+    sp.add_argument("case")
+    sp.add_argument("paths", nargs="+", metavar="PATH")
+    sp.add_argument("--reason", help="why (authority, request) — recorded in custody")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--no-analyse", action="store_true", help="only acquire; analyse later")
+
+    sp = add("analyse", cmd_analyse, "analyse items not analysed yet (or again, with --all/--item)")
+    sp.add_argument("case")
+    sp.add_argument("--item", type=int, action="append", help="an item id (repeatable)")
+    sp.add_argument("--all", action="store_true", help="every item, again")
+
+    for name, fn, help_ in (("items", cmd_items, "list the evidence items"),
+                            ("verify", cmd_verify, "re-hash the vault and check the custody chain"),
+                            ("custody", cmd_custody, "print the chain of custody")):
+        sp = add(name, fn, help_)
+        sp.add_argument("case")
+        sp.add_argument("--json", action="store_true")

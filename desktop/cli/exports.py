@@ -1,0 +1,70 @@
+"""Commands that write something to carry away: the briefing, exports, and case packages."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from desktop.cli.common import EXIT_OK, AddCommand, examiner, open_case
+from desktop.core.case import TLP_LEVELS
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    """Write the PDF attribution briefing."""
+    from reports.briefing import BriefingOptions, write_briefing
+
+    with open_case(args.case, write=True) as case:
+        result = write_briefing(case, Path(args.output), BriefingOptions(tlp=args.tlp))
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the case as a STIX 2.1 bundle, a CSV of indicators, or a case package."""
+    result: Any
+    with open_case(args.case, write=True) as case:
+        if args.stix:
+            from reports.stix_export import export_stix
+
+            result = export_stix(case, Path(args.stix))
+        elif args.csv:
+            from reports.csv_export import export_csv
+
+            result = export_csv(case, Path(args.csv))
+        else:
+            from reports.package import export_package
+
+            result = export_package(case, Path(args.package))
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_import_package(args: argparse.Namespace) -> int:
+    """Verify a case package and unpack it as a new case, recording the transfer in custody."""
+    from reports.package import import_package
+
+    case = import_package(Path(args.package), Path(args.case), examiner=examiner())
+    with case:
+        print(f"imported case {case.title!r} at {case.path}: {len(case.items())} items, every hash "
+              f"verified against the package manifest and the signed checkpoint")
+    return EXIT_OK
+
+
+def register(add: AddCommand) -> None:
+    """Add the export commands to the parser."""
+    sp = add("brief", cmd_brief, "write the PDF attribution briefing")
+    sp.add_argument("case")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    sp.add_argument("--tlp", choices=TLP_LEVELS, help="marking (default: the case's TLP)")
+
+    sp = add("export", cmd_export, "export a STIX 2.1 bundle, a CSV, or a case package")
+    sp.add_argument("case")
+    fmt = sp.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--stix", metavar="FILE")
+    fmt.add_argument("--csv", metavar="FILE")
+    fmt.add_argument("--package", metavar="FILE.zip")
+
+    sp = add("import-package", cmd_import_package, "verify a case package and unpack it as a new case")
+    sp.add_argument("package", metavar="PACKAGE.zip")
+    sp.add_argument("case", metavar="CASE")
