@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Casetrail: `make run` sets up and starts the app; `make test` sets up and runs every check.
 PYTHON ?= python3.11
 VENV   := .venv
@@ -6,7 +7,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: run test lint unit contract bench package demo clean system-deps
+.PHONY: run test lint unit contract bench package demo clean system-deps notices
 # Debian packages some checks use (qpdf --check and pdftotext on briefings, hashdeep in the
 # import benchmark); tests that need them skip with a reason when they are absent.
 SYSTEM_PACKAGES := qpdf poppler-utils hashdeep
@@ -26,9 +27,13 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m desktop.demo --headless
 
+# The build scripts in packaging/ that are typed (the gen_* maintainer scripts are not).
+TYPED_SCRIPTS := packaging/inventory.py packaging/notices.py
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check desktop reports tests
+	$(VENV)/bin/ruff check desktop reports tests packaging
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict $(TYPED_SCRIPTS)
 	$(VENV)/bin/lint-imports
 
 unit: $(STAMP)
@@ -40,6 +45,10 @@ contract: $(STAMP)
 	else echo "contract-check: $(SHARED) is absent, skipped"; fi
 
 test: lint unit contract
+
+# THIRD-PARTY-NOTICES from the installed distributions: run after adding or upgrading a dependency.
+notices: $(STAMP)
+	$(PY) packaging/notices.py -o THIRD-PARTY-NOTICES
 
 bench: $(STAMP)
 	@for b in tests/bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The demo case: a small, realistic case built from ``resources/demo/`` for first runs and tours.
 
 ``python -m desktop.demo --headless`` builds the case (once; later runs reuse it), verifies it,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Where Casetrail's bundled files (icons, stylesheet, demo evidence) are found on disk.
 
 Qt-free on purpose: the demo builder and the reports use it too. Resources live in the repository's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Generate ``resources/data/attack-techniques.json``: ATT&CK technique IDs, names and tactics.
 
 Casetrail shows an ATT&CK tag (``attack-pattern:T1566`` or ``T1566.001``) by its name; the list

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Generate the demo's screen recording and the threatening email that carries it.
 
 Run once by a maintainer (`.venv/bin/python packaging/gen_demo_evidence.py`); the outputs are
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import textwrap
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import av
@@ -35,6 +36,7 @@ DURATION, FPS, SIZE = 14.0, 10, (1280, 720)
 
 
 def render_video(path: Path) -> None:
+    """Draw the operator's screen, frame by frame, into an H.264 file."""
     font = ImageFont.truetype(str(FONT), 20)
     with av.open(str(path), "w", options={"movflags": "+faststart"}) as out:
         out.metadata["creation_time"] = "2020-10-19T22:41:07.000000Z"
@@ -58,6 +60,7 @@ def render_video(path: Path) -> None:
 
 
 def write_email(video: Path, path: Path) -> None:
+    """Write the threatening email with the recording attached."""
     sent = datetime(2020, 10, 20, 14, 2, 11, tzinfo=UTC)
     body = textwrap.dedent("""\
         We are in possession of all your information. You are currently registered as a
@@ -99,6 +102,7 @@ def write_email(video: Path, path: Path) -> None:
 
 
 def main() -> None:
+    """Write both outputs under resources/demo/."""
     video = OUT / "screen-recording.mp4"
     render_video(video)
     write_email(video, OUT / "threat-email.eml")

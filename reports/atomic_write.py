@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Write an export file so that it is either complete or absent, and say what was written.
 
 An export is evidence handed to someone else: a half-written STIX bundle or CSV after a crash or a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The PDF attribution briefing: from the bottom line to each exhibit's hash, on paper.
 
 A decision-maker reads the first pages (bottom line up front, key judgments, the ACH ranking);

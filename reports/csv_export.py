@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Export a case's indicators as CSV: one row per indicator, for spreadsheets and other tools.
 
 Columns: type, value, defanged, tags, first_seen, occurrences, sources, items, matches, asn.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The case package: one zip a receiving analyst can audit with standard tools and import.
 
 Layout of the zip::

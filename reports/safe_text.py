@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The one way case text reaches reportlab: escaped, made visible, redacted, in a font that has it.
 
 Evidence is hostile. reportlab's ``Paragraph`` parses an XML-like markup in which ``<img src>``

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Export a case's indicators as a STIX 2.1 bundle a partner's platform can import.
 
 What the bundle holds, per indicator: an ``indicator`` with a STIX pattern (``valid_from`` = when

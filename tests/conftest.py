@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Suite-wide settings that must be in place before any test module imports Qt."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ``casetrail`` command: a thin layer over the core, stable for scripts (DESIGN §7).
 
 Each command group is one module with a ``register(add)`` function; :data:`COMMAND_GROUPS` lists

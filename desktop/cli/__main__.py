@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m desktop.cli``: the same as the ``casetrail`` command."""
 
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What every ``casetrail`` command shares: exit codes, opening a case, JSON output, progress.
 
 Commands print what they did (or one JSON document with ``--json``) on stdout, errors as one

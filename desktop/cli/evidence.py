@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Commands on the evidence itself: create a case, import, analyse, list items, verify, custody."""
 
 from __future__ import annotations

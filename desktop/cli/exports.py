@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Commands that write something to carry away: the briefing, exports, and case packages."""
 
 from __future__ import annotations

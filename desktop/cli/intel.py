@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Commands on the workstation library: importing intelligence feeds."""
 
 from __future__ import annotations

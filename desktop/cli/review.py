@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Commands on what the analysis found: indicators, full-text search, tags."""
 
 from __future__ import annotations

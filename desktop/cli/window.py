@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ``gui`` command: the window (the default with no arguments)."""
 
 from __future__ import annotations

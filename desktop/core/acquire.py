@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Acquisition: bring files into a case — copy and hash into the vault, then record.
 
 Acquisition never parses. It walks what the examiner named (directories recurse; a symlink is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The assessment: hypotheses, the ACH matrix and its score, key judgments, notes, the timeline.
 
 Everything an analyst writes here is case content and lands in custody: each change appends a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A case on disk: the ``NAME.casetrail/`` folder, its database, its vault and its writer lock.
 
 Opening a case checks it before trusting it: the schema is brought up to date, ``PRAGMA

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 r"""Signed checkpoints of the custody chain: an examiner's Ed25519 signature over its head.
 
 The hash chain (``custody.py``) proves that entries were not edited, removed or reordered *in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Correlation: what is already known about each indicator of a case.
 
 For every indicator this module lists its matches — other items of this case, other cases on the

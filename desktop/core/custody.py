@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The chain of custody: an append-only, hash-chained log of everything done to the evidence.
 
 Each entry records who (examiner, OS user), what (item, hashes), when (UTC), where (host, source

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """True file type from content (libmagic), and whether a file's extension disagrees with it.
 
 The only module that imports ``magic``. Types come from bytes, never from names: an attacker

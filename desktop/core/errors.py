@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Errors the core raises on purpose.
 
 Every error here carries one sentence a user can act on; the CLI prints it as is and the window

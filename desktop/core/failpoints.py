@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Named crash points for the crash-safety tests.
 
 ``CASETRAIL_CRASH_AT=name`` (or ``name:N`` for the N-th time it is reached) makes the process die

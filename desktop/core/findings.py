@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Analysis findings in the case database: emails, hops, media, OCR lines, indicators.
 
 The analysers (``desktop/ingest``) run in a child process and hand back plain data; this module

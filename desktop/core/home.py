@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The workstation folder: where this machine keeps what outlives a case.
 
 The library of feeds and indexed cases, the examiners' signing keys and the demo case live under

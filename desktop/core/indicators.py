@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Find, refang and normalise indicators (IPs, domains, URLs, hashes, paths, ...) in free text.
 
 Why our own code and not a library: the measured comparison in ``docs/indicators.md`` shows that

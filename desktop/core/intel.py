@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The workstation library: imported intelligence feeds and an index of every case seen here.
 
 Attribution happens when a clue in this case matches something already known, and on an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The progress value that long core operations yield.
 
 Long operations are generators: every ``yield Progress(...)`` is both a progress tick and a point

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The case database: connection settings, schema and forward-only migrations.
 
 This is the only module that talks to ``sqlite_utils``. It never decides what evidence means; it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Tags on indicators and items: TLP 2.0, ATT&CK techniques, MISP machine tags and free tags.
 
 Tags are free strings kept as the analyst typed them (DESIGN §7), with three exceptions made on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The evidence vault: a content-addressed, write-once store of every acquired file.
 
 A blob lives at ``vault/ab/cd/<sha256>``, read-only, and is never replaced or rewritten. One read

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verification of a whole case: every blob re-hashed, the custody chain recomputed.
 
 Fail closed: anything that cannot be checked counts as a discrepancy. The result is itself

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """MISP warninglists: known-benign or special values an indicator should be flagged for.
 
 A private address, a documentation range, a public DNS resolver or a top-10k web site in a case is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Dispatch one analysis job to the analyser for its kind; runs inside the sandbox child.
 
 A job names a vault blob (never the original file), the item's name and libmagic MIME type, and

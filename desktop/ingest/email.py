@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Email parsing for evidence: .eml, Outlook .msg and mbox, from bytes to plain data.
 
 Responsibilities: recognise a mail file by content (:func:`sniff_mail`), cut an mbox into messages

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pictures of evidence for the window: one video frame, or an image made safe, as PNG bytes.
 
 The window must never decode evidence in its own process: a hostile video or image that crashes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Received chain of an email, parsed into hops ordered from the origin to the recipient.
 
 Every MTA prepends one ``Received`` header, so the header order is recipient → origin; this module

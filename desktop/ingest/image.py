@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Screenshots and photos: format, dimensions, EXIF (camera, software, time, GPS) and on-screen text.
 
 Responsible for reading one image file with Pillow into metadata, OCR lines with boxes and a small

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Header forensics: authentication verdicts and the flags an analyst expects on a phishing mail.
 
 A flag is a *reason to look*, not a verdict: each carries a stable ``code`` for filters and a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Text recognition on images and video frames, wrapping rapidocr with the models in its wheel.
 
 Responsible for one thing: pixels in, text lines with boxes out. It never reads files, never decides

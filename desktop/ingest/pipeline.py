@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The analysis pipeline: run items through the sandbox and record what it found.
 
 Runs in the process that holds the case. Jobs go to a small pool of sandbox children (both

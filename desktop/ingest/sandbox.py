@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A long-lived child process that analyses one item at a time, under a time and memory limit.
 
 Parsers of hostile files crash (PyAV can segfault), hang or eat memory. None of that may touch the

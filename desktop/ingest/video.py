@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Video metadata and on-screen text: what a screen recording showed, and when it first showed it.
 
 Responsible for reading one video file (PyAV) into container/stream metadata and OCR lines with their

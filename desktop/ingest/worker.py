@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The analysis child process: reads jobs on stdin, answers one JSON line each on stdout.
 
 It limits itself first (address space), then keeps the protocol channel private: file

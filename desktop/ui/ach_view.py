@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ACH editor: hypotheses as columns, evidence as rows, a matrix filled from the keyboard.
 
 The analyst moves with the arrow keys and types a rating — ``C``, ``CC``, ``N``, ``I``, ``II``,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The window's analysis panels: the per-item tabs (Details, Message, Media), Indicators and Graph.
 
 This is the glue between the main window and the views of the analysis findings, kept out of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Starting the window: the QApplication, the house stylesheet, the main window and its case.
 
 ``casetrail gui [CASE]`` and ``python -m desktop.demo --launch`` both come here. Nothing here

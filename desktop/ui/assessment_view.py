@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Assessment tab: the ACH matrix above, key judgments and analyst notes below.
 
 The tab reads one :class:`~desktop.ui.case_snapshot.AssessmentSnapshot` on the read pool and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Case → Export briefing…: choose sections, marking and redactions, preview the pages, save.
 
 The preview is the real document: :func:`reports.briefing.render_briefing` renders the PDF

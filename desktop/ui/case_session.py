@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One tab's link to the open case: reads on the read pool, changes on the write pool.
 
 The Assessment and Timeline tabs each hold a :class:`CaseSession`. A change is a call of a core

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading the assessment and the timeline off the GUI thread, as plain snapshots.
 
 The core's assessment functions take a :class:`~desktop.core.case.Case` and read through its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The custody log as the window shows it: a table of entries under a chain-status banner.
 
 The model is a thin adapter over entries the core reads (``custody.entries``) through the case's

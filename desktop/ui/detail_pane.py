@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The detail pane: everything the case knows about the selected item, and its custody entries.
 
 Hashes are shown in read-only fields so an analyst can select and copy them exactly (each also has

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """How case facts are written for people: sizes, times, verify outcomes and their colours.
 
 Presentation only, shared by the models and panes so the table, the detail pane and the dialogs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The message view: header forensics, the Received hop table and the bodies of one e-mail item.
 
 What an analyst reads first is on the left: who the message claims to be from, where the replies

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The evidence table's model: a thin adapter from item rows in the case database to Qt views.
 
 As in Anki's browser table, the model holds only the ordered item ids; rows are read lazily, a page

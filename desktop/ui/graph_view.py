@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The link graph: items ↔ indicators ↔ other cases, actors and feeds, for a case of hundreds of nodes.
 
 Two halves with a thread boundary between them:

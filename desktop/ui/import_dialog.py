@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Dialogs around an import: asking why the files are acquired, and showing the import's progress.
 
 The reason an examiner gives (a warrant, a ticket, a request) goes into every custody entry of the

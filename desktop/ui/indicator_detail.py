@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One indicator in full: every place it was found, everything it matched, and its tags.
 
 Occurrences are listed from the case through the read-only connection; double-clicking one asks

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The indicators tab: every indicator of the case with its tags and matches, filters and bulk tagging.
 
 The table model is a thin adapter over indicator ids with a lazily filled row cache, read through

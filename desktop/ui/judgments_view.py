@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Key judgments: what the analyst assesses, how likely (ICD 203 terms), and with what confidence.
 
 The likelihood picker offers only the seven ICD 203 expressions with their probability ranges,

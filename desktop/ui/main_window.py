@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The main window: one open case, its evidence, its custody log and the actions on them.
 
 Every action here is a core function first (``Case.create``/``open``, ``pipeline.import_and_analyse``,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The media pane: an image, a video frame or a kept frame, with its OCR boxes, zoom and regions.
 
 How pictures get into this process (the choice the issue asks us to explain):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The New case dialog: title, examiner, TLP and the folder the case is created in.
 
 The dialog only collects answers; :meth:`desktop.core.case.Case.create` checks them and says,

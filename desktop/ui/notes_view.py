@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Analyst notes: free text on the case, written, edited and deleted with custody keeping each version.
 
 The core keeps a note's old text in the custody entry of every edit or deletion, so this view

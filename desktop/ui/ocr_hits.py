@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The OCR hits list: every line read on an image or in a video, clickable to jump to its frame.
 
 A thin model over ``ocr_lines`` row ids, read a page at a time through the window's read-only

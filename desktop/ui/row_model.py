@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Base classes for the window's read-only table models.
 
 Every table in the window shows rows the core produced and never edits them in place (changes go

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Showing the HTML body of a hostile e-mail without it reaching anything outside the message.
 
 Two independent locks, because either alone has failed in mail clients before:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Search tab: full-text search over mail bodies and subjects, text files and OCR text.
 
 The query runs in SQLite's FTS5 index through the window's read-only connection (a search over

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Typing tags: a line edit that completes from the shipped taxonomies, and the bulk-tag dialog.
 
 Completion comes from :func:`desktop.core.tags.completions` (TLP 2.0, ATT&CK techniques by ID or by

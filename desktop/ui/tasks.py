@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Running the core's long operations off the GUI thread, so the window never freezes.
 
 Core operations are generators that yield :class:`~desktop.core.progress.Progress` and return a

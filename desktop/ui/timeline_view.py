@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Timeline tab: every dated event of the case in time order, filtered by source.
 
 Events come from :func:`desktop.core.analysis.timeline` (mail Date headers, Received hops,

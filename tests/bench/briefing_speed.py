@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: a briefing of a case with 500 items and 5,000 indicators, in bounded time and memory.
 
 Run: ``.venv/bin/python tests/bench/briefing_speed.py`` (``make bench`` runs every benchmark).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: correlate a new case of 10,000 indicators against a large workstation library.
 
 The library holds 1,000,000 feed indicator values (10 feeds, IPv4 addresses, domains, SHA-256

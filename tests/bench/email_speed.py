@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: importing a few thousand real emails, against parsing them with mail-parser alone.
 
 Both are measured in the same run on the same messages. Casetrail's side does everything an

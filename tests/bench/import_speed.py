@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: acquiring a 1 GiB file, against hashdeep (three hashes) and cp (one copy).
 
 Run: ``.venv/bin/python tests/bench/import_speed.py [--size-mib N] [--runs N] [--strict]``

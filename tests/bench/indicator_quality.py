@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Precision and recall of indicator extraction on the labelled set in tests/data/indicators/.
 
 Runs in the project venv (only Casetrail's own extractor is then measured; the libraries print

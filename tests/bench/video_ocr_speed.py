@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: smart-sampled video OCR against the naive 1 fps full-frame baseline.
 
 Generates a 60 s, 1280x720, 10 fps terminal recording (commands typed key by key, output blocks,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The installed ``casetrail`` command, driven as a script would drive it (DESIGN §7)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real mail written outside this project, imported through the CLI as an analyst would.
 
 Every file must be acquired with its exact hashes and then analysed or marked ``analysis failed:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``casetrail intel import``, ``tag``, ``indicators --json`` matches/asn and ``export`` end to end."""
 
 from __future__ import annotations

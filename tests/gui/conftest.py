@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for the window tests: a clean window per test, and a guard against leaked pool jobs.
 
 The guard (napari's idea) fails any test that ends with a task still running in a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Build a realistic case and save the window screenshots in ``docs/`` (not a test: run by hand).
 
     QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python tests/gui/screenshots.py

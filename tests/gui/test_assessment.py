@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Assessment and Timeline tabs: ACH from the keyboard, judgments, notes, the timeline."""
 
 from __future__ import annotations

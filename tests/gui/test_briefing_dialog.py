@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Case → Export briefing…: options, a rendered preview, and a save recorded in custody."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The import dialogs: the reason asked for, and the progress window's wording and Cancel."""
 
 from __future__ import annotations

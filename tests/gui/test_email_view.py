@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The message view: a real e-mail's hops and flags, and hostile HTML that must fetch nothing."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The link graph: built and drawn for a case of hundreds of nodes, zoom, select, open."""
 
 from __future__ import annotations

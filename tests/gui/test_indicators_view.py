@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The indicators tab: filters, the detail with occurrences and matches, tagging with custody."""
 
 from __future__ import annotations

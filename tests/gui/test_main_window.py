@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The main window end to end: create, import, see rows, verify, tamper, cancel, read-only."""
 
 from __future__ import annotations

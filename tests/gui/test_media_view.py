@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The media pane: OCR boxes over an image rendered in a child, zoom, regions recorded as indicators."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Qt's model checker over the evidence and custody models, empty and filled."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The task runner: results, coalesced progress, cancel at a yield, one error path, one writer."""
 
 from __future__ import annotations

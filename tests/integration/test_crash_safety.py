@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Crash safety of acquisition (reliability goal G1): kill the importer anywhere, then recover.
 
 Every named failpoint, and SIGKILL at random moments, must leave a case that opens writable,

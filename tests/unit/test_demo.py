@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The demo case builder, headless: built once, reused after, verified, and Qt-free at import."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bundled resources are found in a source checkout and in an installed wheel."""
 
 from __future__ import annotations

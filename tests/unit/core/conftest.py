@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures shared by the core unit tests: a fresh writable case and small evidence files."""
 
 from __future__ import annotations

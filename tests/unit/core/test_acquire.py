@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Acquisition: walking what the examiner named, dedupe, symlinks, true types, custody per file."""
 
 from __future__ import annotations

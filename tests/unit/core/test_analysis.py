@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The assessment: ACH scoring by hand, ICD 203 terms, custody of every change, the timeline."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The case folder: layout, settings, single writer, corrupted databases, crash recovery."""
 
 from __future__ import annotations

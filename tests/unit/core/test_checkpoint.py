@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Signed checkpoints: the examiner's key, signatures, and tampering they catch."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Correlation across cases, feeds, warninglists and ASN tables; the indicators --json shape."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The custody log: hash chain, append-only triggers, and tamper detection by an insider."""
 
 from __future__ import annotations

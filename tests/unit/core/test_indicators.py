@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Tests for desktop.core.indicators: the labelled set, refang/defang, normalisation, OCR, speed."""
 
 from __future__ import annotations

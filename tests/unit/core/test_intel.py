@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The workstation library: feed formats detected by content, relationships followed, idempotence."""
 
 from __future__ import annotations

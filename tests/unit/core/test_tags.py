@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Tags: TLP 2.0, ATT&CK, machine and free tags; apply/remove with custody; completions."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The write-once, content-addressed vault: hashes, dedupe, read-only blobs, changing sources."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verification of a case: re-hash every blob, recompute the chain, record the result."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Warninglists: MISP list types as MISP defines them, flagged never dropped, fast lookups."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared fixtures for the ingest tests: one loaded OCR engine per test module (loading costs ~1 s)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A sandbox child whose analyser misbehaves on request, to test the sandbox's limits."""
 
 import os

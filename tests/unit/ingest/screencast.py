@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Synthetic screen recordings for the video tests and the OCR benchmark.
 
 Renders a terminal (light monospace text on a dark background) in which lines appear at given

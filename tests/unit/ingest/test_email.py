@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Email parsing: real corpora (malformed included), header forensics, attachments, mbox, caps."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Received chain: real-world header formats, ordering, delays and the origin rule."""
 
 from __future__ import annotations

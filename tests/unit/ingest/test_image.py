@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Image analysis: metadata, EXIF with GPS, OCR boxes, thumbnail, and refusal of hostile files."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """OcrEngine: bundled models only, no network, line boxes in full-frame pixels, per-call switches."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Video analysis: first-appearance times of on-screen indicators, kept frames, hostile files.
 
 Recordings are rendered here (terminal text, H.264 via PyAV), so the ground truth is known exactly.

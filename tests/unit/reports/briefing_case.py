@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Build realistic cases for the briefing and package tests (and the benchmark) without analysers.
 
 Files are acquired through the real vault; findings (a message with hops, a video with kept

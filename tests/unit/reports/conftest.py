@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for the report tests: a workstation home of their own and a realistic case."""
 
 from __future__ import annotations

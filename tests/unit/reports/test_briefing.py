@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The PDF briefing: complete, literal with hostile text, reproducible, valid, recorded."""
 
 from __future__ import annotations

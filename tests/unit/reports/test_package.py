@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The case package: a consistent copy, a hashdeep manifest, and an import that trusts nothing."""
 
 from __future__ import annotations

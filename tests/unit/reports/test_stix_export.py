@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """STIX 2.1 and CSV exports: OASIS validator, TLP 2.0 markings, sightings, custody, atomic files."""
 
 from __future__ import annotations
