@@ -28,7 +28,7 @@ from desktop.core import analysis
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.home import workstation_home
-from desktop.core.intel import Library
+from desktop.core.intel import Library, ReplaceRefusedError
 from desktop.core.progress import run_to_end
 from desktop.core.tags import apply_tags
 from desktop.core.verify import VerifyReport, verify_case
@@ -81,7 +81,9 @@ def build_demo() -> tuple[Path, bool]:
         shutil.rmtree(building)
     with Library.open() as library:
         for feed in DEMO_FEEDS:
-            library.import_feed(resource_path("demo", feed))
+            # The demo never replaces an analyst's own ip2asn table by its toy one.
+            with contextlib.suppress(ReplaceRefusedError):
+                library.import_feed(resource_path("demo", feed))
     with Case.create(building, title=DEMO_TITLE, examiner=DEMO_EXAMINER, tlp=DEMO_TLP) as case:
         report = run_to_end(import_and_analyse(case, sources, DEMO_REASON))
         if not report.failed:

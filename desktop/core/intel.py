@@ -24,13 +24,10 @@ Design choices:
 from __future__ import annotations
 
 import contextlib
-import csv
 import gzip
 import hashlib
-import io
 import ipaddress
 import json
-import re
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,12 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.custody import utc_now
-from desktop.core.errors import CasetrailError
+from desktop.core.feeds import ACTOR_TYPES, Accounting, FeedError, ip2asn, parse_feed
 from desktop.core.home import workstation_home
-from desktop.core.indicators import TYPES, classify, normalise
 
 LIBRARY_NAME = "library.sqlite"
-ACTOR_TYPES = ("intrusion-set", "threat-actor", "campaign")
+__all__ = ["ACTOR_TYPES", "FeedError", "Library", "ReplaceRefusedError", "TableChange", "index_case"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -104,8 +100,73 @@ CREATE INDEX IF NOT EXISTS feed_entries_networks ON feed_entries(type) WHERE typ
 _SCHEMA_VERSION = 2  # every statement above is IF NOT EXISTS: upgrading re-runs the script
 
 
-class FeedError(CasetrailError):
-    """A feed file cannot be read or its format cannot be recognised."""
+class ReplaceRefusedError(FeedError):
+    """An ip2asn table would replace a different table; the analyst must say so (``--replace``)."""
+
+    def __init__(self, change: TableChange) -> None:
+        super().__init__(f"{change.summary()}; nothing was changed (replace it with --replace)")
+        self.change = change
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """What replacing the ip2asn table of some IP versions by a new one changes.
+
+    Attributes:
+        versions: the IP versions the new table covers (their old ranges are all replaced).
+        old_feeds: file names of the tables now stored for those versions.
+        new_feed: the new table's file name.
+        old_ranges, new_ranges: how many ranges each holds.
+        added, removed: ranges only in the new / only in the old table.
+        changed: ranges in both whose AS, country or description differ.
+    """
+
+    versions: tuple[int, ...]
+    old_feeds: tuple[str, ...]
+    new_feed: str
+    old_ranges: int
+    new_ranges: int
+    added: int
+    removed: int
+    changed: int
+
+    @property
+    def differs(self) -> bool:
+        """Whether anything a lookup answers would change."""
+        return bool(self.added or self.removed or self.changed)
+
+    def summary(self) -> str:
+        """One sentence: what is replaced by what, and how the ranges change."""
+        ip = "/".join(f"IPv{v}" for v in self.versions)
+        return (f"{self.new_feed} would replace the {ip} ip2asn table ({', '.join(self.old_feeds)}, "
+                f"{self.old_ranges:,} ranges) by {self.new_ranges:,} ranges: {self.added:,} added, "
+                f"{self.removed:,} removed, {self.changed:,} with another owner")
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``replace`` member of ``intel import --json``."""
+        return {"versions": list(self.versions), "old_feeds": list(self.old_feeds), "new_feed": self.new_feed,
+                "old_ranges": self.old_ranges, "new_ranges": self.new_ranges, "added": self.added,
+                "removed": self.removed, "changed": self.changed}
+
+
+@dataclass(frozen=True)
+class FeedFailure:
+    """A feed that could not be imported, and why (``change``: a table replacement not confirmed)."""
+
+    path: str
+    error: str
+    change: TableChange | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """An entry of ``failed`` in ``intel import --json``."""
+        out: dict[str, Any] = {"path": self.path, "error": self.error}
+        if self.change is not None:
+            out["replace"] = self.change.to_json()
+        return out
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        return f"{self.path}: not imported: {self.error}"
 
 
 def library_dir() -> Path:
@@ -130,7 +191,9 @@ class FeedImport:
         feed_id: the feed's row in the library.
         entries: indicator values stored (ip2asn: ranges stored).
         actors: distinct actors / intrusion sets / campaigns the feed attributes values to.
-        skipped: what was not used and why, as ``reason → count`` (never silently dropped).
+        accounting: every object of the feed, used or not used and why, by type (kept with
+            the feed in the library: an import of the same bytes again shows it too).
+        replaced: for an ip2asn table, what it changed in the table it replaced.
         already_imported: the same bytes were imported before; nothing was changed.
     """
 
@@ -141,28 +204,42 @@ class FeedImport:
     feed_id: int
     entries: int
     actors: tuple[str, ...] = ()
-    skipped: dict[str, int] = field(default_factory=dict)
+    accounting: Accounting = field(default_factory=Accounting)
+    replaced: TableChange | None = None
     already_imported: bool = False
 
+    @property
+    def skipped(self) -> dict[str, int]:
+        """What was not used, as ``"type: reason" → count``."""
+        return self.accounting.flat()
+
     def to_json(self) -> dict[str, Any]:
-        """The ``intel import --json`` shape."""
-        return {"path": self.path, "sha256": self.sha256, "format": self.format, "name": self.name,
-                "feed_id": self.feed_id, "entries": self.entries, "actors": list(self.actors),
-                "skipped": dict(self.skipped), "already_imported": self.already_imported}
+        """An entry of ``imported`` in ``intel import --json``."""
+        out = {"path": self.path, "sha256": self.sha256, "format": self.format, "name": self.name,
+               "feed_id": self.feed_id, "entries": self.entries, "actors": list(self.actors),
+               **self.accounting.to_json(), "already_imported": self.already_imported}
+        if self.replaced is not None:
+            out["replaced"] = self.replaced.to_json()
+        return out
 
     def summary(self) -> str:
-        """One line for the terminal."""
+        """What was imported, and the per-type "not used" report, for the terminal."""
+        report = self.accounting.report()
         if self.already_imported:
-            return (f"{self.path}: already imported as feed {self.feed_id} ({self.format}, {self.name}); "
+            line = (f"{self.path}: already imported as feed {self.feed_id} ({self.format}, {self.name}); "
                     "unchanged")
+            return line + (f"\n  not used: {report}" if report else "")
         what = "ASN ranges" if self.format == "ip2asn" else "indicator values"
         line = f"{self.path}: {self.format}, {self.entries} {what}"
         if self.actors:
             more = len(self.actors) - 5
             shown = ", ".join(self.actors[:5]) + (f" and {more} more" if more > 0 else "")
             line += f", attributed to {shown}"
-        if self.skipped:
-            line += "; not used: " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
+        line += f"; {self.accounting.used_objects} of {self.accounting.total} objects used"
+        if self.replaced is not None:
+            line += f"\n  replaced: {self.replaced.summary().split(' would replace ', 1)[1]}"
+        if report:
+            line += f"\n  not used: {report}"
         return line
 
 
@@ -353,47 +430,44 @@ class Library:
             conn.execute("DELETE FROM asn_ranges WHERE feed_id = ?", (feed_id,))
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
 
-    def import_feed(self, path: Path) -> FeedImport:
-        """Import one feed file, detecting its format by content.
+    def import_feed(self, path: Path, *, replace: bool = False) -> FeedImport:
+        """Import one feed file, detecting its format by content (see :mod:`desktop.core.feeds`).
 
-        Recognised: a STIX 2.x bundle (JSON with ``"type": "bundle"``), a MISP event (JSON with an
-        ``Event``), an ip2asn table (tab-separated ``start end AS country name`` lines, iptoasn.com
-        format, IPv4 or IPv6, optionally gzip-compressed) and a CSV list with a header naming a
-        value column (``value``, ``indicator``, ``ioc`` or ``observable``).
+        Recognised: a STIX 2.x bundle, a MISP event, an ip2asn table (iptoasn.com, dotted or u32
+        layout, IPv4 or IPv6, optionally gzip-compressed) and a CSV list with a value column.
+
+        Args:
+            path: the feed file.
+            replace: allow an ip2asn table to replace the table of the same IP version when
+                the two differ; without it such an import raises :class:`ReplaceRefusedError`, which
+                says what would change, and nothing is written.
 
         Raises:
             FeedError: the file cannot be read or is none of the above.
+            ReplaceRefusedError: an ip2asn table would replace a different one and ``replace`` is False.
         """
         try:
             raw = path.read_bytes()
         except OSError as exc:
             raise FeedError(f"cannot read the feed {path}: {exc.strerror or exc}") from exc
         sha = hashlib.sha256(raw).hexdigest()
-        row = self.conn.execute("SELECT id, format, name, entries FROM feeds WHERE sha256 = ?",
+        row = self.conn.execute("SELECT id, format, name, entries, detail FROM feeds WHERE sha256 = ?",
                                 (sha,)).fetchone()
         if row:
-            return FeedImport(str(path), sha, row[1], row[2], int(row[0]), int(row[3]), already_imported=True)
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+            accounting = Accounting.from_json(json.loads(row[4] or "{}").get("accounting"))
+            return FeedImport(str(path), sha, row[1], row[2], int(row[0]), int(row[3]),
+                              accounting=accounting, already_imported=True)
+        try:
+            data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        except (OSError, EOFError) as exc:
+            raise FeedError(f"{path.name} is a damaged gzip file: {exc}") from exc
         text = _decode(data, path)
-        parsed: _Parsed
-        stripped = text.lstrip()
-        if stripped[:1] in ("{", "["):
-            try:
-                doc = json.loads(text)
-            except ValueError as exc:
-                raise FeedError(f"{path.name} looks like JSON but cannot be parsed: {exc}") from exc
-            if _is_stix(doc):
-                parsed = _parse_stix(_as_bundle(doc), path.name)
-            elif _misp_events(doc):
-                parsed = _parse_misp(_misp_events(doc), path.name)
-            else:
-                raise FeedError(f"{path.name} is JSON but neither a STIX bundle nor a MISP event")
-        elif _looks_ip2asn(stripped):
-            return self._import_ip2asn(path, sha, stripped)
-        else:
-            parsed = _parse_csv(text, path.name)
+        if ip2asn.looks_like(text.lstrip()):
+            return self._import_ip2asn(path, sha, ip2asn.parse(text, path.name), replace)
+        parsed = parse_feed(text, path.name)
+        detail = {**parsed.detail, "accounting": parsed.accounting.to_json()}
         with self._transaction() as conn:
-            feed_id = self._insert_feed(conn, path, sha, parsed.format, parsed.name, parsed.detail)
+            feed_id = self._insert_feed(conn, path, sha, parsed.format, parsed.name, detail)
             ctx_ids: dict[tuple[str, str, str], int] = {}
             stored = 0
             for (type_, value), contexts in parsed.entries.items():
@@ -410,7 +484,23 @@ class Library:
                 stored += 1
             conn.execute("UPDATE feeds SET entries = ? WHERE id = ?", (stored, feed_id))
         return FeedImport(str(path), sha, parsed.format, parsed.name, feed_id, stored,
-                          tuple(sorted(parsed.actors)), dict(parsed.skipped))
+                          tuple(sorted(parsed.actors)), parsed.accounting)
+
+    def import_feeds(self, paths: Sequence[Path], *, replace: bool = False) -> list[FeedImport | FeedFailure]:
+        """Import several feeds, going on past one that cannot be imported.
+
+        Returns:
+            One result per path, in order: what was imported, or why not.
+        """
+        out: list[FeedImport | FeedFailure] = []
+        for path in paths:
+            try:
+                out.append(self.import_feed(path, replace=replace))
+            except ReplaceRefusedError as exc:
+                out.append(FeedFailure(str(path), str(exc), exc.change))
+            except FeedError as exc:
+                out.append(FeedFailure(str(path), str(exc)))
+        return out
 
     def bulk_load(self, name: str, rows: Iterable[tuple[str, str]], *, actor: str | None = None) -> int:
         """Store many (type, value) pairs as one synthetic feed (benchmarks, tests, migrations).
@@ -438,40 +528,51 @@ class Library:
              json.dumps(detail, ensure_ascii=False, sort_keys=True)))
         return int(cur.lastrowid or 0)
 
-    def _import_ip2asn(self, path: Path, sha: str, text: str) -> FeedImport:
-        skipped: dict[str, int] = {}
-        rows: list[tuple[bytes, bytes, int, int, str, str]] = []
-        versions: set[int] = set()
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            try:
-                first, last = ipaddress.ip_address(parts[0].strip()), ipaddress.ip_address(parts[1].strip())
-                asn = int(parts[2])
-            except (ValueError, IndexError) as exc:
-                raise FeedError(f"{path.name} line {n} is not an ip2asn row: {line[:80]!r}") from exc
-            if asn == 0:
-                _count(skipped, "ranges not routed (AS 0)")
-                continue
-            if first.version != last.version:
-                raise FeedError(f"{path.name} line {n} mixes IPv4 and IPv6 addresses")
-            versions.add(first.version)
-            country = parts[3].strip() if len(parts) > 3 else ""
-            name = parts[4].strip() if len(parts) > 4 else ""
-            rows.append((_ip_key(first), _ip_key(last), first.version, asn,
-                         "" if country == "None" else country, name))
+    def table_change(self, table: ip2asn.Table, new_name: str) -> TableChange | None:
+        """What importing ``table`` would change in the ranges of its IP versions.
+
+        None when nothing is stored for those versions yet.
+        """
+        old: dict[tuple[bytes, bytes], tuple[int, str, str]] = {}
+        feeds: set[str] = set()
+        for version in sorted(table.versions):
+            for start, end, asn, country, name, fname in self.conn.execute(
+                    "SELECT r.start, r.end, r.asn, r.country, r.name, f.file_name FROM asn_ranges r "
+                    "JOIN feeds f ON f.id = r.feed_id WHERE r.version = ?", (version,)):
+                old[(bytes(start), bytes(end))] = (int(asn), str(country), str(name))
+                feeds.add(str(fname))
+        if not old:
+            return None
+        new = {(_ip_key(r.first), _ip_key(r.last)): (r.asn, r.country, r.name) for r in table.ranges}
+        added = sum(1 for k in new if k not in old)
+        removed = sum(1 for k in old if k not in new)
+        changed = sum(1 for k, v in new.items() if k in old and old[k] != v)
+        return TableChange(tuple(sorted(table.versions)), tuple(sorted(feeds)), new_name, len(old), len(new),
+                           added, removed, changed)
+
+    def _import_ip2asn(self, path: Path, sha: str, table: ip2asn.Table, replace: bool) -> FeedImport:
+        change = self.table_change(table, path.name)
+        if change is not None and change.differs and not replace:
+            raise ReplaceRefusedError(change)
+        versions = sorted(table.versions)
+        fmt_name = f"ip2asn IPv{'/'.join(str(v) for v in versions) or '?'} table"
+        detail: dict[str, Any] = {"versions": versions, "layout": table.layout,
+                                  "accounting": table.accounting.to_json()}
+        if change is not None:
+            detail["replaced"] = change.to_json()
         with self._transaction() as conn:
-            fmt_name = f"ip2asn IPv{'/'.join(str(v) for v in sorted(versions)) or '?'} table"
-            feed_id = self._insert_feed(conn, path, sha, "ip2asn", fmt_name, {"versions": sorted(versions)})
+            feed_id = self._insert_feed(conn, path, sha, "ip2asn", fmt_name, detail)
             for version in versions:
                 # A newer table replaces the older one of the same IP version: ranges move
                 # between ASes over time and overlapping snapshots would answer ambiguously.
                 conn.execute("DELETE FROM asn_ranges WHERE version = ?", (version,))
             conn.executemany("INSERT INTO asn_ranges (start, end, version, asn, country, name, feed_id) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)", ((*r, feed_id) for r in rows))
-            conn.execute("UPDATE feeds SET entries = ? WHERE id = ?", (len(rows), feed_id))
-        return FeedImport(str(path), sha, "ip2asn", fmt_name, feed_id, len(rows), (), skipped)
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             ((_ip_key(r.first), _ip_key(r.last), r.first.version, r.asn, r.country, r.name,
+                               feed_id) for r in table.ranges))
+            conn.execute("UPDATE feeds SET entries = ? WHERE id = ?", (len(table.ranges), feed_id))
+        return FeedImport(str(path), sha, "ip2asn", fmt_name, feed_id, len(table.ranges), (),
+                          table.accounting, replaced=change)
 
     # -- lookups used by correlation --------------------------------------------------------
 
@@ -568,38 +669,8 @@ def index_case(case: Any, library: Library | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Parsing feeds
+# Helpers
 # ---------------------------------------------------------------------------------------------
-
-Context = tuple[str, str, str]  # (name, kind, path)
-
-
-@dataclass
-class _Parsed:
-    format: str
-    name: str
-    entries: dict[tuple[str, str], set[Context]] = field(default_factory=dict)
-    actors: set[str] = field(default_factory=set)
-    skipped: dict[str, int] = field(default_factory=dict)
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, type_: str, raw: str, ctx: Context) -> bool:
-        """Normalise and store one value; count it as skipped when it is not valid."""
-        try:
-            value = normalise(type_, raw)
-        except (ValueError, UnicodeError):
-            _count(self.skipped, f"invalid {type_} values")
-            return False
-        if type_ == "cidr" and value.endswith(("/32", "/128")):
-            type_, value = ("ipv4" if "." in value else "ipv6"), value.rsplit("/", 1)[0]
-        self.entries.setdefault((type_, value), set()).add(ctx)
-        if ctx[1] in ACTOR_TYPES:
-            self.actors.add(ctx[0])
-        return True
-
-
-def _count(counter: dict[str, int], reason: str, n: int = 1) -> None:
-    counter[reason] = counter.get(reason, 0) + n
 
 
 def _decode(data: bytes, path: Path) -> str:
@@ -632,370 +703,3 @@ def _ip_key_text(address: str) -> bytes | None:
     except OSError:
         return None
 
-
-def _typed(value: str) -> str | None:
-    """The type of a feed value for IP-ish fields: ipv4, ipv6 or cidr."""
-    if "/" in value:
-        return "cidr"
-    return "ipv6" if ":" in value else "ipv4"
-
-
-# -- STIX ---------------------------------------------------------------------------------------
-
-_STIX_PATHS: dict[tuple[str, str], str] = {
-    ("ipv4-addr", "value"): "ip", ("ipv6-addr", "value"): "ip",
-    ("domain-name", "value"): "domain", ("url", "value"): "url", ("email-addr", "value"): "email",
-    ("email-message", "from_ref.value"): "email", ("email-message", "sender_ref.value"): "email",
-    ("email-message", "to_refs[*].value"): "email",
-    ("file", "hashes.MD5"): "md5", ("file", "hashes.SHA-1"): "sha1", ("file", "hashes.SHA1"): "sha1",
-    ("file", "hashes.SHA-256"): "sha256", ("file", "hashes.SHA256"): "sha256",
-    ("file", "name"): "file_name", ("directory", "path"): "file_path",
-    ("autonomous-system", "number"): "asn",
-    ("network-traffic", "dst_ref.value"): "ip?", ("network-traffic", "src_ref.value"): "ip?",
-}
-_SCO_FIELDS: dict[str, tuple[str, str]] = {
-    "ipv4-addr": ("value", "ip"), "ipv6-addr": ("value", "ip"), "domain-name": ("value", "domain"),
-    "url": ("value", "url"), "email-addr": ("value", "email"), "autonomous-system": ("number", "asn"),
-    "directory": ("path", "file_path"),
-}
-# Moves from a node towards who is behind it. Forward: the node is the relationship's source.
-_FORWARD = ("indicates", "attributed-to")
-_REVERSE = ("consists-of", "based-on", "communicates-with", "beacons-to", "exfiltrates-to", "object_refs",
-            "uses", "hosts", "controls")
-_MAX_DEPTH = 4
-
-
-_STIX_ID_RE = re.compile(r"[a-z0-9-]+--[0-9a-fA-F-]{36}\Z")
-
-
-def _is_stix(doc: Any) -> bool:
-    if isinstance(doc, dict) and doc.get("type") == "bundle" and isinstance(doc.get("objects"), list):
-        return True
-    if isinstance(doc, list):
-        return bool(doc) and all(_is_stix_object(o) for o in doc)
-    return _is_stix_object(doc)
-
-
-def _is_stix_object(doc: Any) -> bool:
-    return isinstance(doc, dict) and isinstance(doc.get("type"), str) and bool(
-        _STIX_ID_RE.match(str(doc.get("id", ""))))
-
-
-def _as_bundle(doc: Any) -> dict[str, Any]:
-    """A bundle, a single STIX object or a JSON list of them, as a bundle."""
-    if isinstance(doc, dict) and doc.get("type") == "bundle":
-        return doc
-    return {"type": "bundle", "objects": doc if isinstance(doc, list) else [doc]}
-
-
-def _path_key(path: list[Any]) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "*":
-            out += "[*]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _literal(text: str) -> str:
-    r"""Value of a STIX pattern literal: ``'a\\'b'`` → ``a'b``; numbers stay as written."""
-    if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
-    return text
-
-
-def _pattern_values(pattern: str, version: str, skipped: dict[str, int]) -> list[tuple[str, str]]:
-    """Observable values in a STIX pattern compared with ``=`` (what a case can match)."""
-    if version == "2.0":
-        from stix2patterns.v20.pattern import Pattern as Pattern20
-
-        inspected = Pattern20(pattern).inspect()
-    else:
-        from stix2patterns.v21.pattern import Pattern as Pattern21
-
-        inspected = Pattern21(pattern).inspect()
-    out: list[tuple[str, str]] = []
-    for obj_type, comparisons in inspected.comparisons.items():
-        for path, op, literal in comparisons:
-            kind = _STIX_PATHS.get((obj_type, _path_key(path)))
-            if kind is None or op not in ("=", "IN"):
-                _count(skipped, "pattern comparisons that are not an observable value (e.g. MATCHES)")
-                continue
-            if op == "IN":
-                values = [_literal(v.strip()) for v in literal.strip("()").split(",")]
-            else:
-                values = [_literal(literal)]
-            for value in values:
-                out.append((_kind_type(kind, value), value))
-    return out
-
-
-def _kind_type(kind: str, value: str) -> str:
-    if kind == "ip":
-        return _typed(value) or "ipv4"
-    if kind == "ip?":
-        return classify(value) or "domain"
-    if kind == "asn":
-        return "asn"
-    return kind
-
-
-def _label(obj: dict[str, Any]) -> str:
-    name = obj.get("name") or obj.get("value") or obj["id"]
-    return f"{obj['type']} '{name}'"
-
-
-def _parse_stix(doc: dict[str, Any], file_name: str) -> _Parsed:
-    import stix2
-    import stix2.exceptions
-
-    version = "2.0" if doc.get("spec_version") == "2.0" else "2.1"
-    objects: dict[str, dict[str, Any]] = {}
-    parsed = _Parsed("stix", file_name, detail={"bundle_id": doc.get("id"), "spec_version": version})
-    for obj in doc["objects"]:
-        if not isinstance(obj, dict) or "id" not in obj or "type" not in obj:
-            _count(parsed.skipped, "objects without an id or type")
-            continue
-        try:
-            # Validation only (types, required properties, timestamps); we keep the dicts, which
-            # are faster to walk. allow_custom: partners' bundles carry x_ properties.
-            stix2.parse(obj, allow_custom=True, version=obj.get("spec_version", version))
-        except (stix2.exceptions.STIXError, ValueError, TypeError) as exc:
-            _count(parsed.skipped, f"invalid {obj['type']} objects ({type(exc).__name__})")
-            continue
-        objects[obj["id"]] = obj
-    out_edges: dict[str, list[tuple[str, str]]] = {}
-    in_edges: dict[str, list[tuple[str, str]]] = {}
-    for obj in objects.values():
-        if obj["type"] == "relationship":
-            src, rel, tgt = (str(obj.get(k, "")) for k in ("source_ref", "relationship_type", "target_ref"))
-            if src in objects and tgt in objects:
-                out_edges.setdefault(src, []).append((rel, tgt))
-                in_edges.setdefault(tgt, []).append((rel, src))
-        for ref in obj.get("object_refs", []) if obj["type"] == "observed-data" else []:
-            in_edges.setdefault(ref, []).append(("object_refs", obj["id"]))
-    reports = [o for o in objects.values() if o["type"] == "report" and o.get("name")]
-    if len(reports) == 1:
-        parsed.name = str(reports[0]["name"])
-
-    def attributions(start: str) -> list[Context]:
-        paths: dict[str, list[tuple[str, str, str]]] = {start: []}
-        frontier = [start]
-        actors: dict[str, list[tuple[str, str, str]]] = {}
-        fallback: tuple[str, list[tuple[str, str, str]]] | None = None
-        for _depth in range(_MAX_DEPTH):
-            nxt: list[str] = []
-            only_attribution = bool(actors)  # once an actor is known, do not widen via `uses`
-            for node in frontier:
-                node_type = objects[node]["type"]
-                moves: list[tuple[str, str, bool]] = []
-                for rel, other in out_edges.get(node, []):
-                    if rel in _FORWARD and (not only_attribution or rel == "attributed-to"):
-                        moves.append((rel, other, True))
-                for rel, other in in_edges.get(node, []):
-                    if only_attribution or node_type in ACTOR_TYPES:
-                        if rel == "attributed-to" and objects[other]["type"] in ACTOR_TYPES:
-                            moves.append((rel, other, False))
-                    elif rel in _REVERSE:
-                        moves.append((rel, other, False))
-                for rel, other, forward in moves:
-                    if other in paths:
-                        continue
-                    step = (node, rel, other) if forward else (other, rel, node)
-                    paths[other] = [*paths[node], step]
-                    other_type = objects[other]["type"]
-                    if other_type in ACTOR_TYPES:
-                        actors[other] = paths[other]
-                    elif fallback is None and other_type in ("malware", "tool", "infrastructure"):
-                        fallback = (other, paths[other])
-                    nxt.append(other)
-            frontier = nxt
-            if not frontier:
-                break
-
-        def render(steps: list[tuple[str, str, str]]) -> str:
-            return "; ".join(f"{_label(objects[s])} {rel} {_label(objects[t])}" for s, rel, t in steps)
-
-        if actors:
-            return [(str(objects[a].get("name", a)), objects[a]["type"], render(p))
-                    for a, p in actors.items()]
-        if fallback is not None:
-            node, steps = fallback
-            return [(str(objects[node].get("name", node)), objects[node]["type"], render(steps))]
-        return [(parsed.name, "feed", _label(objects[start]))]
-
-    for obj in objects.values():
-        if obj["type"] == "indicator":
-            if obj.get("pattern_type", "stix") != "stix" or not obj.get("pattern"):
-                _count(parsed.skipped, "indicators with a non-STIX pattern")
-                continue
-            try:
-                values = _pattern_values(str(obj["pattern"]), version, parsed.skipped)
-            except Exception:  # stix2patterns raises its own, untyped errors
-                _count(parsed.skipped, "indicators whose pattern cannot be parsed")
-                continue
-            if not values:
-                _count(parsed.skipped, "indicators without a simple observable value")
-                continue
-            contexts = attributions(obj["id"])
-            for type_, value in values:
-                for ctx in contexts:
-                    parsed.add(type_, value, ctx)
-        elif obj["type"] in _SCO_FIELDS or obj["type"] == "file":
-            pairs: list[tuple[str, str]] = []
-            if obj["type"] == "file":
-                for algo, digest in (obj.get("hashes") or {}).items():
-                    t = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256"}.get(str(algo).upper())
-                    if t:
-                        pairs.append((t, str(digest)))
-                if obj.get("name"):
-                    pairs.append(("file_name", str(obj["name"])))
-            else:
-                prop, kind = _SCO_FIELDS[obj["type"]]
-                if obj.get(prop) is not None:
-                    pairs.append((_kind_type(kind, str(obj[prop])), str(obj[prop])))
-            contexts = attributions(obj["id"])
-            for type_, value in pairs:
-                for ctx in contexts:
-                    parsed.add(type_, value, ctx)
-    parsed.detail["objects"] = len(objects)
-    return parsed
-
-
-# -- MISP ---------------------------------------------------------------------------------------
-
-_MISP_TYPES: dict[str, tuple[str, ...]] = {
-    "ip-src": ("ip",), "ip-dst": ("ip",), "ip-src|port": ("ip",), "ip-dst|port": ("ip",),
-    "domain": ("domain",), "hostname": ("domain",), "hostname|port": ("domain",),
-    "domain|ip": ("domain", "ip"),
-    "url": ("url",), "uri": ("url",), "link": (),
-    "email": ("email",), "email-src": ("email",), "email-dst": ("email",), "email-reply-to": ("email",),
-    "whois-registrant-email": ("email",), "target-email": ("email",),
-    "md5": ("md5",), "sha1": ("sha1",), "sha256": ("sha256",),
-    "filename|md5": ("file_name", "md5"), "filename|sha1": ("file_name", "sha1"),
-    "filename|sha256": ("file_name", "sha256"), "filename": ("file_name",), "AS": ("asn",),
-}
-_ACTOR_GALAXIES = {"threat-actor": "threat-actor", "mitre-intrusion-set": "intrusion-set",
-                   "mitre-enterprise-attack-intrusion-set": "intrusion-set",
-                   "microsoft-activity-group": "intrusion-set", "360net": "threat-actor"}
-_GALAXY_TAG_RE = re.compile(r'misp-galaxy:([a-z0-9-]+)="(.+)"\Z')
-
-
-def _misp_events(doc: Any) -> list[dict[str, Any]]:
-    items = doc.get("response", doc) if isinstance(doc, dict) else doc
-    if isinstance(items, dict):
-        items = [items]
-    if not isinstance(items, list):
-        return []
-    events = []
-    for entry in items:
-        if isinstance(entry, dict) and isinstance(entry.get("Event"), dict):
-            events.append(entry["Event"])
-        elif isinstance(entry, dict) and (isinstance(entry.get("Attribute"), list)
-                                          or isinstance(entry.get("Object"), list)):
-            events.append(entry)  # a bare event, as MISP's own tests and some exports write it
-    return events
-
-
-def _misp_actors(holder: dict[str, Any]) -> list[tuple[str, str]]:
-    """(name, kind) of actors named by an event's or attribute's galaxies and galaxy tags."""
-    found: dict[str, str] = {}
-    for galaxy in holder.get("Galaxy") or []:
-        kind = _ACTOR_GALAXIES.get(str(galaxy.get("type", "")))
-        if kind:
-            for cluster in galaxy.get("GalaxyCluster") or []:
-                if cluster.get("value"):
-                    found[str(cluster["value"])] = kind
-    for tag in holder.get("Tag") or []:
-        m = _GALAXY_TAG_RE.match(str(tag.get("name", "")))
-        if m and m.group(1) in _ACTOR_GALAXIES:
-            found.setdefault(m.group(2), _ACTOR_GALAXIES[m.group(1)])
-    return sorted(found.items())
-
-
-def _parse_misp(events: list[dict[str, Any]], file_name: str) -> _Parsed:
-    parsed = _Parsed("misp", file_name)
-    if len(events) == 1 and events[0].get("info"):
-        parsed.name = str(events[0]["info"])
-    parsed.detail = {"events": [str(e.get("uuid", "")) for e in events]}
-    for event in events:
-        info = str(event.get("info", "")) or file_name
-        where = f"MISP event '{info}' ({event.get('uuid', 'no uuid')})"
-        event_actors = _misp_actors(event)
-        attributes = list(event.get("Attribute") or [])
-        for obj in event.get("Object") or []:
-            attributes += [{**a, "_object": obj.get("name", "object")} for a in obj.get("Attribute") or []]
-        for attr in attributes:
-            mtype = str(attr.get("type", ""))
-            kinds = _MISP_TYPES.get(mtype)
-            if not kinds:
-                _count(parsed.skipped, f"attributes of type {mtype or '?'}")
-                continue
-            actors = _misp_actors(attr) or event_actors
-            contexts = [(name, kind, f"{where}, galaxy {kind}") for name, kind in actors] or [
-                (info, "event", where)]
-            parts = str(attr.get("value", "")).split("|")
-            for kind, part in zip(kinds, parts, strict=False):
-                if mtype.endswith("|port") and kind == "ip":
-                    part = parts[0]
-                type_ = _kind_type(kind, part.strip())
-                if kind == "file_name" and ("\\" in part or "/" in part):
-                    type_ = "file_path"
-                for ctx in contexts:
-                    parsed.add(type_, part.strip(), ctx)
-    return parsed
-
-
-# -- CSV and ip2asn -----------------------------------------------------------------------------
-
-_VALUE_COLUMNS = ("value", "indicator", "ioc", "observable", "indicator_value")
-_TYPE_COLUMNS = ("type", "indicator_type", "ioc_type")
-_NAME_COLUMNS = ("actor", "threat_actor", "intrusion_set", "campaign", "attribution")
-_IP2ASN_RE = re.compile(r"[0-9a-fA-F.:]+\t[0-9a-fA-F.:]+\t\d+\t")
-
-
-def _looks_ip2asn(text: str) -> bool:
-    first = next((line for line in text.splitlines() if line.strip() and not line.startswith("#")), "")
-    return bool(_IP2ASN_RE.match(first))
-
-
-def _parse_csv(text: str, file_name: str) -> _Parsed:
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
-    if not header:
-        raise FeedError(f"{file_name} is empty")
-    cols = [h.strip().lower().replace(" ", "_") for h in header]
-    value_col = next((cols.index(c) for c in _VALUE_COLUMNS if c in cols), None)
-    if value_col is None:
-        raise FeedError(f"{file_name}: cannot tell the format; a CSV list needs a header with a "
-                        f"{'/'.join(_VALUE_COLUMNS)} column, JSON must be a STIX bundle or MISP event, "
-                        "and an ip2asn table has tab-separated start, end, AS number, country, name")
-    type_col = next((cols.index(c) for c in _TYPE_COLUMNS if c in cols), None)
-    name_col = next((cols.index(c) for c in _NAME_COLUMNS if c in cols), None)
-    parsed = _Parsed("csv", file_name)
-    for row in reader:
-        if not row or value_col >= len(row) or not row[value_col].strip():
-            continue
-        raw = row[value_col].strip()
-        type_ = None
-        if type_col is not None and type_col < len(row) and row[type_col].strip():
-            declared = row[type_col].strip().lower()
-            type_ = declared if declared in TYPES else None
-            if type_ is None and declared in _MISP_TYPES and _MISP_TYPES[declared]:
-                type_ = _kind_type(_MISP_TYPES[declared][0], raw)
-        type_ = type_ or classify(raw)
-        if type_ is None:
-            _count(parsed.skipped, "values of no known indicator type")
-            continue
-        actor = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
-        ctx = (actor, "threat-actor", file_name) if actor else (file_name, "feed", file_name)
-        parsed.add(type_, raw, ctx)
-    return parsed

@@ -60,7 +60,7 @@ def test_intel_tag_indicators_export(run, tmp_path: Path) -> None:  # type: igno
     feed.write_text("value,actor\n203.0.113.10,Sandworm\n")
     table = tmp_path / "ip2asn-v4.tsv"
     table.write_text("203.0.113.0\t203.0.113.255\t64500\tNL\tEXAMPLE-HOSTING\n")
-    out = json.loads(run("intel", "import", str(feed), str(table), "--json").stdout)
+    out = json.loads(run("intel", "import", str(feed), str(table), "--json").stdout)["imported"]
     assert [r["format"] for r in out] == ["csv", "ip2asn"]
     assert out[0]["actors"] == ["Sandworm"]
     assert not out[0]["already_imported"]
@@ -102,9 +102,41 @@ def test_intel_tag_indicators_export(run, tmp_path: Path) -> None:  # type: igno
 def test_intel_import_oasis_and_misp_corpora(run) -> None:  # type: ignore[no-untyped-def]
     feeds = [CORPORA / "stix" / "apt1.json", CORPORA / "stix" / "poisonivy.json",
              CORPORA / "misp-events" / "long_event.json"]
-    out = json.loads(run("intel", "import", *map(str, feeds), "--json").stdout)
+    out = json.loads(run("intel", "import", *map(str, feeds), "--json").stdout)["imported"]
     assert [r["format"] for r in out] == ["stix", "stix", "misp"]
     assert "APT1" in out[0]["actors"]
     assert "admin@338" in out[1]["actors"]
-    not_a_feed = run("intel", "import", str(CORPORA / "misp-events" / "sighting.json"), code=2)
+    not_a_feed = run("intel", "import", str(CORPORA / "misp-events" / "sighting.json"), code=1)
     assert "neither a STIX bundle nor a MISP event" in not_a_feed.stderr
+
+
+def test_intel_import_goes_on_past_a_bad_file_and_asks_before_replacing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = Path(__file__).resolve().parents[1] / "data" / "feeds"
+    bad = tmp_path / "broken.json"
+    bad.write_text("{broken")
+    p = run("intel", "import", str(data / "attack-slice.json"), str(bad),
+            str(data / "circl-osint-event.json"), "--json", code=1)
+    doc = json.loads(p.stdout)  # one document, although a file failed
+    assert [r["name"] for r in doc["imported"]][1].startswith("OSINT - New SLUB Backdoor")
+    assert doc["failed"] == [{"path": str(bad), "error": "broken.json looks like JSON but cannot be parsed: "
+                              "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"}]
+    text = run("intel", "import", str(bad), str(data / "stix20-observed-data.json"), code=1)
+    assert "stix, 11 indicator values, attributed to Charming Kitten" in text.stdout
+    assert "not used: " in text.stdout
+    assert "broken.json: not imported" in text.stderr
+
+    old = tmp_path / "old.tsv"
+    old.write_text("".join(f"10.{i}.0.0\t10.{i}.255.255\t{64500 + i}\tNL\tAS-{i}\n" for i in range(20)))
+    new = tmp_path / "new.tsv"
+    new.write_text("10.0.0.0\t10.0.255.255\t64500\tNL\tAS-0\n10.1.0.0\t10.1.255.255\t65001\tDE\tOTHER\n"
+                   "192.0.2.0\t192.0.2.255\t64999\tFR\tNEW\n")
+    run("intel", "import", str(old))
+    refused = run("intel", "import", str(new), "--json", code=1)
+    failed = json.loads(refused.stdout)["failed"][0]
+    assert failed["replace"] == {"versions": [4], "old_feeds": ["old.tsv"], "new_feed": "new.tsv",
+                                 "old_ranges": 20, "new_ranges": 3, "added": 1, "removed": 18, "changed": 1}
+    said = run("intel", "import", str(new), code=1).stderr  # no terminal: no question, nothing changed
+    assert "20 ranges) by 3 ranges: 1 added, 18 removed, 1 with another owner" in said
+    assert "--replace" in said
+    done = run("intel", "import", str(new), "--replace").stdout
+    assert "replaced: the IPv4 ip2asn table (old.tsv, 20 ranges)" in done

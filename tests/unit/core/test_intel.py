@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.intel import FeedError, Library, library_path
+from desktop.core.intel import FeedError, Library, ReplaceRefusedError, library_path
 
 CORPORA = (Path(__file__).resolve().parents[3] / "../shared/corpora").resolve()
 needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"the shared corpora ({CORPORA}) are absent")
@@ -100,7 +100,7 @@ def test_misp_objects_and_unknown_types_are_counted(lib: Library) -> None:
 
 @needs_corpora
 def test_not_a_feed_is_an_error_with_a_reason(lib: Library) -> None:
-    with pytest.raises(FeedError, match="neither a STIX bundle nor a MISP event"):
+    with pytest.raises(FeedError, match=r"neither a STIX bundle nor a MISP event \(it is a MISP galaxy"):
         lib.import_feed(CORPORA / "misp-events" / "galaxy.json")
 
 
@@ -124,7 +124,7 @@ def test_misp_galaxy_threat_actor_names_the_match(lib: Library, tmp_path: Path) 
     assert entries(lib, "http://evil-example.com/x")
     assert entries(lib, "a.exe")
     assert entries(lib, "ab" * 32)
-    assert r.skipped == {"attributes of type comment": 1}
+    assert r.skipped == {"comment attribute: not an indicator type Casetrail keeps": 1}
 
 
 def test_csv_list_with_and_without_type(lib: Library, tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_csv_list_with_and_without_type(lib: Library, tmp_path: Path) -> None:
     assert r.format == "csv"
     assert r.entries == 3
     assert r.actors == ("Kimsuky",)
-    assert r.skipped == {"values of no known indicator type": 1}
+    assert r.skipped == {"row: value of no known indicator type": 1}
     assert entries(lib, "198.51.100.7") == {("ipv4", "Kimsuky", "threat-actor")}
     assert entries(lib, "evil-example.org") == {("domain", "partner.csv", "feed")}
     assert entries(lib, "https://bad-example.net/p")
@@ -159,7 +159,7 @@ def test_ip2asn_tables_v4_v6_gzip(lib: Library, tmp_path: Path) -> None:
     f4.write_text(IP2ASN_V4)
     r = lib.import_feed(f4)
     assert (r.format, r.entries) == ("ip2asn", 2)
-    assert r.skipped == {"ranges not routed (AS 0)": 1}
+    assert r.skipped == {"range: not routed (AS 0)": 1}
     f6 = tmp_path / "ip2asn-v6.tsv.gz"
     f6.write_bytes(gzip.compress(IP2ASN_V6.encode()))
     assert lib.import_feed(f6).entries == 1
@@ -180,7 +180,13 @@ def test_newer_ip2asn_table_replaces_the_older(lib: Library, tmp_path: Path) -> 
     lib.import_feed(old)
     new = tmp_path / "new.tsv"
     new.write_text("203.0.113.0\t203.0.113.255\t64999\tFR\tNEW-OWNER\n")
-    lib.import_feed(new)
+    with pytest.raises(ReplaceRefusedError, match=r"2 ranges.* by 1 ranges: 0 added, 1 removed, 1 with"):
+        lib.import_feed(new)
+    assert lib.asn_of("203.0.113.5").number == 64500  # type: ignore[union-attr]
+    r = lib.import_feed(new, replace=True)
+    assert r.replaced is not None
+    assert (r.replaced.old_ranges, r.replaced.removed, r.replaced.changed) == (2, 1, 1)
+    assert "replaced" in r.summary()
     assert lib.asn_of("203.0.113.5").number == 64999  # type: ignore[union-attr]
     assert lib.asn_of("1.0.0.1") is None
 
