@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: run test lint unit contract bench package demo clean system-deps notices
+.PHONY: run test lint unit contract bench soak package demo clean system-deps notices
 # Debian packages some checks use (qpdf --check and pdftotext on briefings, hashdeep in the
 # import benchmark); tests that need them skip with a reason when they are absent.
 SYSTEM_PACKAGES := qpdf poppler-utils hashdeep
@@ -52,6 +52,10 @@ notices: $(STAMP)
 
 bench: $(STAMP)
 	@for b in tests/bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The window soak of the suite (tests/gui/test_soak.py runs 5,000 actions), for a working day's worth.
+soak: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) tests/gui/soak.py --actions $${SOAK_ACTIONS:-100000}
 
 package: $(STAMP)
 	$(PIP) wheel --quiet --wheel-dir dist/wheelhouse '.[test]'

@@ -61,7 +61,7 @@ from desktop.core.store import Database
 from desktop.ingest import frames
 from desktop.ui.custody_view import configure_table
 from desktop.ui.ocr_hits import OcrHitsModel, OcrLineRow, time_text
-from desktop.ui.tasks import TaskManager, as_task
+from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 
 PNG_ALLOCATION_LIMIT_MB = 512  # a 16k x 8k RGBA frame; anything larger is not a frame we wrote
 BOX_PEN = QColor("#1e88e5")
@@ -386,6 +386,7 @@ class MediaView(QWidget):
         self._rendering = False
         self._hit_times: list[float] = []
         self._deferred: Any = None  # the render to start when the pane is next shown
+        self._renders: list[TaskHandle[Any]] = []  # in flight for the item shown now
         self.region_dialog: RegionIndicatorDialog | None = None
 
         self.canvas = MediaCanvas(self)
@@ -509,6 +510,7 @@ class MediaView(QWidget):
         """Show an item; False (and a hint) when it is not a picture this pane shows."""
         self._token += 1
         self._deferred = None
+        self._cancel_renders()
         self._scrub_timer.stop()
         self._pending_time = None
         self.case, self.reader, self.item = case, reader, item
@@ -615,8 +617,9 @@ class MediaView(QWidget):
 
         render = _in_child(lambda: frames.image_png(path))
         shown = self._shower(token, size, None)
-        self.tasks.run_read("Render image", lambda: as_task(render, "rendering"), on_success=shown,
-                            on_done=lambda outcome: self._render_done(token, outcome))
+        self._track(self.tasks.run_read("Render image", lambda: as_task(render, "rendering"),
+                                        on_success=shown,
+                                        on_done=lambda outcome: self._render_done(token, outcome)))
 
     def _render_frame(self, time_s: float) -> None:
         if self._when_shown(lambda: self._render_frame(time_s)):
@@ -639,8 +642,8 @@ class MediaView(QWidget):
                 pending, self._pending_time = self._pending_time, None
                 self._render_frame(pending)
 
-        self.tasks.run_read("Render frame", lambda: as_task(render, "decoding"), on_success=shown,
-                            on_done=done)
+        self._track(self.tasks.run_read("Render frame", lambda: as_task(render, "decoding"),
+                                        on_success=shown, on_done=done))
 
     def _show_frame_item(self, item: Item, reader: Database) -> None:
         """A kept frame: our own PNG, shown with the parent video's lines read at that time."""
@@ -671,8 +674,22 @@ class MediaView(QWidget):
                 self._update_boxes(time_s)
                 self.picture_shown.emit(time_s if time_s is not None else -1.0)
 
-        self.tasks.run_read("Show frame", lambda: as_task(load, "reading"), on_success=shown,
-                            on_done=lambda outcome: self._render_done(token, outcome))
+        self._track(self.tasks.run_read("Show frame", lambda: as_task(load, "reading"), on_success=shown,
+                                        on_done=lambda outcome: self._render_done(token, outcome)))
+
+    def _track(self, handle: TaskHandle[Any]) -> None:
+        self._renders = [h for h in self._renders if h.running] + [handle]
+
+    def _cancel_renders(self) -> None:
+        """Drop the renders of the item shown until now.
+
+        Pressing Down through a case queues one render per picture passed; a picture nobody looks
+        at any more must not keep a child process and a pool thread busy (a thousand presses would
+        otherwise queue minutes of decoding ahead of the picture the analyst stopped on).
+        """
+        for handle in self._renders:
+            handle.cancel()
+        self._renders = []
 
     def _show_failure(self, result: QImage | str) -> bool:
         if isinstance(result, str):

@@ -214,3 +214,28 @@ def test_media_view_without_a_case_shows_a_hint(qtbot: QtBot) -> None:
     qtbot.addWidget(view)
     assert not view.show_item(None, None, None)
     assert view.empty.isVisibleTo(view)
+
+
+def test_pictures_passed_by_are_not_rendered(qtbot: QtBot, case_window: MainWindow, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Down through many pictures: only what is still shown is decoded, not a queue of stale renders."""
+    assert case_window.case is not None
+    item_id = add_image_with_ocr(case_window.case, tmp_path)
+    view = show_media(qtbot, case_window, item_id)
+    item = view.item
+    assert item is not None
+    rendered: list[Path] = []
+    real = frames.image_png
+
+    def counting(path: Path, *args: object, **kwargs: object) -> bytes:
+        rendered.append(path)
+        return real(path)
+
+    monkeypatch.setattr(frames, "image_png", counting)
+    for _ in range(30):  # faster than any child can decode: each show replaces the last
+        view.show_item(item, case_window.reader, case_window.case)
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=60000)
+    # The pool has a thread or two; renders already started finish, the rest never start.
+    assert 1 <= len(rendered) <= 4
+    assert view.error == ""
+    qtbot.waitUntil(lambda: not view.canvas.pixmap_item.pixmap().isNull(), timeout=10000)
