@@ -527,8 +527,10 @@ _HASH_RE = re.compile(
     r"[0-9A-Fa-f](?<!\w[0-9A-Fa-f])(?:[0-9A-Fa-f]{63}|[0-9A-Fa-f]{39}|[0-9A-Fa-f]{31})(?!\w)"
 )
 _ASN_RE = re.compile(r"A(?<![\w-]A)S(?:N[ ]?)?(\d{1,10})(?![\w.])")
-_TOKEN_RE = re.compile(r"(?<![\w.@/\\-])[\w-]{1,255}(?:\.[\w-]{1,255}){1,20}")
-_TOKEN_OCR_RE = re.compile(r"(?<![\w.@/\\-])[\w-]{1,255}(?:[ ]?\.[\w-]{1,255}){1,20}")
+# Atomic, and never followed by "@": the local part of an address (``fl.voter.info@...``) is not
+# a domain, even when the address itself is not valid.
+_TOKEN_RE = re.compile(r"(?<![\w.@/\\-])(?>[\w-]{1,255}(?:\.[\w-]{1,255}){1,20})(?![@\w-])")
+_TOKEN_OCR_RE = re.compile(r"(?<![\w.@/\\-])(?>[\w-]{1,255}(?:[ ]?\.[\w-]{1,255}){1,20})(?![@\w-])")
 _OCR_CONFUSABLE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 _TRAILING_PUNCT = ".,;:!?'\""
 
@@ -597,9 +599,29 @@ def _url_spans(text: str, ocr: bool) -> Iterator[tuple[int, int]]:
         if sm is not None and (ocr or sm.start() == 0 or not text[sm.start() - 1].isalnum()):
             am = _URL_AFTER_RE.match(text, pos + 3)
             if am is not None:
-                yield sm.start(), am.end()
-                nxt = am.end()
+                end = _field_end(text, sm.start(), am.end())
+                yield sm.start(), end
+                nxt = end
         pos = text.find("://", nxt)
+
+
+_FIELD_SEPARATORS = ",;|\t"
+_NEXT_FIELD_RE = re.compile(r",(?=/|[A-Za-z][\w+.-]{1,9}://|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d)")
+
+
+def _field_end(text: str, start: int, end: int) -> int:
+    """Where a URL or path that begins at ``start`` ends when it is one field of a delimited line.
+
+    A value preceded by a field separator (CSV, a log line) ends at the same separator; and a
+    comma directly followed by another path, URL or address starts a new value. Commas inside a
+    URL's query string stay (``?ids=1,2``) when neither rule applies.
+    """
+    if start > 0 and text[start - 1] in _FIELD_SEPARATORS:
+        cut = text.find(text[start - 1], start, end)
+        if cut > start:
+            end = cut
+    m = _NEXT_FIELD_RE.search(text, start, end)
+    return m.start() if m is not None and m.start() > start else end
 
 
 def _urls(col: _Collector, ocr: bool) -> None:
@@ -636,8 +658,10 @@ def _email_spans(text: str) -> Iterator[tuple[int, int, int]]:
             start, limit = pos, max(0, pos - 64)
             while start > limit and (text[start - 1].isalnum() or text[start - 1] in "._+-"):
                 start -= 1
-            before = text[start - 1] if start > 0 else ""
-            if start < pos and not (before.isalnum() or before in "._+-"):
+            # At offset 0 there is no character before: ``"" in "._+-"`` is True, which once
+            # dropped every address that began a text (most OCR lines that hold one).
+            glued = start > 0 and (text[start - 1].isalnum() or text[start - 1] in "._+-")
+            if start < pos and not glued:
                 yield start, pos, dm.end()
                 nxt = dm.end()
         pos = text.find("@", nxt)
@@ -690,8 +714,11 @@ def _paths(col: _Collector, ocr: bool) -> None:
     if ocr:
         patterns.append(_POSIX_OCR_RE)
     for pattern in patterns:
-        for m in pattern.finditer(text):
-            raw = m.group().rstrip(_TRAILING_PUNCT + ")")
+        pos = 0
+        while (m := pattern.search(text, pos)) is not None:
+            cut = _field_end(text, m.start(), m.end())
+            pos = cut if cut > m.start() else m.end()  # a value cut at a field ends the match there
+            raw = text[m.start():cut].rstrip(_TRAILING_PUNCT + ")")
             start, end = m.start(), m.start() + len(raw)
             if len(raw) < 3 or not col.free(start, end):
                 continue
