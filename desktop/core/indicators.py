@@ -526,7 +526,8 @@ _IPV6_RE = re.compile(
 _HASH_RE = re.compile(
     r"[0-9A-Fa-f](?<!\w[0-9A-Fa-f])(?:[0-9A-Fa-f]{63}|[0-9A-Fa-f]{39}|[0-9A-Fa-f]{31})(?!\w)"
 )
-_ASN_RE = re.compile(r"A(?<![\w-]A)S(?:N[ ]?)?(\d{1,10})(?![\w.])")
+# A sentence may end right after the number ("... announced by AS1."); "AS1.2" is no ASN.
+_ASN_RE = re.compile(r"A(?<![\w-]A)S(?:N[ ]?)?(\d{1,10})(?!\w|\.\w)")
 # Atomic, and never followed by "@": the local part of an address (``fl.voter.info@...``) is not
 # a domain, even when the address itself is not valid.
 _TOKEN_RE = re.compile(r"(?<![\w.@/\\-])(?>[\w-]{1,255}(?:\.[\w-]{1,255}){1,20})(?![@\w-])")
