@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Property: every indicator type is extracted at the start, in the middle and at the end of a text.
 
 An e-mail address at offset 0 was once never extracted (the character "before" it was ``""``, and
