@@ -56,6 +56,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"casetrail: not acquired: {err}", file=sys.stderr)
     for item_id, why in report.analysis_failed:
         print(f"casetrail: item {item_id} acquired, but analysis failed: {why}", file=sys.stderr)
+    for item_id, note in report.notes:
+        print(f"casetrail: item {item_id}: {note}", file=sys.stderr)
     return EXIT_FOUND if report.failed else EXIT_OK
 
 
@@ -68,6 +70,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
           f"{len(report.derived)} new derived items")
     for item_id, why in report.failed:
         print(f"casetrail: item {item_id}: analysis failed: {why}", file=sys.stderr)
+    for item_id, note in report.notes:
+        print(f"casetrail: item {item_id}: {note}", file=sys.stderr)
     return EXIT_FOUND if report.failed else EXIT_OK
 
 

@@ -58,6 +58,7 @@ class ImportReport:
     analysed: list[int] = field(default_factory=list)
     analysis_failed: list[tuple[int, str]] = field(default_factory=list)
     derived: list[int] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
 def plan(paths: list[Path], exclude: Path | None = None) -> tuple[list[Path], list[tuple[str, str]]]:

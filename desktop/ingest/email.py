@@ -36,7 +36,7 @@ from datetime import UTC
 from email._policybase import Policy, compat32
 from email.message import Message
 from email.parser import BytesFeedParser, HeaderParser
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from desktop.core.errors import CasetrailError
 from desktop.ingest import mailflags
@@ -234,6 +234,45 @@ def split_mbox(data: bytes) -> list[tuple[int, int]]:
         end = starts[i + 1][0] if i + 1 < len(starts) else len(data)
         ranges.append((body, end))
     return ranges
+
+
+_MBOX_READ = 4 << 20  # bytes read at a time by iter_mbox
+_MBOX_LOOKAHEAD = 1024  # a separator needs its own line and the next header's name after it
+
+
+def iter_mbox(fh: BinaryIO, read_size: int = _MBOX_READ) -> Iterator[tuple[int, bytes]]:
+    """Cut an mbox read from ``fh`` into messages, in bounded memory: ``(offset, bytes)`` each.
+
+    Yields exactly what :func:`split_mbox` would give for the whole file (``offset`` is where the
+    message starts, after its separator line), holding only the message being cut and one read
+    in memory: a 50,000-message mailbox is never loaded whole.
+    """
+    buf = b""
+    base = 0  # file offset of buf[0]; buf always starts at a line start
+    search = 0  # where in buf the next separator search starts
+    start: int | None = None  # file offset of the current message's first byte
+    eof = False
+    while not eof:
+        chunk = fh.read(read_size)
+        eof = not chunk
+        buf += chunk
+        safe = len(buf) if eof else len(buf) - _MBOX_LOOKAHEAD
+        for m in _MBOX_SEPARATOR.finditer(buf, search):
+            if not eof and (m.start() >= safe or m.end() + 80 > len(buf)):
+                break
+            if start is not None:
+                yield start, buf[start - base : m.start()]
+            start = base + m.end()
+            search = m.end()
+        if eof:
+            break
+        # Rescan from the line that holds `safe`: a separator there may lack its lookahead yet.
+        line_start = buf.rfind(b"\n", 0, max(safe, 0)) + 1
+        search = max(search, line_start)
+        keep = min(search, start - base) if start is not None else search
+        buf, base, search = buf[keep:], base + keep, search - keep
+    if start is not None:
+        yield start, buf[start - base :]
 
 
 # --------------------------------------------------------------------------------------------

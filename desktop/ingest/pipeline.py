@@ -28,13 +28,13 @@ from desktop.core.case import Case, Item
 from desktop.core.errors import CasetrailError
 from desktop.core.intel import index_case
 from desktop.core.progress import Progress, Task
+from desktop.ingest import registry
+from desktop.ingest.plugin import Probe
 from desktop.ingest.sandbox import AnalysisFailed, Sandbox
 
 log = logging.getLogger(__name__)
-TIMEOUTS_S = {"video": 1800.0, "image": 300.0, "email": 120.0}
-DEFAULT_TIMEOUT_S = 120.0
-MAX_DEPTH = 8
-_BATCH, _BATCH_S = 64, 0.25  # attachments of attachments of …: beyond this, parts are kept but not analysed
+MAX_DEPTH = 8  # attachments of attachments of …: beyond this, parts are kept but not analysed
+_BATCH, _BATCH_S = 64, 0.25
 
 
 @dataclass
@@ -44,6 +44,7 @@ class AnalysisReport:
     analysed: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     derived: list[int] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
 def pending(case: Case) -> list[int]:
@@ -70,14 +71,15 @@ class Analyser:
     Args:
         case: the open, writable case.
         workers: sandbox children (both cores count).
-        timeouts: per-kind time limits in seconds, over :data:`TIMEOUTS_S`.
+        timeouts: time limits in seconds by analyser name, over each analyser's own
+            (:class:`desktop.ingest.plugin.Limits`).
     """
 
     def __init__(self, case: Case, *, workers: int = 2, timeouts: dict[str, float] | None = None) -> None:
         self.case = case
         self.report = AnalysisReport()
         self.total = 0
-        self._limits = {**TIMEOUTS_S, **(timeouts or {})}
+        self._timeouts = dict(timeouts or {})
         self._todo: list[int] = []
         self._free: queue.Queue[Sandbox] = queue.Queue()
         self._boxes = [Sandbox() for _ in range(max(1, workers))]
@@ -118,11 +120,26 @@ class Analyser:
             item = self.case.item(self._todo.pop(0))
             if item is None:
                 continue
+            path = self.case.vault.blob_path(item.sha256)
             outdir = self._scratch / uuid.uuid4().hex
-            job = {"id": item.id, "path": str(self.case.vault.blob_path(item.sha256)),
-                   "name": item.name, "mime": item.mime, "kind": item.kind,
-                   "derived_how": item.derived_how, "outdir": str(outdir)}
-            timeout = self._limits.get(item.kind, DEFAULT_TIMEOUT_S)
+            try:
+                probe = Probe.of_file(path, mime=item.mime, kind=item.kind, name=item.name,
+                                      derived_how=item.derived_how)
+            except OSError as exc:
+                self._finished.append((item, f"the vault copy cannot be read: {exc.strerror}", outdir))
+                self._held_since = self._held_since or time.monotonic()
+                continue
+            analyser = registry.choose(probe)
+            if analyser is None:
+                # Nothing reads this content: recorded as analysed without a trip to a child.
+                self._finished.append((item, {"kind": item.kind, "summary": f"no analyser for "
+                                              f"{item.mime or 'this type'}; nothing extracted"}, outdir))
+                self._held_since = self._held_since or time.monotonic()
+                continue
+            job = {"id": item.id, "path": str(path), "name": item.name, "mime": item.mime,
+                   "kind": item.kind, "derived_how": item.derived_how, "outdir": str(outdir),
+                   "analyser": analyser.name, "memory_mb": analyser.limits.memory_mb}
+            timeout = self._timeouts.get(analyser.name, analyser.limits.timeout_s)
             self._inflight[self._pool.submit(self._run, job, timeout)] = (item, outdir)
 
     def step(self, wait_s: float) -> Item | None:
@@ -161,6 +178,7 @@ class Analyser:
                 continue
             new = new_by_item[item.id]
             self.report.analysed.append(item.id)
+            self.report.notes += [(item.id, note) for note in result.get("notes") or []]
             self.report.derived += new
             if _depth(self.case, item) < MAX_DEPTH:
                 self.add(new)
@@ -241,6 +259,7 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
             yield Progress(f"analysing {tick.label}", 0, 0, tick.overall_done, tick.overall_total)
         report.analysed, report.analysis_failed = analyser.report.analysed, analyser.report.failed
         report.derived = analyser.report.derived
+        report.notes = analyser.report.notes
         return report
     finally:
         task.close()  # a cancel reaches the file being copied: its temp copy is removed
@@ -321,5 +340,6 @@ def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: d
     conn.execute("UPDATE items SET status = 'analysed', kind = ? WHERE id = ?", (kind, item.id))
     custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                    sha256=item.sha256, result="analysed",
-                   detail={"summary": result.get("summary", ""), "kind": kind,
-                           "occurrences": count, "derived_items": [d.id for d in part_items]})
+                   detail={**(result.get("detail") or {}), "summary": result.get("summary", ""),
+                           "kind": kind, "occurrences": count,
+                           "derived_items": [d.id for d in part_items]})

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-Analyser = Callable[[dict[str, Any]], dict[str, Any]]
+Analyser = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -26,6 +26,21 @@ def _limit_memory(memory_mb: int) -> None:
     limit = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _limit_job(memory_mb: int | None) -> None:
+    """Lower the soft address-space limit to what this job's analyser may use (never above the hard one)."""
+    if not memory_mb:
+        return
+    try:
+        import resource
+    except ImportError:
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = memory_mb << 20
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _describe(exc: BaseException) -> str:
@@ -48,6 +63,7 @@ def serve(argv: list[str], load: Callable[[], Analyser]) -> int:
             continue
         job: dict[str, Any] = json.loads(line)
         try:
+            _limit_job(job.get("memory_mb"))
             answer: dict[str, Any] = {"id": job.get("id"), "result": analyse(job)}
         except BaseException as exc:  # everything becomes the item's failure reason
             if isinstance(exc, KeyboardInterrupt | SystemExit):

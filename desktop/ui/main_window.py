@@ -406,12 +406,16 @@ class MainWindow(QMainWindow):
         if again:
             summary += f"; {again} already in the case (re-acquisition recorded)"
         self.statusBar().showMessage(summary + ".", 10000)
+        lines = [f"\u2022 item {item_id}: {note}" for item_id, note in report.notes]
         if report.failed or report.skipped:
-            lines = [f"\u2022 not acquired: {err}" for _path, err in report.failed]
+            lines += [f"\u2022 not acquired: {err}" for _path, err in report.failed]
             lines += [f"\u2022 skipped {path}: {why}" for path, why in report.skipped]
             self.show_message(QMessageBox.Icon.Warning, "Import finished with problems",
-                              summary + ". These were not imported:\n\n" + "\n".join(lines[:20])
+                              summary + ". Please note:\n\n" + "\n".join(lines[:20])
                               + (f"\n\u2026 and {len(lines) - 20} more" if len(lines) > 20 else ""))
+        elif lines:
+            self.show_message(QMessageBox.Icon.Information, "Import finished",
+                              summary + ". Please note:\n\n" + "\n".join(lines[:20]))
 
     # -- verify ------------------------------------------------------------------------------
 

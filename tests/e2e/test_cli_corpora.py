@@ -71,3 +71,31 @@ def test_mail_corpora_are_all_acquired_and_analysed(tmp_path: Path) -> None:
     verify = run("verify", str(case), "--json")
     assert verify.returncode == 0
     assert json.loads(verify.stdout)["ok"] is True
+
+
+def test_outlook_stores_become_messages_with_their_folder_and_the_password_said(tmp_path: Path) -> None:
+    case = tmp_path / "pst.casetrail"
+    assert run("new", str(case), "--title", "pst", "--examiner", "e").returncode == 0
+    stores = sorted((CORPORA / "pst").glob("*.pst"))
+    p = run("import", str(case), *map(str, stores))
+    assert p.returncode == 0, p.stderr[-500:]
+    assert "password-protected" in p.stderr
+    assert "read without it" in p.stderr
+    items = json.loads(run("items", str(case), "--json").stdout)
+    top = {i["name"]: i for i in items if i["parent_id"] is None}
+    for src in stores:  # the store is acquired as it is
+        assert top[src.name]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+        assert top[src.name]["status"] == "analysed"
+    custody = json.loads(run("custody", str(case), "--json").stdout)
+    derived = [e for e in custody
+               if e["action"] == "derived" and e["detail"].get("how") == "outlook store message"]
+    assert len(derived) == 7
+    assert all(e["detail"]["folder"].startswith("/") and "rebuilt" in e["detail"] for e in derived)
+    analysed = {e["item_id"]: e for e in custody if e["action"] == "analysed"}
+    assert analysed[top["passworded.pst"]["id"]]["detail"]["password_protected"] is True
+    assert analysed[top["dist-list.pst"]["id"]]["detail"]["password_protected"] is False
+    stores_ids = (top["passworded.pst"]["id"], top["dist-list.pst"]["id"])
+    messages = [i for i in items if i["parent_id"] in stores_ids]
+    assert len(messages) == 7
+    assert all(m["status"] == "analysed" for m in messages)
+    assert run("verify", str(case)).returncode == 0
