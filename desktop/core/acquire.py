@@ -20,13 +20,14 @@ from typing import Any
 
 from desktop.core import custody, failpoints
 from desktop.core.case import ITEM_COLUMNS, Case, Item, item_from_row
-from desktop.core.detect import FileType, detect_file, extension_mismatch, kind_of
+from desktop.core.detect import FileType, detect_files, extension_mismatch, kind_of
 from desktop.core.errors import AcquisitionError, CasetrailError
 from desktop.core.progress import Progress, Task
-from desktop.core.vault import CHUNK, Blob
+from desktop.core.vault import CHUNK, Blob, StagedBatch
 
-_BATCH, _BATCH_S = 64, 0.25  # files recorded per commit at most; seconds a file may wait
-_BATCH_FILE = 4 << 20  # larger files are recorded on their own
+_BATCH, _BATCH_S = 256, 0.5  # files copied, synced and recorded together at most; seconds a file may wait
+_BATCH_BYTES = 32 << 20  # bytes of small files held for one batch at most
+_BATCH_FILE = CHUNK  # larger files are stored (and recorded) on their own
 
 
 @dataclass(frozen=True)
@@ -132,27 +133,58 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
     """
     files, skipped = plan(paths, exclude=case.path)
     report = ImportReport(skipped=skipped)
-    # Files whose blobs are durable, waiting to be recorded together: one commit (an fsync) for a
-    # batch instead of one per file was a third of the writer's time on a folder of emails. A
-    # crash before the commit leaves verified blobs that no item names; opening the case reports
-    # them and importing again attaches them (the recovery rule for any crash before a commit).
-    pending: list[_Pending] = []
+    # Small files go through the vault's batch path: copied and hashed one by one, made durable
+    # with one sync, re-read, linked, one sync of the names, then recorded in one transaction —
+    # where one at a time cost two or three fsyncs and a commit each. A crash before the commit
+    # leaves verified blobs that no item names; opening the case reports them and importing again
+    # attaches them (the recovery rule for any crash before a commit).
+    batch: list[tuple[int, Path]] = []
+    batch_bytes = 0
     held_since = 0.0
 
-    def flush() -> None:
-        nonlocal pending
-        batch, pending = pending, []
-        for acquired in _record_batch(case, batch, reason):
+    def record(pending: list[_Pending]) -> None:
+        for acquired in _record_batch(case, pending, reason):
             report.acquired.append(acquired)
             if on_acquired is not None:
                 on_acquired(acquired)
 
+    staged = StagedBatch()
+
+    def seal() -> None:
+        nonlocal batch, batch_bytes, staged
+        todo, batch, batch_bytes, work = batch, [], 0, staged
+        staged = StagedBatch()
+        if not todo:
+            return
+        try:
+            stored = case.vault.seal(work)
+        except CasetrailError as exc:  # the vault failed: every file of the batch is reported
+            report.failed += [(str(p), str(exc)) for _i, p in todo]
+            return
+        pending = []
+        for (_index, path), blob, error in zip(todo, stored.blobs, stored.errors, strict=True):
+            if blob is None:
+                report.failed.append((str(path), error or "not stored"))
+            else:
+                pending.append(_Pending(blob, path.name, str(path)))
+        if pending:
+            record(pending)
+
     try:
         for index, path in enumerate(files):
             size = _size(path)
-            if pending and (size > _BATCH_FILE or len(pending) >= _BATCH
-                            or time.monotonic() - held_since > _BATCH_S):
-                flush()  # a large file is recorded on its own, so its wait leaves nothing unrecorded
+            if size <= _BATCH_FILE:
+                yield Progress(path.name, 0, size, index, len(files))
+                if not batch:
+                    held_since = time.monotonic()
+                case.vault.stage(staged, path)
+                batch.append((index, path))
+                batch_bytes += size
+                if (len(batch) >= _BATCH or batch_bytes >= _BATCH_BYTES
+                        or time.monotonic() - held_since > _BATCH_S):
+                    seal()
+                continue
+            seal()  # a large file is stored on its own, after what came before it
             yield Progress(path.name, 0, size, index, len(files))
             try:
                 task = case.vault.store_file(path)
@@ -163,16 +195,15 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                         blob = stop.value
                         break
                     yield Progress(tick.label, tick.done, tick.total, index, len(files))
-                if not pending:
-                    held_since = time.monotonic()
-                pending.append(_Pending(blob, path.name, str(path)))
+                record([_Pending(blob, path.name, str(path))])
             except CasetrailError as exc:
                 report.failed.append((str(path), str(exc)))
             yield Progress(path.name, size, size, index + 1, len(files))
     finally:
-        # Also on cancel: every file whose blob is durable is recorded, none is left unnamed.
-        if pending:
-            flush()
+        # Also on cancel: every file already copied is made durable and recorded, none is left
+        # unnamed (seal never yields).
+        seal()
+    yield Progress("", 0, 0, len(files), len(files))
     return report
 
 
@@ -204,7 +235,7 @@ def _record(case: Case, blob: Blob, *, name: str, source: str, reason: str | Non
 
 def _record_batch(case: Case, batch: list[_Pending], reason: str | None) -> list[Acquired]:
     """Record durable blobs as items, each with its custody entry, in one transaction."""
-    types = [detect_file(p.blob.path) for p in batch]
+    types = detect_files([p.blob.path for p in batch])
     out: list[tuple[int, bool, bool]] = []
     with case.transaction() as conn:
         for p, ftype in zip(batch, types, strict=True):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import mimetypes
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -17,6 +19,13 @@ import magic
 _lock = threading.Lock()  # libmagic handles are not thread-safe
 _mime = magic.Magic(mime=True)
 _desc = magic.Magic()
+# libmagic is the largest cost of acquiring small files (measured: ~1 ms of CPU per call on text,
+# two calls a file). ctypes releases the GIL during the call, so a batch is identified on two
+# threads, each with handles of its own.
+_WORKERS = 2
+_local = threading.local()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 # Extensions a MIME type is also rightly known by, beyond what ``mimetypes`` lists.
 _EXTRA_EXTENSIONS: dict[str, set[str]] = {
@@ -57,6 +66,25 @@ def detect_file(path: Path) -> FileType:
     """Identify a file by its content."""
     with _lock:
         return FileType(_mime.from_file(str(path)), _desc.from_file(str(path)))
+
+
+def _detect_here(path: Path) -> FileType:
+    handles = getattr(_local, "handles", None)
+    if handles is None:
+        handles = _local.handles = (magic.Magic(mime=True), magic.Magic())
+    return FileType(handles[0].from_file(str(path)), handles[1].from_file(str(path)))
+
+
+def detect_files(paths: Sequence[Path]) -> list[FileType]:
+    """Identify many files by content, on two threads; results in the order given."""
+    global _pool
+    if len(paths) < 4:
+        return [detect_file(p) for p in paths]
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="detect")
+        pool = _pool
+    return list(pool.map(_detect_here, paths))
 
 
 def detect_bytes(data: bytes) -> FileType:

@@ -8,25 +8,34 @@ re-read from disk to prove it equals what was read; only then is it linked into 
 ``os.link`` (which cannot overwrite) and the directory fsynced. A crash therefore leaves either a
 temp file or a complete, verified blob, never a half-written blob under a hash name.
 
+Many small files (a folder of e-mails) go through :meth:`Vault.store_batch` instead, with the same
+guarantees at a fraction of the cost: every file of the batch is copied and hashed, then *one*
+``syncfs`` makes all the copies durable, each copy is dropped from the cache and re-read, each is
+linked, and one more ``syncfs`` makes every new directory entry durable — where one file at a time
+paid two or three fsyncs (measured: ~4 ms each under load, most of the acquisition time).
+
 This module knows nothing of items or custody: the case records what the vault did.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import queue
 import stat
+import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from desktop.core import failpoints
-from desktop.core.errors import AcquisitionError, CopyMismatchError, SourceChangedError
+from desktop.core.errors import AcquisitionError, CasetrailError, CopyMismatchError, SourceChangedError
 from desktop.core.progress import Progress, Task, run_to_end
 
 CHUNK = 4 << 20  # 4 MiB: large enough that per-chunk overhead vanishes, small enough to bound memory
@@ -54,6 +63,34 @@ class Blob:
     path: Path
     existed: bool
     chunk_hashes: tuple[str, ...] = ()
+
+
+@dataclass
+class BatchResult:
+    """What :meth:`Vault.store_batch` did with each source, in the order given.
+
+    Attributes:
+        blobs: the blob of each source that was stored (None where it failed).
+        errors: for each source that failed, one sentence on why (None where it was stored).
+    """
+
+    blobs: list[Blob | None] = field(default_factory=list)
+    errors: list[str | None] = field(default_factory=list)
+
+
+@dataclass
+class StagedBatch:
+    """Small sources copied and hashed into temp files, not durable yet (see :meth:`Vault.seal`).
+
+    Attributes:
+        labels: each source's label, in the order staged.
+        errors: by position, why a source could not be staged.
+        staged: (position, temp file, sha256, sha1, md5, size) of each copy.
+    """
+
+    labels: list[str] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)
+    staged: list[tuple[int, Path, str, str, str, int]] = field(default_factory=list)
 
 
 class _Consumer(threading.Thread):
@@ -90,6 +127,49 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNCFS = _load_syncfs()
+
+
+def sync_filesystem(directory: Path, files: Sequence[Path] = ()) -> None:
+    """Make everything written under ``directory``'s file system durable, in one call.
+
+    Linux ``syncfs(2)`` flushes that one file system (never others', as ``sync`` would) and, since
+    Linux 5.8, reports a write-back error. Elsewhere each of ``files`` and ``directory`` is fsynced.
+
+    Raises:
+        OSError: the file system reported an error while writing back.
+    """
+    if _SYNCFS is not None:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+        finally:
+            os.close(fd)
+        return
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _fsync_dir(directory)
 
 
 def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
@@ -164,6 +244,114 @@ class Vault:
                     yield chunk
 
             return (yield from self._store_stream(bounded(), before.st_size, label, unchanged))
+
+    def stage(self, batch: StagedBatch, source: Path | bytes, label: str = "") -> None:
+        """Copy and hash one small source into a temp file of ``batch`` (not durable yet).
+
+        A source that cannot be read or changes while it is read is noted in the batch with the
+        reason; the others go on. Nothing of the batch counts as stored until :meth:`seal`.
+
+        Raises:
+            AcquisitionError: the vault cannot be written.
+        """
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        index = len(batch.labels)
+        batch.labels.append(label or (source.name if isinstance(source, Path) else f"part {index + 1}"))
+        try:
+            data = _read_small(source) if isinstance(source, Path) else source
+        except CasetrailError as exc:
+            batch.errors[index] = str(exc)
+            return
+        tmp = self.tmp / f"{uuid.uuid4().hex}.part"
+        try:
+            batch.staged.append((index, tmp, *_write_hashed(tmp, data)))
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise AcquisitionError(f"cannot write {batch.labels[index]} into the vault: {exc}") from exc
+
+    def seal(self, batch: StagedBatch) -> BatchResult:
+        """Make a staged batch durable and verified: one sync, re-read, link, one sync of the names.
+
+        Every copy is made durable with one ``syncfs``, dropped from the page cache, re-read and
+        re-hashed, linked into place (never replacing a blob; an existing blob is re-hashed), and
+        one more ``syncfs`` makes every new name and directory durable; then the temp names go.
+        Only then does a blob count as stored. Call it on cancel too: it never yields.
+
+        Raises:
+            AcquisitionError: the vault could not be written or synced (nothing of the batch is
+                reported stored; its temp copies are removed).
+            CopyMismatchError: a copy reads back differently from what was read.
+        """
+        result = BatchResult([None] * len(batch.labels), [batch.errors.get(i) for i in
+                                                                 range(len(batch.labels))])
+        staged, batch.staged = batch.staged, []
+        try:
+            if not staged:
+                return result
+            sync_filesystem(self.tmp, [t for _i, t, *_rest in staged])
+            for _staged in staged:
+                failpoints.hit("after_tmp_fsync")
+            for index, tmp, sha256, _sha1, _md5, _size in staged:
+                if sha256_on_disk(tmp) != sha256:
+                    raise CopyMismatchError(
+                        f"the vault copy of {batch.labels[index]} reads back differently from what "
+                        "was read; the disk may be failing")
+                failpoints.hit("after_reread")
+            linked: list[tuple[int, Path, str, str, str, int, bool]] = []
+            made: set[Path] = set()
+            for index, tmp, sha256, sha1, md5, size in staged:
+                os.chmod(tmp, 0o444)
+                final = self.blob_path(sha256)
+                if not final.parent.is_dir():
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(final.parent)
+                try:
+                    os.link(tmp, final)  # never replaces: an existing blob is kept as it is
+                    existed = False
+                except FileExistsError:
+                    existed = True
+                    if sha256_on_disk(final) != sha256:
+                        raise CopyMismatchError(
+                            f"the vault already holds {final.name[:16]}… for {batch.labels[index]}, but "
+                            "its content does not match its name; it was not replaced — run verify "
+                            "on this case") from None
+                linked.append((index, tmp, sha256, sha1, md5, size, existed))
+                failpoints.hit("after_link")
+            # One sync for every new name and directory (each fsync of a directory costs ~1-2 ms).
+            sync_filesystem(self.root, sorted({*(self.blob_path(x[2]).parent for x in linked),
+                                               *(p.parent for p in made)}))
+            for index, tmp, sha256, sha1, md5, size, existed in linked:
+                os.unlink(tmp)
+                failpoints.hit("after_unlink_tmp")
+                result.blobs[index] = Blob(sha256, sha1, md5, size, self.blob_path(sha256), existed)
+            staged = []
+            return result
+        except OSError as exc:
+            raise AcquisitionError(f"cannot write a batch of files into the vault: {exc}") from exc
+        finally:
+            for _index, tmp, *_rest in staged:
+                # Our own copies, never evidence; a linked one is only a second name of its blob.
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+
+    def discard(self, batch: StagedBatch) -> None:
+        """Remove the temp copies of a batch that will not be sealed."""
+        for _index, tmp, *_rest in batch.staged:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        batch.staged = []
+
+    def store_batch(self, sources: Sequence[Path | bytes], labels: Sequence[str] = ()) -> BatchResult:
+        """Stage and seal many small sources at once (see :meth:`stage` and :meth:`seal`)."""
+        batch = StagedBatch()
+        try:
+            for index, source in enumerate(sources):
+                self.stage(batch, source, labels[index] if index < len(labels) else "")
+        except BaseException:
+            self.discard(batch)
+            raise
+        return self.seal(batch)
 
     def store_bytes(self, data: bytes, label: str = "") -> Blob:
         """Store content that is already in memory (derived items: attachments, frames)."""
@@ -317,6 +505,51 @@ class Vault:
     def temp_files(self) -> list[Path]:
         """Temp files a crash left behind."""
         return sorted(self.tmp.iterdir()) if self.tmp.is_dir() else []
+
+
+def _read_small(source: Path) -> bytes:
+    """Read a whole (small) source file, refusing one that is not regular or changes meanwhile."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as exc:
+        raise AcquisitionError(f"cannot read {source}: {exc.strerror}") from exc
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            os.close(fd)
+            raise AcquisitionError(f"{source} is not a regular file")
+        with os.fdopen(fd, "rb", buffering=0) as src:
+            pieces: list[bytes] = []
+            read = 0
+            for chunk in _read_chunks(src):
+                pieces.append(chunk)
+                read += len(chunk)
+                if read > before.st_size:
+                    break  # it grew: enough to know, and a live log is not read forever
+            data = b"".join(pieces)
+            after = os.fstat(src.fileno())
+    except OSError as exc:
+        raise AcquisitionError(f"cannot read {source}: {exc.strerror}") from exc
+    try:
+        now: os.stat_result | None = os.stat(source, follow_symlinks=False)
+    except OSError:
+        now = None
+    if len(data) != before.st_size or not _same_file_state(before, after) or (
+            now is None or not _same_file_state(before, now)):
+        raise SourceChangedError(
+            f"{source} changed while it was being read (size {before.st_size} -> {after.st_size}, "
+            f"{len(data)} bytes read); acquire it again once it is stable")
+    return data
+
+
+def _write_hashed(tmp: Path, data: bytes) -> tuple[str, str, str, int]:
+    """Write ``data`` to a new temp file (not synced) and return its three hashes and size."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb", buffering=0) as out:
+        _write_all(out, data)
+    return (hashlib.sha256(data).hexdigest(), hashlib.sha1(data).hexdigest(),  # noqa: S324
+            hashlib.md5(data).hexdigest(), len(data))  # noqa: S324 - evidence interop, not security
 
 
 def _read_chunks(src: BinaryIO) -> Iterator[bytes]:

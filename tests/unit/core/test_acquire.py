@@ -202,14 +202,14 @@ def test_one_failure_does_not_stop_the_others(
 ) -> None:
     (evidence / "a.txt").write_bytes(b"a")
     (evidence / "b.txt").write_bytes(b"b")
-    real = case.vault.store_file
+    real = vault_mod._read_small  # small files go through the vault's batch path
 
-    def store(source: Path, label: str = "") -> object:
+    def read(source: Path) -> bytes:
         if source.name == "a.txt":
             raise AcquisitionError(f"cannot read {source}: injected")
-        return real(source, label)
+        return real(source)
 
-    monkeypatch.setattr(case.vault, "store_file", store)
+    monkeypatch.setattr(vault_mod, "_read_small", read)
     report = _import(case, evidence)
     assert [a.item.name for a in report.acquired] == ["b.txt"]
     assert report.failed == [(str(evidence / "a.txt"), f"cannot read {evidence / 'a.txt'}: injected")]

@@ -244,3 +244,59 @@ def test_source_that_keeps_growing_is_refused_not_read_forever(
     with pytest.raises(SourceChangedError, match="grew"):
         run_to_end(vault.store_file(src))
     assert _all_files(vault) == []
+
+
+# ---------------------------------------------------------------------------- the batch path
+
+def test_a_batch_stores_each_source_with_its_hashes_and_dedupes(vault: Vault, tmp_path: Path) -> None:
+    datas = [_data(n, seed=n) for n in (0, 1, 5000, 70_000)] + [_data(5000, seed=5000)]
+    sources = [_write(tmp_path / f"s{i}", d) for i, d in enumerate(datas)]
+    result = vault.store_batch(sources)
+    assert result.errors == [None] * 5
+    for blob, data in zip(result.blobs, datas, strict=True):
+        assert blob is not None
+        assert blob.sha256 == hashlib.sha256(data).hexdigest()
+        assert blob.md5 == hashlib.md5(data).hexdigest()  # noqa: S324
+        assert blob.path.read_bytes() == data
+        assert stat.S_IMODE(blob.path.stat().st_mode) == 0o444
+    assert [b.existed for b in result.blobs if b] == [False, False, False, False, True]  # same content twice
+    assert vault.temp_files() == []
+    again = vault.store_batch([sources[2], b"in memory"])
+    assert again.blobs[0] is not None and again.blobs[0].existed
+    assert again.blobs[1] is not None and again.blobs[1].path.read_bytes() == b"in memory"
+
+
+def test_one_bad_source_in_a_batch_is_reported_and_the_others_stored(vault: Vault, tmp_path: Path) -> None:
+    good = _write(tmp_path / "good", b"good")
+    result = vault.store_batch([tmp_path / "missing", good, tmp_path])
+    assert result.blobs[1] is not None
+    assert result.blobs[0] is None and "cannot read" in (result.errors[0] or "")
+    assert result.blobs[2] is None and "not a regular file" in (result.errors[2] or "")
+    assert vault.temp_files() == []
+
+
+def test_a_batch_whose_sync_fails_stores_nothing_and_leaves_no_temp_file(
+        vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(directory: Path, files: object = ()) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(vault_mod, "sync_filesystem", broken)
+    with pytest.raises(AcquisitionError, match="Input/output error"):
+        vault.store_batch([_write(tmp_path / "a", b"a"), _write(tmp_path / "b", b"b")])
+    assert _all_files(vault) == []
+
+
+def test_a_batch_copy_that_reads_back_differently_is_refused(
+        vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vault_mod, "sha256_on_disk", lambda path, pieces=None: "0" * 64)
+    with pytest.raises(CopyMismatchError, match="reads back differently"):
+        vault.store_batch([_write(tmp_path / "a", b"a")])
+    assert _all_files(vault) == []
+
+
+def test_a_discarded_batch_leaves_nothing(vault: Vault, tmp_path: Path) -> None:
+    batch = vault_mod.StagedBatch()
+    vault.stage(batch, _write(tmp_path / "a", b"a"))
+    assert len(vault.temp_files()) == 1
+    vault.discard(batch)
+    assert _all_files(vault) == []
