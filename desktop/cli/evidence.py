@@ -49,6 +49,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 note = "  (identical content already in vault: stored once)"
             elif item.parent_id is not None:
                 note = f"  (derived from item {item.parent_id}: {item.derived_how})"
+            if item.same_as is not None:
+                note += f"  (same content as item {item.same_as}: analysis shared)"
             print(f"{item.id}\t{item.sha256}\t{item.mime}\t{item.status}\t{item.name}{note}")
     for path, why in report.skipped:
         print(f"casetrail: skipped {path}: {why}", file=sys.stderr)
@@ -85,6 +87,8 @@ def cmd_items(args: argparse.Namespace) -> int:
     for i in items:
         parent = f"<{i.parent_id}" if i.parent_id else ""
         flag = "  EXTENSION MISMATCH" if i.ext_mismatch else ""
+        if i.same_as is not None:
+            flag += f"  (same content as item {i.same_as}: analysis shared)"
         print(f"{i.id}{parent}\t{i.kind}\t{i.size}\t{i.mime}\t{i.sha256}\t{i.status}\t{i.name}{flag}")
     return EXIT_OK
 

@@ -22,7 +22,7 @@ from desktop.core import custody, failpoints
 from desktop.core.case import ITEM_COLUMNS, Case, Item, item_from_row
 from desktop.core.detect import FileType, detect_files, extension_mismatch, kind_of
 from desktop.core.errors import AcquisitionError, CasetrailError
-from desktop.core.progress import Progress, Task
+from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.vault import CHUNK, Blob, StagedBatch
 
 _BATCH, _BATCH_S = 256, 0.5  # files copied, synced and recorded together at most; seconds a file may wait
@@ -213,6 +213,58 @@ def acquire_derived(case: Case, parent: Item, name: str, data: bytes, how: str,
     blob = case.vault.store_bytes(data, label=name)
     return _record(case, blob, name=name, source=f"item {parent.id}: {how}", reason=None,
                    parent=parent, how=how, detail=detail)
+
+
+@dataclass(frozen=True)
+class DerivedFile:
+    """A file an analysis produced (an attachment, a message of a mailbox, a kept frame).
+
+    Attributes:
+        path: where the analysis wrote it (a scratch file, never evidence by itself).
+        name: the derived item's name.
+        how: how it was derived, recorded in custody.
+        detail: further facts for its custody entry.
+    """
+
+    path: Path
+    name: str
+    how: str
+    detail: dict[str, Any] | None = None
+
+
+def acquire_derived_files(case: Case, parent: Item, files: list[DerivedFile]) -> list[Acquired]:
+    """Acquire many derived files through the vault's batch path and record them in one transaction.
+
+    Small files share one sync and one commit; a large one is streamed into the vault on its own.
+    Each gets a ``derived`` custody entry naming its parent and its parent's hash.
+
+    Raises:
+        AcquisitionError: a file could not be stored (nothing of the call is recorded).
+    """
+    staged = StagedBatch()
+    order: list[tuple[int, Blob | None]] = []
+    try:
+        for index, f in enumerate(files):
+            if _size(f.path) > _BATCH_FILE:
+                order.append((index, run_to_end(case.vault.store_file(f.path, label=f.name))))
+            else:
+                case.vault.stage(staged, f.path, f.name)
+                order.append((index, None))
+    except BaseException:
+        case.vault.discard(staged)
+        raise
+    result = case.vault.seal(staged)
+    sealed = iter(zip(result.blobs, result.errors, strict=True))
+    pending = []
+    for index, blob in order:
+        if blob is None:
+            blob, error = next(sealed)
+            if blob is None:
+                raise AcquisitionError(f"cannot acquire {files[index].name} derived from item "
+                                       f"{parent.id}: {error}")
+        f = files[index]
+        pending.append(_Pending(blob, f.name, f"item {parent.id}: {f.how}", parent, f.how, f.detail))
+    return _record_batch(case, pending, None) if pending else []
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,11 @@ TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
 
 @dataclass(frozen=True)
 class Item:
-    """One piece of evidence as the case records it."""
+    """One piece of evidence as the case records it.
+
+    ``same_as`` names the item whose analysis (and exhibits) this one shares because it holds the
+    same content (None: this item's own analysis, or not analysed yet).
+    """
 
     id: int
     parent_id: int | None
@@ -51,6 +55,12 @@ class Item:
     acquired_by: str
     status: str
     derived_how: str | None
+    same_as: int | None = None
+
+    @property
+    def analysis_id(self) -> int:
+        """The item whose findings (message, media, OCR lines) describe this one's content."""
+        return self.same_as if self.same_as is not None else self.id
 
     def to_json(self) -> dict[str, Any]:
         """The ``items --json`` shape of the CLI contract, plus the extra facts we know."""

@@ -238,8 +238,30 @@ def list_indicators(conn: sqlite3.Connection, type_: str | None = None) -> list[
     return [v for v in out.values() if v["occurrences"]]
 
 
+def analysis_owner(conn: sqlite3.Connection, item_id: int) -> int:
+    """The item whose findings describe ``item_id``'s content (itself, or the one it is the same as)."""
+    row = conn.execute("SELECT same_as FROM items WHERE id = ?", (item_id,)).fetchone()
+    return int(row[0]) if row and row[0] is not None else item_id
+
+
+def share_analysis(conn: sqlite3.Connection, item_id: int, owner_id: int) -> int:
+    """Let an item share the analysis of another with the same content; return its occurrence count.
+
+    The item's own machine occurrences are replaced by copies of the owner's (an indicator records
+    every item it occurs in); frames and other exhibits stay the owner's (``frame_item_id``).
+    """
+    conn.execute("DELETE FROM occurrences WHERE item_id = ? AND source != 'analyst'", (item_id,))
+    cur = conn.execute(
+        "INSERT INTO occurrences (indicator_id, item_id, source, where_, raw, offset, time_s, bbox, "
+        "confidence, frame_item_id) SELECT indicator_id, ?, source, where_, raw, offset, time_s, bbox, "
+        "confidence, frame_item_id FROM occurrences WHERE item_id = ? AND source != 'analyst' ORDER BY id",
+        (item_id, owner_id))
+    return int(cur.rowcount)
+
+
 def email_of(conn: sqlite3.Connection, item_id: int) -> dict[str, Any] | None:
-    """Return the stored message of an item with its hops, or None."""
+    """Return the stored message of an item (or of the item it shares its analysis with), or None."""
+    item_id = analysis_owner(conn, item_id)
     cur = conn.execute("SELECT * FROM emails WHERE item_id = ?", (item_id,))
     row = cur.fetchone()
     if row is None:

@@ -245,8 +245,15 @@ CREATE TABLE blob_chunks (
 ) STRICT;
 """
 
+# One analysis per content (issue 13): an item whose content another item of the case already
+# holds names that item; it shares its analysis and exhibits, and records its own occurrences.
+_V7 = """
+ALTER TABLE items ADD COLUMN same_as INTEGER REFERENCES items(id);
+CREATE INDEX items_same_as ON items(same_as);
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

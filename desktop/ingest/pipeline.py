@@ -17,13 +17,14 @@ import shutil
 import sqlite3
 import time
 import uuid
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from desktop.core import custody, findings
-from desktop.core.acquire import Acquired, ImportReport, acquire_derived, import_paths
+from desktop.core.acquire import Acquired, DerivedFile, ImportReport, acquire_derived_files, import_paths
 from desktop.core.case import Case, Item
 from desktop.core.errors import CasetrailError
 from desktop.core.intel import index_case
@@ -35,6 +36,7 @@ from desktop.ingest.sandbox import AnalysisFailed, Sandbox
 log = logging.getLogger(__name__)
 MAX_DEPTH = 8  # attachments of attachments of …: beyond this, parts are kept but not analysed
 _BATCH, _BATCH_S = 64, 0.25
+_DERIVE_SLICE = 256  # parts acquired per step: one sync and one commit, then progress and cancel
 
 
 @dataclass
@@ -61,12 +63,29 @@ def _depth(case: Case, item: Item) -> int:
     return depth
 
 
+@dataclass
+class _Done:
+    """A finished analysis on its way to being recorded: its parts are acquired a slice at a time."""
+
+    item: Item
+    result: dict[str, Any] | str
+    outdir: Path
+    depth: int = 0
+    parts_done: int = 0
+    part_items: list[Item] = field(default_factory=list)
+    new_ids: list[int] = field(default_factory=list)
+
+
 class Analyser:
     """Analysis jobs running in sandboxes while the caller does other work on its own thread.
 
     The caller feeds item ids with :meth:`add` and calls :meth:`step` between its own steps;
     every database write happens inside ``step``, on the caller's thread, so the case keeps one
     writer even while acquisition and analysis overlap.
+
+    One analysis per content: an item whose content another item of the case already holds is
+    not analysed again; it waits for that item's analysis (or takes the recorded one), shares its
+    findings and exhibits (``items.same_as``) and records its own occurrences.
 
     Args:
         case: the open, writable case.
@@ -80,21 +99,27 @@ class Analyser:
         self.report = AnalysisReport()
         self.total = 0
         self._timeouts = dict(timeouts or {})
-        self._todo: list[int] = []
+        self._todo: deque[int] = deque()
+        self._queued: set[int] = set()
         self._free: queue.Queue[Sandbox] = queue.Queue()
         self._boxes = [Sandbox() for _ in range(max(1, workers))]
         for box in self._boxes:
             self._free.put(box)
         self._pool = ThreadPoolExecutor(max_workers=len(self._boxes), thread_name_prefix="analysis")
         self._inflight: dict[Future[dict[str, Any]], tuple[Item, Path]] = {}
-        self._finished: list[tuple[Item, dict[str, Any] | str, Path]] = []
+        self._deriving: deque[_Done] = deque()
+        self._finished: list[_Done] = []
+        self._owner_of: dict[str, int] = {}  # content analysed in this run -> the item analysing it
+        self._waiting: dict[str, list[Item]] = {}  # items waiting for that analysis
+        self._shares: list[tuple[Item, int, str]] = []  # (item, owner id, owner status) to record
         self._held_since = 0.0
         self._scratch = case.path / "work"
 
     @property
     def busy(self) -> bool:
         """Jobs are waiting, running, or finished but not recorded yet."""
-        return bool(self._todo or self._inflight or self._finished)
+        return bool(self._todo or self._inflight or self._deriving or self._finished or self._shares
+                    or self._waiting)
 
     @property
     def settled(self) -> int:
@@ -102,9 +127,12 @@ class Analyser:
         return len(self.report.analysed) + len(self.report.failed)
 
     def add(self, item_ids: list[int]) -> None:
-        """Queue items for analysis."""
-        self._todo += item_ids
-        self.total += len(item_ids)
+        """Queue items for analysis (an item already queued in this run is not queued twice)."""
+        for item_id in item_ids:
+            if item_id not in self._queued:
+                self._queued.add(item_id)
+                self._todo.append(item_id)
+                self.total += 1
 
     def _run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
         box = self._free.get()
@@ -113,28 +141,42 @@ class Analyser:
         finally:
             self._free.put(box)
 
+    def _hold(self) -> None:
+        self._held_since = self._held_since or time.monotonic()
+
     def _submit(self) -> None:
         # A deep queue lets results pile up while the caller's thread writes, so they are recorded
         # several to a transaction (each commit is an fsync: most of the writer's time).
         while self._todo and len(self._inflight) < len(self._boxes) * 8:
-            item = self.case.item(self._todo.pop(0))
+            item = self.case.item(self._todo.popleft())
             if item is None:
                 continue
+            if item.sha256 in self._owner_of:
+                self._waiting.setdefault(item.sha256, []).append(item)
+                continue
+            owner = self.case.db.execute(
+                "SELECT id, status FROM items WHERE sha256 = ? AND id != ? AND same_as IS NULL "
+                "AND status != 'acquired' ORDER BY id LIMIT 1", (item.sha256, item.id)).fetchone()
+            if owner is not None:
+                self._shares.append((item, int(owner[0]), str(owner[1])))
+                self._hold()
+                continue
+            self._owner_of[item.sha256] = item.id
             path = self.case.vault.blob_path(item.sha256)
             outdir = self._scratch / uuid.uuid4().hex
             try:
                 probe = Probe.of_file(path, mime=item.mime, kind=item.kind, name=item.name,
                                       derived_how=item.derived_how)
             except OSError as exc:
-                self._finished.append((item, f"the vault copy cannot be read: {exc.strerror}", outdir))
-                self._held_since = self._held_since or time.monotonic()
+                self._finished.append(_Done(item, f"the vault copy cannot be read: {exc.strerror}", outdir))
+                self._hold()
                 continue
             analyser = registry.choose(probe)
             if analyser is None:
                 # Nothing reads this content: recorded as analysed without a trip to a child.
-                self._finished.append((item, {"kind": item.kind, "summary": f"no analyser for "
-                                              f"{item.mime or 'this type'}; nothing extracted"}, outdir))
-                self._held_since = self._held_since or time.monotonic()
+                self._finished.append(_Done(item, {"kind": item.kind, "summary": f"no analyser for "
+                                                   f"{item.mime or 'this type'}; nothing extracted"}, outdir))
+                self._hold()
                 continue
             job = {"id": item.id, "path": str(path), "name": item.name, "mime": item.mime,
                    "kind": item.kind, "derived_how": item.derived_how, "outdir": str(outdir),
@@ -142,8 +184,48 @@ class Analyser:
             timeout = self._timeouts.get(analyser.name, analyser.limits.timeout_s)
             self._inflight[self._pool.submit(self._run, job, timeout)] = (item, outdir)
 
+    def _collect(self, wait_s: float) -> None:
+        if not self._inflight:
+            return
+        done, _ = wait(list(self._inflight), timeout=wait_s, return_when=FIRST_COMPLETED)
+        for fut in done:
+            item, outdir = self._inflight.pop(fut)
+            try:
+                result: dict[str, Any] | str = fut.result()
+            except AnalysisFailed as exc:
+                result = str(exc)
+            entry = _Done(item, result, outdir)
+            if isinstance(result, dict) and result.get("parts"):
+                entry.depth = _depth(self.case, item)
+                self._deriving.append(entry)
+            else:
+                self._finished.append(entry)
+                self._hold()
+
+    def _derive(self) -> None:
+        """Acquire the next slice of a finished analysis's parts (a mailbox may have 50,000)."""
+        entry = self._deriving[0]
+        assert isinstance(entry.result, dict)  # noqa: S101 - only successful results derive parts
+        parts = entry.result["parts"]
+        piece = parts[entry.parts_done : entry.parts_done + _DERIVE_SLICE]
+        files = [DerivedFile(entry.outdir / p["file"], p["name"], p["how"], p.get("detail")) for p in piece]
+        acquired = acquire_derived_files(self.case, entry.item, files)
+        for part, got in zip(piece, acquired, strict=True):
+            (entry.outdir / part["file"]).unlink(missing_ok=True)  # the vault holds it now
+            entry.part_items.append(got.item)
+            if got.new_item or got.item.status == "acquired":
+                entry.new_ids.append(got.item.id)
+        if entry.depth < MAX_DEPTH:
+            # Parts are analysed while the rest are still acquired (a kill leaves them acquired,
+            # and a re-import analyses what is pending).
+            self.add([got.item.id for got in acquired if got.new_item or got.item.status == "acquired"])
+        entry.parts_done += len(piece)
+        if entry.parts_done >= len(parts):
+            self._finished.append(self._deriving.popleft())
+            self._hold()
+
     def step(self, wait_s: float) -> Item | None:
-        """Submit what fits, collect what finished, record a batch when one is due.
+        """Submit what fits, collect what finished, derive parts, record a batch when one is due.
 
         Args:
             wait_s: how long to wait for a job to finish (0: do not block).
@@ -152,37 +234,38 @@ class Analyser:
             The last item of the batch just recorded, or None when nothing was recorded.
         """
         self._submit()
-        if self._inflight:
-            done, _ = wait(list(self._inflight), timeout=wait_s, return_when=FIRST_COMPLETED)
-            for fut in done:
-                item, outdir = self._inflight.pop(fut)
-                try:
-                    self._finished.append((item, fut.result(), outdir))
-                except AnalysisFailed as exc:
-                    self._finished.append((item, str(exc), outdir))
-                self._held_since = self._held_since or time.monotonic()
-        # Results are held briefly and recorded together: each commit is an fsync, and one per
-        # item was most of the writer's time (measured: 9 ms a commit under load).
-        if not self._finished or (len(self._finished) < _BATCH and (self._todo or self._inflight)
-                                  and time.monotonic() - self._held_since < _BATCH_S):
+        self._collect(0 if self._deriving else wait_s)
+        if self._deriving:
+            self._derive()
+            return self._deriving[0].item if self._deriving else None
+        ready = len(self._finished) + len(self._shares)
+        if not ready or (ready < _BATCH and (self._todo or self._inflight)
+                         and time.monotonic() - self._held_since < _BATCH_S):
             return None
         batch, self._finished, self._held_since = self._finished, [], 0.0
+        shares, self._shares = self._shares, []
+        for entry in batch:  # items that waited for these analyses share them in the same commit
+            shares += [(dup, entry.item.id, "") for dup in self._waiting.pop(entry.item.sha256, [])]
         try:
-            new_by_item = _apply_batch(self.case, batch)
+            outcome = _apply_batch(self.case, batch, shares)
         finally:
-            for _item, _result, outdir in batch:
-                shutil.rmtree(outdir, ignore_errors=True)
-        for item, result, _outdir in batch:
-            if isinstance(result, str):
-                self.report.failed.append((item.id, result))
+            for entry in batch:
+                shutil.rmtree(entry.outdir, ignore_errors=True)
+        for entry in batch:
+            self._owner_of.pop(entry.item.sha256, None)
+            if isinstance(entry.result, str):
+                self.report.failed.append((entry.item.id, entry.result))
                 continue
-            new = new_by_item[item.id]
-            self.report.analysed.append(item.id)
-            self.report.notes += [(item.id, note) for note in result.get("notes") or []]
-            self.report.derived += new
-            if _depth(self.case, item) < MAX_DEPTH:
-                self.add(new)
-        return batch[-1][0]
+            self.report.analysed.append(entry.item.id)
+            self.report.derived += entry.new_ids
+            self.report.notes += [(entry.item.id, note) for note in entry.result.get("notes") or []]
+        for dup, status in outcome:
+            if status == "analysed":
+                self.report.analysed.append(dup.id)
+            else:
+                self.report.failed.append((dup.id, status.removeprefix("analysis failed: ")))
+        last = batch[-1].item if batch else shares[-1][0]
+        return last
 
     def close(self) -> None:
         """Stop the children; results not recorded yet are dropped (those items stay acquired)."""
@@ -195,8 +278,8 @@ class Analyser:
             box.close()
         for _item, outdir in self._inflight.values():
             shutil.rmtree(outdir, ignore_errors=True)
-        for _item, _result, outdir in self._finished:
-            shutil.rmtree(outdir, ignore_errors=True)
+        for entry in [*self._finished, *self._deriving]:
+            shutil.rmtree(entry.outdir, ignore_errors=True)
         with contextlib.suppress(OSError):
             self._scratch.rmdir()
 
@@ -266,49 +349,66 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
         analyser.close()
 
 
-def _apply_batch(case: Case, finished: list[tuple[Item, dict[str, Any] | str, Path]]) -> dict[int, list[int]]:
-    """Record a round of finished analyses in as few commits as the evidence rules allow.
+def _apply_batch(case: Case, finished: list[_Done],
+                 shares: list[tuple[Item, int, str]]) -> list[tuple[Item, str]]:
+    """Record a round of finished analyses, and the items that share them, in one transaction.
 
-    Parts go first, each through the vault with its own transaction (evidence is recorded the
-    moment it is durable); then every item's findings, status and custody entry share one.
+    The parts were acquired already (evidence is recorded the moment it is durable); here every
+    item's findings, status and custody entry share one commit.
 
     Returns:
-        For each successfully analysed item, the ids of the new derived items it yielded.
+        Each sharing item with the status it was given.
     """
-    prepared = []
-    new_by_item: dict[int, list[int]] = {}
-    for item, result, outdir in finished:
-        if isinstance(result, str):
-            continue
-        part_items, new_ids, occurrences = _acquire_parts(case, item, result, outdir)
-        prepared.append((item, result, part_items, occurrences))
-        new_by_item[item.id] = new_ids
-    if not finished:
-        return new_by_item
+    outcome: list[tuple[Item, str]] = []
     with case.transaction() as conn:
-        for item, result, _outdir in finished:
+        for entry in finished:
+            item, result = entry.item, entry.result
             if isinstance(result, str):
                 status = f"analysis failed: {result}"
-                conn.execute("UPDATE items SET status = ? WHERE id = ?", (status, item.id))
+                conn.execute("UPDATE items SET status = ?, same_as = NULL WHERE id = ?", (status, item.id))
                 custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                                sha256=item.sha256, result=status, detail={"reason": result})
-        for item, result, part_items, occurrences in prepared:
-            _record_findings(conn, case, item, result, part_items, occurrences)
-    return new_by_item
+            else:
+                _record_findings(conn, case, item, result, entry.part_items,
+                                 _part_occurrences(result, entry.part_items))
+                # Items that shared an earlier analysis of this content share the new one.
+                sharing = {dup.id for dup, _o, _k in shares}
+                shares += [(earlier, item.id, "") for earlier in _sharing_items(case, conn, item.id)
+                           if earlier.id not in sharing]
+        for item, owner_id, _known in shares:
+            outcome.append((item, _record_share(conn, case, item, owner_id)))
+    return outcome
 
 
-def _acquire_parts(case: Case, item: Item, result: dict[str, Any],
-                   outdir: Path) -> tuple[list[Item], list[int], list[dict[str, Any]]]:
-    """Acquire the derived parts and complete the occurrences that refer to them."""
-    new_items: list[int] = []
-    part_items: list[Item] = []
+def _sharing_items(case: Case, conn: sqlite3.Connection, owner_id: int) -> list[Item]:
+    ids = [int(r[0]) for r in conn.execute("SELECT id FROM items WHERE same_as = ?", (owner_id,))]
+    return [i for i in (case.item(x) for x in ids) if i is not None]
+
+
+def _record_share(conn: sqlite3.Connection, case: Case, item: Item, owner_id: int) -> str:
+    """Let ``item`` share the analysis of ``owner_id`` (same content); return the status it gets."""
+    row = conn.execute("SELECT status, kind FROM items WHERE id = ?", (owner_id,)).fetchone()
+    owner_status, kind = str(row[0]), str(row[1])
+    if item.status != "acquired" and item.same_as is None:
+        findings.clear_item(conn, item.id)  # its own earlier analysis gives way to the shared one
+    if owner_status == "analysed":
+        status = "analysed"
+        count = findings.share_analysis(conn, item.id, owner_id)
+        result = f"same content as item {owner_id}: its analysis and exhibits are shared"
+    else:
+        status = f"analysis failed: same content as item {owner_id}, whose {owner_status}"
+        count = 0
+        result = status
+    conn.execute("UPDATE items SET status = ?, kind = ?, same_as = ? WHERE id = ?",
+                 (status, kind, owner_id, item.id))
+    custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id, sha256=item.sha256,
+                   result=result, detail={"same_as": owner_id, "occurrences": count, "kind": kind})
+    return status
+
+
+def _part_occurrences(result: dict[str, Any], part_items: list[Item]) -> list[dict[str, Any]]:
+    """The result's occurrences, completed with the hashes of attachments and the ids of frames."""
     parts = result.get("parts") or []
-    for part in parts:
-        data = (outdir / part["file"]).read_bytes()
-        acquired = acquire_derived(case, item, part["name"], data, part["how"], part.get("detail"))
-        part_items.append(acquired.item)
-        if acquired.new_item:
-            new_items.append(acquired.item.id)
     occurrences = list(result.get("occurrences") or [])
     for part, derived in zip(parts, part_items, strict=True):
         if part["how"] in ("attachment", "attached message"):
@@ -320,7 +420,7 @@ def _acquire_parts(case: Case, item: Item, result: dict[str, Any],
     for occ in occurrences:
         if "frame_index" in occ:
             occ["frame_item_id"] = frames.get(int(occ.pop("frame_index")))
-    return part_items, new_items, occurrences
+    return occurrences
 
 
 def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: dict[str, Any],
@@ -337,7 +437,8 @@ def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: d
     for text in result.get("texts") or []:
         findings.record_text(conn, item.id, text["part"], text["text"])
     count = findings.record_occurrences(conn, item.id, occurrences)
-    conn.execute("UPDATE items SET status = 'analysed', kind = ? WHERE id = ?", (kind, item.id))
+    conn.execute("UPDATE items SET status = 'analysed', kind = ?, same_as = NULL WHERE id = ?",
+                 (kind, item.id))
     custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                    sha256=item.sha256, result="analysed",
                    detail={**(result.get("detail") or {}), "summary": result.get("summary", ""),

@@ -212,6 +212,8 @@ class EvidenceModel(ReadOnlyTableModel):
             case Column.ACQUIRED_BY:
                 return item.acquired_by
             case Column.STATUS:
+                if item.same_as is not None:
+                    return f"{item.status} (same content as item {item.same_as})"
                 return item.status
             case Column.VERIFY:
                 return verify_text(self._verify.get(item.id))

@@ -527,15 +527,15 @@ class MediaView(QWidget):
             self.hits_model.clear()
             return False
         self.select_button.setEnabled(not case.read_only)
-        media = self._media(item.id)
+        media = self._media(item.analysis_id)  # the same content as another item: its analysis
         if item.derived_how == "video frame":
             self.mode = "frame"
             self._show_frame_item(item, reader)
         elif item.kind == "video":
             self.mode = "video"
             self._video_item = item
-            self.hits_model.load(reader, item.id)
-            self._hit_times = self._times_with_hits(item.id)
+            self.hits_model.load(reader, item.analysis_id)
+            self._hit_times = self._times_with_hits(item.analysis_id)
             duration = float(media.get("duration_s") or 0.0) if media else 0.0
             self.scrubber.blockSignals(True)
             self.scrubber.setRange(0, max(0, int(duration * 1000)))
@@ -549,7 +549,7 @@ class MediaView(QWidget):
         else:
             self.mode = "image"
             self._video_item = item
-            self.hits_model.load(reader, item.id)
+            self.hits_model.load(reader, item.analysis_id)
             self._render_image(item, media)
         self.video_bar.setVisible(self.mode == "video")
         self.meta.setText(self._describe(item, media))
@@ -628,7 +628,7 @@ class MediaView(QWidget):
         assert case is not None  # noqa: S101 - seek checked
         assert item is not None  # noqa: S101 - seek checked
         path = case.vault.blob_path(item.sha256)
-        size = _upright_size(self._media(item.id))
+        size = _upright_size(self._media(item.analysis_id))
         self._rendering = True
         self.status.setText(f"Decoding the frame at {time_text(time_s)} in a separate process\u2026")
 

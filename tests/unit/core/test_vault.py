@@ -262,16 +262,20 @@ def test_a_batch_stores_each_source_with_its_hashes_and_dedupes(vault: Vault, tm
     assert [b.existed for b in result.blobs if b] == [False, False, False, False, True]  # same content twice
     assert vault.temp_files() == []
     again = vault.store_batch([sources[2], b"in memory"])
-    assert again.blobs[0] is not None and again.blobs[0].existed
-    assert again.blobs[1] is not None and again.blobs[1].path.read_bytes() == b"in memory"
+    assert again.blobs[0] is not None
+    assert again.blobs[0].existed
+    assert again.blobs[1] is not None
+    assert again.blobs[1].path.read_bytes() == b"in memory"
 
 
 def test_one_bad_source_in_a_batch_is_reported_and_the_others_stored(vault: Vault, tmp_path: Path) -> None:
     good = _write(tmp_path / "good", b"good")
     result = vault.store_batch([tmp_path / "missing", good, tmp_path])
     assert result.blobs[1] is not None
-    assert result.blobs[0] is None and "cannot read" in (result.errors[0] or "")
-    assert result.blobs[2] is None and "not a regular file" in (result.errors[2] or "")
+    assert result.blobs[0] is None
+    assert "cannot read" in (result.errors[0] or "")
+    assert result.blobs[2] is None
+    assert "not a regular file" in (result.errors[2] or "")
     assert vault.temp_files() == []
 
 
