@@ -49,7 +49,12 @@ def cmd_tag(args: argparse.Namespace) -> int:
     from desktop.core.tags import apply_tags
 
     with open_case(args.case, write=True) as case:
-        changes = apply_tags(case, indicator=args.indicator, item_id=args.item, tags=args.tags)
+        if args.campaign:
+            from desktop.core.campaigns import tag_campaign
+
+            changes = tag_campaign(case, args.campaign, args.tags)
+        else:
+            changes = apply_tags(case, indicator=args.indicator, item_id=args.item, tags=args.tags)
     for line in changes:
         print(line)
     return EXIT_OK
@@ -68,9 +73,10 @@ def register(add: AddCommand) -> None:
     sp.add_argument("words", nargs="+", metavar="WORD")
     sp.add_argument("--json", action="store_true")
 
-    sp = add("tag", cmd_tag, "tag an indicator or an item (TLP, ATT&CK, free or machine tags)")
+    sp = add("tag", cmd_tag, "tag an indicator, an item or a campaign (TLP, ATT&CK, free or machine tags)")
     sp.add_argument("case")
     target = sp.add_mutually_exclusive_group(required=True)
     target.add_argument("--indicator", metavar="VALUE")
     target.add_argument("--item", type=int, metavar="ID")
+    target.add_argument("--campaign", metavar="ID", help="a campaign id from `casetrail campaigns`")
     sp.add_argument("tags", nargs="+", metavar="TAG")

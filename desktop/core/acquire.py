@@ -60,6 +60,7 @@ class ImportReport:
     analysis_failed: list[tuple[int, str]] = field(default_factory=list)
     derived: list[int] = field(default_factory=list)
     notes: list[tuple[int, str]] = field(default_factory=list)
+    grouping_s: float = 0.0
 
 
 def plan(paths: list[Path], exclude: Path | None = None) -> tuple[list[Path], list[tuple[str, str]]]:

@@ -247,9 +247,25 @@ CREATE TABLE blob_chunks (
 
 # One analysis per content (issue 13): an item whose content another item of the case already
 # holds names that item; it shares its analysis and exhibits, and records its own occurrences.
+# Campaigns: the stored grouping of the case's messages (recorded in custody when it changes)
+# and the analyst's tags on campaigns (each change in custody with its full value).
 _V7 = """
 ALTER TABLE items ADD COLUMN same_as INTEGER REFERENCES items(id);
 CREATE INDEX items_same_as ON items(same_as);
+
+CREATE TABLE campaigns (
+    id TEXT PRIMARY KEY,
+    items TEXT NOT NULL,
+    summary TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE campaign_tags (
+    campaign_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, tag)
+) STRICT;
 """
 
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core import custody, findings
+from desktop.core import campaigns, custody, findings
 from desktop.core.acquire import Acquired, DerivedFile, ImportReport, acquire_derived_files, import_paths
 from desktop.core.case import Case, Item
 from desktop.core.errors import CasetrailError
@@ -47,6 +47,7 @@ class AnalysisReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
     derived: list[int] = field(default_factory=list)
     notes: list[tuple[int, str]] = field(default_factory=list)
+    grouping_s: float = 0.0
 
 
 def pending(case: Case) -> list[int]:
@@ -290,6 +291,9 @@ class Analyser:
             yield Progress(last.name if last else "analysing", 0, 0, self.settled, self.total)
         if self.report.analysed:
             _index(self.case)
+            started = time.perf_counter()
+            _group(self.case)
+            self.report.grouping_s = time.perf_counter() - started
         return self.report
 
 
@@ -310,6 +314,14 @@ def _index(case: Case) -> None:
         index_case(case)
     except (CasetrailError, sqlite3.Error, OSError) as exc:
         log.warning("the workstation library could not index %s: %s", case.path, exc)
+
+
+def _group(case: Case) -> None:
+    """Regroup the case's messages into campaigns (recorded in custody when the groups change)."""
+    try:
+        campaigns.refresh(case)
+    except (CasetrailError, sqlite3.Error) as exc:
+        log.warning("the campaigns of %s could not be grouped: %s", case.path, exc)
 
 
 def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[ImportReport]:
@@ -343,6 +355,7 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
         report.analysed, report.analysis_failed = analyser.report.analysed, analyser.report.failed
         report.derived = analyser.report.derived
         report.notes = analyser.report.notes
+        report.grouping_s = analyser.report.grouping_s
         return report
     finally:
         task.close()  # a cancel reaches the file being copied: its temp copy is removed
