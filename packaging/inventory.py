@@ -61,6 +61,7 @@ LICENCE_OVERRIDES: dict[str, str] = {
     "easygui": "BSD-3-Clause",
     "extract-msg": "GPL-3.0-only",
     "flatbuffers": "Apache-2.0",
+    "scipy": "BSD-3-Clause",  # dist-info/LICENSE.txt: the 3-clause BSD text (bundled parts listed there)
     "olefile": "BSD-2-Clause",
     "oletools": "BSD-2-Clause",
     "onnxruntime": "MIT",
@@ -215,6 +216,9 @@ EMBEDDED: tuple[Embedded, ...] = (
     Embedded("OpenBLAS, libgfortran, libquadmath (in numpy)",
              "BSD-3-Clause AND GPL-3.0-or-later WITH GCC-exception-3.1 AND LGPL-2.1-or-later", "numpy",
              ("numpy.libs/*",), ("numpy-{version}.dist-info/licenses/LICENSE.txt",)),
+    Embedded("OpenBLAS, libgfortran, libquadmath (in SciPy, under datasketch)",
+             "BSD-3-Clause AND GPL-3.0-or-later WITH GCC-exception-3.1 AND LGPL-2.1-or-later", "scipy",
+             ("scipy.libs/*",), ("scipy-{version}.dist-info/LICENSE.txt",)),
     Embedded("FFmpeg, libaom, libavif, libvpx, libpng, OpenSSL 1.1.1, OpenBLAS (in OpenCV)",
              "LGPL-2.1-or-later AND BSD-2-Clause AND BSD-3-Clause AND Libpng AND OpenSSL",
              "opencv-python-headless",

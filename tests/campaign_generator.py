@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A generator of realistic mail campaigns, for the grouping tests and ``tests/bench/bulk_mail.py``.
 
 Each campaign is what one actor sends in one wave: one body template filled in per recipient

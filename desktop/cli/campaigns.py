@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ``campaigns`` command: the groups of messages that belong together, and what each shares."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Campaigns: messages of a case that belong together, and what each group shares.
 
 Messages are linked when any of these holds (then grouped transitively, union-find):

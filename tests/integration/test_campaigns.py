@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Campaigns found in a real import: generated waves mixed with real phishing mail as background.
 
 Grouping precision and recall must be at least 0.95 for every generated campaign, with (almost)

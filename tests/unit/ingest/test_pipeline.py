@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The analysis pipeline: one analysis per content, derived parts in slices, cancel and re-run."""
 
 from __future__ import annotations
