@@ -291,9 +291,11 @@ def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Pat
     assert subprocess.run([CT, "new", str(case), "--title", "t", "--examiner", "e"],
                           capture_output=True, timeout=60, check=False).returncode == 0
     conn = sqlite3.connect(case / "case.sqlite")
-    # A case as Casetrail wrote it at schema 4: migrations 5 and 6 undone.
+    # A case as Casetrail wrote it at schema 4: migrations 5 to 7 undone.
     conn.execute("ALTER TABLE indicators DROP COLUMN warnings")
     conn.execute("DROP TABLE blob_chunks")
+    conn.executescript("DROP INDEX items_same_as; ALTER TABLE items DROP COLUMN same_as; "
+                       "DROP TABLE campaigns; DROP TABLE campaign_tags;")
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()
