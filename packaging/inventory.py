@@ -69,6 +69,16 @@ LICENCE_OVERRIDES: dict[str, str] = {
     "reportlab": "BSD-3-Clause",
     "rtfde": "LGPL-3.0-or-later",
     "sqlite-fts4": "Apache-2.0",
+    # Sharing (issue 17): each says "BSD"; their licence texts are the 3-clause BSD licence.
+    "cybox": "BSD-3-Clause",
+    "itsdangerous": "BSD-3-Clause",  # medallion's Flask (tests)
+    "jinja2": "BSD-3-Clause",  # medallion's Flask (tests)
+    "maec": "BSD-3-Clause",
+    "medallion": "BSD-3-Clause",
+    "mixbox": "BSD-3-Clause",
+    "stix": "BSD-3-Clause",
+    "stix-edh": "BSD-3-Clause",
+    "taxii2-client": "BSD-3-Clause",
     "stix2": "BSD-3-Clause",
     "stix2-patterns": "BSD-3-Clause",
     "stix2-validator": "BSD-3-Clause",
@@ -99,6 +109,7 @@ TEXT_OVERRIDES: dict[str, list[str]] = {
     "shiboken6": [f"{OWN_TEXTS}/LGPL-3.0-only.txt", f"{OWN_TEXTS}/GPL-3.0-only.txt"],
     "flatbuffers": [f"{OWN_TEXTS}/Apache-2.0.txt"],
     "antlr4-python3-runtime": [f"{OWN_TEXTS}/BSD-3-Clause-antlr4.txt"],
+    "ordered-set": [f"{OWN_TEXTS}/MIT-X11.txt"],  # MIT by its classifier; the wheel carries no text
 }
 
 

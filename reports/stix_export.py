@@ -1,23 +1,36 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Export a case's indicators as a STIX 2.1 bundle a partner's platform can import.
+"""Export a case as a STIX 2.1 bundle for exchange: MISP, OpenCTI, TAXII peers.
 
-What the bundle holds, per indicator: an ``indicator`` with a STIX pattern (``valid_from`` = when
-the case first saw it), the observable(s) as SCOs, an ``observed-data`` over them and a
-``sighting`` that says "seen in this case, N times" (``where_sighted_refs`` = the examiner's
-``identity``). Free and machine tags become ``labels``; TLP tags (or the case's TLP) become the
-TLP 2.0 marking definitions; ATT&CK tags become ``attack-pattern`` objects the indicator
-``indicates``. One ``grouping`` (context ``suspicious-activity``) names the case and refers to
-everything.
+The bundle passes the OASIS validator in its strict and its ``--interop`` mode (the STIX 2.1
+interoperability profile: every object names its producer, ``indicator_types`` set, ATT&CK by
+canonical id with its tactics). What it holds:
 
-TLP 2.0: the ``stix2`` library only has TLP 1.0 constants. The TLP 2.0 marking definitions are
-published by OASIS (repository ``oasis-open/cti-stix-common-objects``, with the extension
-definition ``extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d``); they are copied below
-with their fixed ids, so every consumer recognises them.
+- the examiner as the producing ``identity`` (its own ``created_by_ref``, as the profile asks);
+- per indicator an ``indicator`` (pattern, ``valid_from`` = when the case first recorded it,
+  ``indicator_types`` = ``malicious-activity``/``attribution`` when it matched a feed actor,
+  ``unknown`` when a warninglist flags it, else ``anomalous-activity``; free and machine tags as
+  ``labels``) and a ``sighting`` of it (count = occurrences, first/last seen = the dates of the
+  mails or items it was found in, ``where_sighted_refs`` = the examiner);
+- ATT&CK tags as MITRE's own ``attack-pattern`` objects (MITRE's id, version, ``kill_chain_phases``,
+  created by MITRE's identity), which the indicator ``indicates``;
+- each match with a feed actor as a ``note`` on the indicator naming the actor and the feed path;
+  an intrusion set (or campaign) the feed described well enough for the profile is also exported
+  (the feed's id kept as an external reference) and the indicator ``indicates`` it;
+- the key judgments as ``note`` objects (ICD 203 confidence on STIX's Low/Med/High scale) on the
+  case's ``grouping`` and the matched actors;
+- TLP 2.0 markings on every object (the strictest of the case's TLP and the indicator's TLP tag),
+  referred to by the OASIS ids (``oasis-open/cti-stix-common-objects``, extension
+  ``extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d``), which every consumer knows;
+  the definitions themselves are not repeated in the bundle (the profile would ask them to name a
+  producer, and the published objects name none);
+- one ``grouping`` (context ``suspicious-activity``) for the case, referring to everything.
 
-Ids are deterministic (UUIDv5): SCOs as the STIX 2.1 specification defines, other objects from
-the case id and the indicator, so exporting the same case twice yields the same objects (with a
-newer ``modified``). Selectors (handles, personas) have no STIX observable and are not exported;
-the result says how many. Nothing is fetched from anywhere.
+No ``observed-data`` or observables: the sighting of each indicator says when and how often it
+was seen, and observables beside the indicators make MISP's importer (misp-stix) merge the two
+into one attribute under a new id, dropping every sighting. Ids are deterministic (UUIDv4-shaped,
+from the case id and what the object is about), so a re-export updates the same objects.
+Selectors (handles, personas) have no STIX observable and are not exported; the result says how
+many. Nothing is fetched from anywhere.
 """
 
 from __future__ import annotations
@@ -32,8 +45,10 @@ from typing import Any
 
 from desktop.core.case import Case
 from desktop.core.indicators import normalise
-from desktop.core.tags import TagError, all_tags, attack_techniques, parse_tag
+from desktop.core.intel import Library
+from desktop.core.tags import attack_techniques, attack_version
 from reports.atomic_write import write_atomic
+from reports.sharing import ActorMatch, SharedIndicator, case_tlp, key_judgments, shared_indicators
 
 # STIX 2.1 §2.9: the namespace for deterministic SCO identifiers.
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
@@ -47,7 +62,6 @@ TLP2_MARKING_IDS = {
     "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
     "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
 }
-_TLP_ORDER = ("clear", "green", "amber", "amber+strict", "red")
 
 
 def tlp2_marking(level: str) -> dict[str, Any]:
@@ -172,130 +186,167 @@ def _oid(kind: str, case_id: str, key: str) -> str:
     return f"{kind}--{uuid.UUID(bytes=digest[:16], version=4)}"
 
 
-def build_bundle(case: Case, *, now: datetime | None = None,
+# MITRE's own identity, as published in the ATT&CK bundles, with the one property the STIX 2.1
+# interoperability profile adds: every producer identity names its own producer (itself).
+MITRE_IDENTITY = {
+    "type": "identity", "spec_version": "2.1", "id": "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5",
+    "created": "2017-06-01T00:00:00.000Z", "modified": "2017-06-01T00:00:00.000Z",
+    "name": "The MITRE Corporation", "identity_class": "organization",
+    "created_by_ref": "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5",
+}
+# ICD 203 confidence in a judgment → the STIX 2.1 "Low/Med/High" confidence scale (Appendix A).
+CONFIDENCE = {"low": 15, "moderate": 50, "high": 85}
+# What the interoperability profile requires of an actor object beyond its name.
+_INTEROP_ACTOR_FACTS = {"intrusion-set": ("resource_level", "primary_motivation"), "campaign": ()}
+
+
+def attack_pattern(technique: str) -> dict[str, Any] | None:
+    """MITRE's canonical ``attack-pattern`` of a technique (its id, version and tactics), or None."""
+    known = attack_techniques()["techniques"].get(technique)
+    if not known or not known.get("stix_id") or not known.get("created"):
+        return None
+    return {
+        "type": "attack-pattern", "spec_version": "2.1", "id": known["stix_id"],
+        "created": known["created"], "modified": known.get("modified") or known["created"],
+        "created_by_ref": MITRE_IDENTITY["id"], "name": str(known["name"]),
+        # No URL: the validator asks for a hash with every URL, and the ID is what tools key on.
+        "external_references": [{"source_name": "mitre-attack", "external_id": technique}],
+        "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": t} for t in known["tactics"]],
+    }
+
+
+def _indicator_types(ind: SharedIndicator) -> list[str]:
+    if ind.actors:
+        return ["malicious-activity", "attribution"]
+    if ind.warninglists:
+        return ["unknown"]
+    return ["anomalous-activity"]
+
+
+def build_bundle(case: Case, *, now: datetime | None = None, library: Library | None = None,
                  ) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
-    """Build the bundle of a case (pure: reads the case, writes nothing).
+    """Build the bundle of a case (pure: reads the case and the library, writes nothing).
 
     Returns:
         The bundle, counts of objects by type, and what was not exported (reason → count).
     """
-    conn = case.db.conn
     stamp = stix_time((now or datetime.now(UTC)).isoformat(), "")
     case_id = str(case.meta.get("case_id", case.path.name))
     created = stix_time(case.meta.get("created_at"), stamp)
-    case_tlp = str(case.meta.get("tlp", "amber")).lower()
-    if case_tlp not in TLP2_MARKING_IDS:
-        case_tlp = "amber"
+    level = case_tlp(case)
+    case_marking = [TLP2_MARKING_IDS[level]]
+    identity_id = _oid("identity", case_id, case.examiner)
     identity = {
-        "type": "identity", "spec_version": "2.1", "id": _oid("identity", case_id, case.examiner),
-        "created": created, "modified": created, "name": case.examiner, "identity_class": "individual",
+        "type": "identity", "spec_version": "2.1", "id": identity_id, "created": created, "modified": created,
+        "created_by_ref": identity_id, "name": case.examiner, "identity_class": "individual",
     }
+    grouping_id = _oid("grouping", case_id, "case")
     objects: list[dict[str, Any]] = [identity]
-    seen: set[str] = {identity["id"]}
-    used_tlp: set[str] = {case_tlp}
+    seen: set[str] = {identity_id}
     skipped: dict[str, int] = {}
-    tags = all_tags(conn, "indicator")
-    occ = {int(i): (int(n), str(first or "")) for i, n, first in conn.execute(
-        "SELECT indicator_id, count(*), min(i.acquired_at) FROM occurrences o "
-        "JOIN items i ON i.id = o.item_id GROUP BY indicator_id")}
-    techniques = attack_techniques()["techniques"]
-    rows = conn.execute("SELECT id, type, value, first_seen FROM indicators ORDER BY type, value").fetchall()
+    actor_ids: dict[tuple[str, str], str] = {}
 
     def add(obj: dict[str, Any]) -> None:
         if obj["id"] not in seen:
             seen.add(obj["id"])
             objects.append(obj)
 
-    for ind_id, type_, value, first_seen in rows:
-        made = observables(type_, value) if _valid(type_, value) else None
+    def skip(why: str) -> None:
+        skipped[why] = skipped.get(why, 0) + 1
+
+    def ours(kind: str, key: str, when: str, marking: list[str], **props: Any) -> dict[str, Any]:
+        return {"type": kind, "spec_version": "2.1", "id": _oid(kind, case_id, key), "created": when,
+                "modified": stamp, "created_by_ref": identity_id, **props, "object_marking_refs": marking}
+
+    for ind in shared_indicators(case, library=library):
+        made = observables(ind.type, ind.value) if _valid(ind.type, ind.value) else None
         if made is None:
-            why = (f"{type_} indicators (no STIX observable)" if type_ == "selector"
-                   else f"{type_} values STIX cannot carry (invalid)")
-            skipped[why] = skipped.get(why, 0) + 1
+            skip(f"{ind.type} indicators (no STIX observable)" if ind.type == "selector"
+                 else f"{ind.type} values STIX cannot carry (invalid)")
             continue
-        pattern, scos = made
-        labels: list[str] = []
-        tlp = case_tlp
-        attack_ids: list[str] = []
-        for text in tags.get(int(ind_id), []):
-            try:
-                tag = parse_tag(text)
-            except TagError:
-                labels.append(text)
-                continue
-            if tag.kind == "tlp":
-                # The strictest TLP tag on the indicator wins over the case's level.
-                tlp = tag.predicate if tlp == case_tlp else max(tlp, tag.predicate, key=_TLP_ORDER.index)
-            else:
-                labels.append(tag.text)
-                if tag.kind == "attack":
-                    attack_ids.append(tag.predicate)
-        used_tlp.add(tlp)
-        marking = [TLP2_MARKING_IDS[tlp]]
-        seen_at = stix_time(first_seen, stamp)
-        count, _first_item = occ.get(int(ind_id), (0, ""))
-        for s in scos:
-            add({**s, "object_marking_refs": marking})
-        indicator: dict[str, Any] = {
-            "type": "indicator", "spec_version": "2.1", "id": _oid("indicator", case_id, f"{type_}|{value}"),
-            "created": seen_at, "modified": stamp, "created_by_ref": identity["id"],
-            "name": value, "description": f"{type_} seen in case '{case.title}' ({count} occurrences)",
-            "pattern": pattern, "pattern_type": "stix", "pattern_version": "2.1", "valid_from": seen_at,
-            "object_marking_refs": marking,
-        }
-        if labels:
-            indicator["labels"] = labels
+        pattern, _scos = made
+        marking = [TLP2_MARKING_IDS[ind.tlp]]
+        seen_at = stix_time(ind.first_seen, stamp)
+        key = f"{ind.type}|{ind.value}"
+        described = f"{ind.type} seen in case '{case.title}' ({ind.occurrences} occurrences)"
+        indicator = ours("indicator", key, seen_at, marking, name=ind.value, description=described,
+                         indicator_types=_indicator_types(ind), pattern=pattern, pattern_type="stix",
+                         pattern_version="2.1", valid_from=seen_at)
+        if ind.tags:
+            indicator["labels"] = list(ind.tags)
         add(indicator)
-        observed = {
-            "type": "observed-data", "spec_version": "2.1",
-            "id": _oid("observed-data", case_id, f"{type_}|{value}"),
-            "created": seen_at, "modified": stamp, "created_by_ref": identity["id"],
-            "first_observed": seen_at, "last_observed": seen_at, "number_observed": max(count, 1),
-            "object_refs": [s["id"] for s in scos], "object_marking_refs": marking,
-        }
-        add(observed)
-        add({
-            "type": "sighting", "spec_version": "2.1", "id": _oid("sighting", case_id, f"{type_}|{value}"),
-            "created": seen_at, "modified": stamp, "created_by_ref": identity["id"],
-            "first_seen": seen_at, "last_seen": seen_at, "count": max(count, 1),
-            "sighting_of_ref": indicator["id"], "observed_data_refs": [observed["id"]],
-            "where_sighted_refs": [identity["id"]],
-            "description": f"seen in case '{case.title}' ({case_id})", "object_marking_refs": marking,
-        })
-        for tid in attack_ids:
-            known = techniques.get(tid)
-            # No URL: the validator asks for a hash with every URL, and the ID is what tools key on.
-            ref: dict[str, Any] = {"source_name": "mitre-attack", "external_id": tid}
-            pattern_obj = {
-                "type": "attack-pattern", "spec_version": "2.1", "id": _oid("attack-pattern", case_id, tid),
-                "created": created, "modified": created, "created_by_ref": identity["id"],
-                "name": str(known["name"]) if known else tid, "external_references": [ref],
-                "object_marking_refs": [TLP2_MARKING_IDS[case_tlp]],
-            }
-            add(pattern_obj)
-            add({
-                "type": "relationship", "spec_version": "2.1",
-                "id": _oid("relationship", case_id, f"{indicator['id']}|indicates|{pattern_obj['id']}"),
-                "created": seen_at, "modified": stamp, "created_by_ref": identity["id"],
-                "relationship_type": "indicates", "source_ref": indicator["id"],
-                "target_ref": pattern_obj["id"],
-                "object_marking_refs": marking,
-            })
+        dates = sorted(stix_time(s.seen_at, seen_at) for s in ind.sightings) or [seen_at]
+        add(ours("sighting", key, seen_at, marking, first_seen=dates[0], last_seen=dates[-1],
+                 count=max(ind.occurrences, 1), sighting_of_ref=indicator["id"],
+                 where_sighted_refs=[identity_id],
+                 description=f"seen in case '{case.title}' ({case_id}): {ind.where_found()}"))
+        for tid in ind.attack:
+            technique = attack_pattern(tid)
+            if technique is None:
+                skip(f"ATT&CK ids not in ATT&CK {attack_version()} (kept as labels)")
+                continue
+            add(MITRE_IDENTITY)
+            add(technique)
+            add(ours("relationship", f"{indicator['id']}|indicates|{technique['id']}", seen_at, marking,
+                     relationship_type="indicates", source_ref=indicator["id"], target_ref=technique["id"]))
+        for actor in ind.actors:
+            refs = [indicator["id"]]
+            actor_obj = _actor_object(actor, lambda k, key: ours(k, key, created, case_marking))
+            if actor_obj is not None:
+                add(actor_obj)
+                actor_ids[(actor.kind, actor.name)] = actor_obj["id"]
+                refs.append(actor_obj["id"])
+                add(ours("relationship", f"{indicator['id']}|indicates|{actor_obj['id']}", seen_at, marking,
+                         relationship_type="indicates", source_ref=indicator["id"],
+                         target_ref=actor_obj["id"], description=f"matched in the feed {actor.detail}"))
+            add(ours("note", f"match|{key}|{actor.kind}|{actor.name}|{actor.feed}", seen_at, marking,
+                     abstract=f"Matches {actor.kind} {actor.name}",
+                     content=f"The {ind.type} {ind.value} of this case matches {actor.kind} "
+                             f"'{actor.name}' in the feed {actor.detail}.",
+                     authors=[case.examiner], object_refs=refs))
+    for judgment in key_judgments(case):
+        add(ours("note", f"judgment|{judgment.id}", stix_time(judgment.created_at, created), case_marking,
+                 abstract="Key judgment", content=f"{judgment.text} {judgment.statement()}",
+                 authors=[judgment.created_by], confidence=CONFIDENCE[judgment.confidence],
+                 object_refs=[grouping_id, *sorted(set(actor_ids.values()))]))
     grouping = {
-        "type": "grouping", "spec_version": "2.1", "id": _oid("grouping", case_id, "case"),
-        "created": created, "modified": stamp, "created_by_ref": identity["id"],
+        "type": "grouping", "spec_version": "2.1", "id": grouping_id,
+        "created": created, "modified": stamp, "created_by_ref": identity_id,
         "name": case.title, "description": f"Casetrail case {case_id}, examiner {case.examiner}",
         "context": "suspicious-activity", "object_refs": [o["id"] for o in objects],
-        "object_marking_refs": [TLP2_MARKING_IDS[case_tlp]],
+        "object_marking_refs": case_marking,
     }
     objects.append(grouping)
-    markings = [tlp2_marking(level) for level in _TLP_ORDER if level in used_tlp]
-    all_objects = markings + objects
-    bundle: dict[str, Any] = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": all_objects}
+    bundle: dict[str, Any] = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
     counts: dict[str, int] = {}
-    for obj in all_objects:
+    for obj in objects:
         counts[obj["type"]] = counts.get(obj["type"], 0) + 1
     return bundle, counts, skipped
+
+
+def _actor_object(actor: ActorMatch, make: Any) -> dict[str, Any] | None:
+    """The intrusion set or campaign a feed matched, as this case refers to it, or None.
+
+    Made only when the feed said what the STIX 2.1 interoperability profile requires of it (an
+    intrusion set's resource level and primary motivation): Casetrail does not invent them. The
+    feed's own object id is kept as an external reference. A threat actor (whose profile asks for
+    far more) is exported as the note that names the match.
+    """
+    needed = _INTEROP_ACTOR_FACTS.get(actor.kind)
+    if needed is None or any(actor.fact(f) is None for f in needed):
+        return None
+    obj: dict[str, Any] = make(actor.kind, f"{actor.kind}|{actor.name}")
+    obj["name"] = actor.name
+    obj["description"] = f"As described by the feed {actor.feed}."
+    for fact in ("aliases", "resource_level", "primary_motivation", "secondary_motivations", "goals",
+                 "first_seen", "last_seen", "objective"):
+        value = actor.fact(fact)
+        if value is not None:
+            obj[fact] = list(value) if isinstance(value, tuple) else value
+    if actor.fact("id"):
+        obj["external_references"] = [{"source_name": actor.feed, "external_id": str(actor.fact("id")),
+                                       "description": "the object's id in the feed that named it"}]
+    return obj
 
 
 def export_stix(case: Case, path: Path) -> ExportResult:

@@ -22,7 +22,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export the case as a STIX 2.1 bundle, a CSV of indicators, or a case package."""
+    """Export the case as a STIX 2.1 bundle, a MISP event, a CSV of indicators, or a case package."""
     result: Any
     with open_case(args.case, write=True) as case:
         if args.stix:
@@ -33,6 +33,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             from reports.csv_export import export_csv
 
             result = export_csv(case, Path(args.csv))
+        elif args.misp:
+            from reports.misp_export import export_misp
+
+            result = export_misp(case, Path(args.misp))
         else:
             from reports.package import export_package
 
@@ -59,11 +63,12 @@ def register(add: AddCommand) -> None:
     sp.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
     sp.add_argument("--tlp", choices=TLP_LEVELS, help="marking (default: the case's TLP)")
 
-    sp = add("export", cmd_export, "export a STIX 2.1 bundle, a CSV, or a case package")
+    sp = add("export", cmd_export, "export a STIX 2.1 bundle, a MISP event, a CSV, or a case package")
     sp.add_argument("case")
     fmt = sp.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--stix", metavar="FILE")
     fmt.add_argument("--csv", metavar="FILE")
+    fmt.add_argument("--misp", metavar="FILE", help="a MISP event (JSON) to import into MISP")
     fmt.add_argument("--package", metavar="FILE.zip")
 
     sp = add("import-package", cmd_import_package, "verify a case package and unpack it as a new case")

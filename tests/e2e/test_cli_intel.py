@@ -93,8 +93,17 @@ def test_intel_tag_indicators_export(run, tmp_path: Path) -> None:  # type: igno
     csv_out = tmp_path / "new.csv"
     assert "wrote CSV export" in run("export", str(new), "--csv", str(csv_out)).stdout
     assert "Sandworm" in csv_out.read_text()
+    misp_out = tmp_path / "new.misp.json"
+    assert "wrote MISP event export" in run("export", str(new), "--misp", str(misp_out)).stdout
+    from pymisp import MISPEvent
+
+    event = MISPEvent()
+    event.load_file(str(misp_out))
+    ip_attr = next(a for a in event.attributes if a.value == "203.0.113.10")
+    assert 'misp-galaxy:threat-actor="Sandworm"' in {t.name for t in ip_attr.tags}
+    assert 'misp-galaxy:mitre-attack-pattern="Phishing - T1566"' in {t.name for t in ip_attr.tags}
     custody = json.loads(run("custody", str(new), "--json").stdout)
-    assert [e["action"] for e in custody].count("exported") == 2
+    assert [e["action"] for e in custody].count("exported") == 3
     assert [e["action"] for e in custody].count("tagged") == 4
 
 

@@ -409,6 +409,10 @@ def parse(doc: dict[str, Any], file_name: str) -> ParsedFeed:
         elif kind == "observed-data" and isinstance(obj.get("objects"), dict):
             _embedded(parsed, obj, store)
     parsed.detail["objects"] = len(objects)
+    actors = {str(o["name"]): _actor_facts(o) for o in objects.values()
+              if o["type"] in ACTOR_TYPES and o.get("name") and str(o["name"]) in parsed.actors}
+    if actors:
+        parsed.detail["actors"] = actors
     tlp = sorted({str(o.get("name")) for o in objects.values() if o["type"] == "marking-definition"
                   and str(o.get("name", "")).upper().startswith("TLP:")})
     if tlp:
@@ -417,6 +421,15 @@ def parse(doc: dict[str, Any], file_name: str) -> ParsedFeed:
         if oid not in counted:
             _account(parsed, obj, oid in gave or oid in walker.touched or oid == named_by, objects)
     return parsed
+
+
+_ACTOR_FACTS = ("aliases", "resource_level", "primary_motivation", "secondary_motivations", "sophistication",
+                "roles", "threat_actor_types", "goals", "first_seen", "last_seen", "objective")
+
+
+def _actor_facts(obj: dict[str, Any]) -> dict[str, Any]:
+    """What a feed says about an actor, kept so an export can say it again (with the feed's id)."""
+    return {"type": obj["type"], "id": obj["id"], **{k: obj[k] for k in _ACTOR_FACTS if k in obj}}
 
 
 def _indicator(parsed: ParsedFeed, obj: dict[str, Any],

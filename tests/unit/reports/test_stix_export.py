@@ -49,20 +49,26 @@ def case(tmp_path: Path) -> Iterator[Case]:
 
 
 def validate(bundle: dict[str, object]) -> None:
+    """The OASIS validator, strict and in the interoperability profile: no error, no warning."""
     from stix2validator import ValidationOptions, validate_instance
 
-    result = validate_instance(bundle, ValidationOptions(version="2.1"))
-    assert result.is_valid, [str(e) for e in result.errors]
-    assert not result.warnings, [str(w) for w in result.warnings]
+    for interop in (False, True):
+        result = validate_instance(bundle, ValidationOptions(version="2.1", strict=True, interop=interop))
+        assert result.is_valid, [str(e) for e in result.errors]
+        assert not result.warnings, [str(w) for w in result.warnings]
 
 
-def test_bundle_passes_the_oasis_validator(case: Case) -> None:
+def test_bundle_passes_the_oasis_validator_strict_and_interop(case: Case) -> None:
     bundle, counts, skipped = build_bundle(case)
     validate(bundle)
     assert counts["indicator"] == len(PAIRS) - 2
-    assert counts["sighting"] == counts["indicator"] == counts["observed-data"]
+    assert counts["sighting"] == counts["indicator"]
+    assert "observed-data" not in counts
     assert counts["grouping"] == 1
-    assert counts["identity"] == 1
+    assert counts["identity"] == 2  # the examiner, and MITRE (the producer of the ATT&CK technique)
+    objs = bundle["objects"]  # type: ignore[index]
+    assert all("created_by_ref" in o for o in objs)
+    assert all(o["indicator_types"] for o in objs if o["type"] == "indicator")
     assert skipped == {"selector indicators (no STIX observable)": 1,
                        "domain values STIX cannot carry (invalid)": 1}
 
@@ -70,18 +76,26 @@ def test_bundle_passes_the_oasis_validator(case: Case) -> None:
 def test_tlp2_markings_labels_attack_patterns(case: Case) -> None:
     bundle, _, _ = build_bundle(case)
     objs = {o["id"]: o for o in bundle["objects"]}  # type: ignore[attr-defined]
-    markings = {o["name"]: o for o in objs.values() if o["type"] == "marking-definition"}
-    assert set(markings) == {"TLP:GREEN", "TLP:AMBER+STRICT"}
-    assert markings["TLP:AMBER+STRICT"]["id"] == "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+    assert not [o for o in objs.values() if o["type"] == "marking-definition"]  # known by their OASIS ids
+    assert TLP2_MARKING_IDS["amber+strict"] == "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
     ind = next(o for o in objs.values() if o["type"] == "indicator" and o["name"] == "203.0.113.10")
     assert ind["pattern"] == "[ipv4-addr:value = '203.0.113.10']"
     assert ind["object_marking_refs"] == [TLP2_MARKING_IDS["amber+strict"]]
     assert ind["labels"] == ["T1566.001", "wave-3", 'admiralty-scale:source-reliability="b"']
+    assert ind["indicator_types"] == ["unknown"]  # a documentation address: on a warninglist
     other = next(o for o in objs.values() if o["type"] == "indicator" and o["name"] == "evil-lure-7.net")
     assert other["object_marking_refs"] == [TLP2_MARKING_IDS["green"]]
+    assert other["indicator_types"] == ["anomalous-activity"]
     rel = next(o for o in objs.values() if o["type"] == "relationship")
     assert rel["source_ref"] == ind["id"]
-    assert objs[rel["target_ref"]]["name"] == "Spearphishing Attachment"
+    technique = objs[rel["target_ref"]]
+    # MITRE's own object: canonical id and version, its tactic, created by MITRE.
+    assert technique["id"] == "attack-pattern--2e34237d-8574-43f6-aace-ae2915de8597"
+    assert technique["name"] == "Spearphishing Attachment"
+    phases = [{"kill_chain_name": "mitre-attack", "phase_name": "initial-access"}]
+    assert technique["kill_chain_phases"] == phases
+    assert technique["external_references"] == [{"source_name": "mitre-attack", "external_id": "T1566.001"}]
+    assert objs[technique["created_by_ref"]]["name"] == "The MITRE Corporation"
     sighting = next(o for o in objs.values() if o["type"] == "sighting" and o["sighting_of_ref"] == ind["id"])
     assert objs[sighting["where_sighted_refs"][0]]["name"] == "A. Examiner"
     grouping = next(o for o in objs.values() if o["type"] == "grouping")
