@@ -16,11 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from desktop import __version__
-from desktop.cli import campaigns, evidence, exports, intel, review, window
+from desktop.cli import campaigns, evidence, exports, intel, review, taxii, window
 from desktop.cli.common import EXIT_OK, EXIT_USAGE, Command, Parser
 from desktop.core.errors import CasetrailError
 
-COMMAND_GROUPS = (evidence, review, campaigns, intel, exports, window)
+COMMAND_GROUPS = (evidence, review, campaigns, intel, exports, taxii, window)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,3 +57,7 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--replace", action="store_true",
                     help="let an ip2asn table replace a different table of the same IP version")
+    from desktop.cli.taxii import add_pull_arguments
+
+    add_pull_arguments(intel_sub.add_parser(
+        "pull", help="pull a TAXII 2.1 collection into the library (uses the network)"))
