@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.core.errors import CasetrailError
-from desktop.core.indicators import normalise
+from desktop.core.indicators import classify, normalise
 
 ACTOR_TYPES = ("intrusion-set", "threat-actor", "campaign")
 # Parts of objects, not objects: counted in the report, not in the number of objects.
@@ -130,6 +130,20 @@ class ParsedFeed:
         if ctx[1] in ACTOR_TYPES:
             self.actors.add(ctx[0])
         return True
+
+
+def schemeless_url(value: str) -> tuple[str, str]:
+    """A URL written without a scheme, read as its author meant it: ``(type, value)``.
+
+    MISP users (and the STIX that MISP exports) often write ``www.example.top`` or
+    ``host.tld/path/x.txt`` as a URL: a bare host is a domain, a host with a path is an
+    ``http://`` URL, a bare file name is a file name; anything else stays a (failing) URL.
+    """
+    host, slash, _rest = value.partition("/")
+    if slash and classify(host) in ("domain", "ipv4"):
+        return "url", "http://" + value
+    found = classify(value)
+    return (found, value) if found else ("url", value)
 
 
 def parse_feed(text: str, file_name: str) -> ParsedFeed:

@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from desktop.core.feeds import ParsedFeed
-from desktop.core.indicators import classify
+from desktop.core.feeds import ParsedFeed, schemeless_url
 
 # MISP attribute type → the Casetrail kinds of its ``|``-separated parts.
 MISP_TYPES: dict[str, tuple[str, ...]] = {
@@ -164,19 +163,6 @@ def parse(events: list[dict[str, Any]], file_name: str) -> ParsedFeed:
     return parsed
 
 
-def _schemeless(value: str) -> tuple[str, str]:
-    """A ``url`` attribute written without a scheme, read as its author meant it.
-
-    MISP users often write ``www.example.top`` or ``host.tld/path/x.txt`` as a URL: a bare host
-    is a domain, a host with a path is an ``http://`` URL, a bare file name is a file name.
-    """
-    host, slash, _rest = value.partition("/")
-    if slash and classify(host) in ("domain", "ipv4"):
-        return "url", "http://" + value
-    found = classify(value)
-    return (found, value) if found else ("url", value)
-
-
 def _gives_value(attr: dict[str, Any]) -> bool:
     return bool(MISP_TYPES.get(str(attr.get("type", ""))))
 
@@ -200,7 +186,7 @@ def _attribute(parsed: ParsedFeed, attr: dict[str, Any], event_actors: list[tupl
         if kind == "file_name" and ("\\" in value or "/" in value):
             type_ = "file_path"
         if kind == "url" and "://" not in value:
-            type_, value = _schemeless(value)
+            type_, value = schemeless_url(value)
         for ctx in contexts:
             stored = parsed.add(type_, value, ctx) or stored
     if stored:

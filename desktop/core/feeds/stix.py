@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.core.feeds import ACTOR_TYPES, Context, ParsedFeed
+from desktop.core.feeds import ACTOR_TYPES, Context, ParsedFeed, schemeless_url
 from desktop.core.indicators import classify
 
 _STIX_ID_RE = re.compile(r"[a-z0-9-]+--[0-9a-fA-F-]{36}\Z")
@@ -201,7 +201,7 @@ def pattern_values(pattern: str, version: str) -> PatternValues:
                     if kind == "file_name":
                         names.append(value)
                     else:
-                        out.values.append((_kind_type(kind, value), value))
+                        out.values.append(_typed(kind, value))
             if len(folders) == 1 and len(names) == 1:
                 out.values.append(("file_path", _join_path(folders[0], names[0])))
             else:
@@ -220,6 +220,13 @@ def _inspector(version: str) -> Callable[[str], dict[str, list[tuple[list[Any], 
     return lambda text: dict(Pattern21(text).inspect().comparisons)
 
 
+def _typed(kind: str, value: str) -> tuple[str, str]:
+    """The type and value of an observable value of a kind (schemeless URLs read as meant)."""
+    if kind == "url" and "://" not in value:
+        return schemeless_url(value)
+    return _kind_type(kind, value), value
+
+
 def _kind_type(kind: str, value: str) -> str:
     if kind == "ip":
         return "cidr" if "/" in value else "ipv6" if ":" in value else "ipv4"
@@ -236,7 +243,7 @@ def sco_values(obj: dict[str, Any], resolve: Callable[[Any], dict[str, Any] | No
     kind = str(obj.get("type"))
     if kind in _SCO_VALUE:
         prop, what = _SCO_VALUE[kind]
-        return [(_kind_type(what, str(obj[prop])), str(obj[prop]))] if obj.get(prop) is not None else []
+        return [_typed(what, str(obj[prop]))] if obj.get(prop) is not None else []
     if kind != "file":
         return []
     out: list[tuple[str, str]] = []
@@ -417,6 +424,9 @@ def parse(doc: dict[str, Any], file_name: str) -> ParsedFeed:
                   and str(o.get("name", "")).upper().startswith("TLP:")})
     if tlp:
         parsed.detail["markings"] = tlp
+    for oid, obj in objects.items():
+        if obj["type"] == "observed-data" and set(obj.get("object_refs") or ()) & gave:
+            gave.add(oid)  # STIX 2.1: it groups observables that gave values
     for oid, obj in objects.items():
         if oid not in counted:
             _account(parsed, obj, oid in gave or oid in walker.touched or oid == named_by, objects)

@@ -159,3 +159,22 @@ def test_every_stix_object_is_used_or_accounted_for(path: Path) -> None:
     acc = parsed.accounting
     not_used = sum(n for k, r in acc.not_used.items() if k not in PARTS for n in r.values())
     assert acc.used_objects + not_used == stix_objects(path)
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1"])
+def test_misp_produced_stix_is_read_and_accounted_for(version: str, tmp_path: Path) -> None:
+    """The CIRCL-style event, as MISP's own exporter (misp-stix) writes it in STIX 2.0 and 2.1."""
+    from misp_stix_converter import misp_to_stix2
+
+    out = tmp_path / f"event.stix{version}.json"
+    result = misp_to_stix2(DATA / "circl-osint-event.json", version=version, output_dir=tmp_path,
+                           output_name=out)
+    assert result.get("success"), result
+    parsed = parse_feed(out.read_text(encoding="utf-8"), out.name)
+    acc = parsed.accounting
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    embedded = sum(len(o.get("objects") or {}) for o in doc["objects"] if o["type"] == "observed-data")
+    assert acc.total == len(doc["objects"]) + embedded
+    assert ("url", "http://www.dailynkkorea.com/spot/bbs/board.php") in parsed.entries  # no scheme
+    assert ("domain", "dailynkkorea.com") in parsed.entries
+    assert ("md5", "3b3e9b1a1a9ca6c04a0d5cbd1c9b9a51") in parsed.entries
