@@ -376,12 +376,18 @@ def _host(value: str) -> str:
 ALT_ROOT_TLDS = frozenset({"onion", "i2p", "bit"})
 
 
+@functools.cache
+def _root_labels() -> frozenset[str]:
+    """Every last label a domain may have: the IANA TLDs and the alternative roots (one lookup)."""
+    return _tlds() | ALT_ROOT_TLDS
+
+
 def _is_domain(host: str) -> bool:
     """True if an A-label host name is syntactically valid and ends in a real TLD."""
     if len(host) > 253 or "." not in host:
         return False
     labels = host.split(".")
-    if labels[-1] not in _tlds() and labels[-1] not in ALT_ROOT_TLDS:
+    if labels[-1] not in _root_labels():
         return False
     return all(_LABEL_RE.match(label) for label in labels)
 
