@@ -28,6 +28,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ from reportlab.platypus import (
 )
 
 from desktop import __version__
-from desktop.core import analysis, custody
+from desktop.core import analysis, campaigns, custody
 from desktop.core.case import TLP_LEVELS, Case, Item
 from desktop.core.checkpoint import Checkpoint, make_checkpoint, store_checkpoint
 from desktop.core.correlate import indicators_with_matches
@@ -74,10 +75,11 @@ from reports.safe_text import (
     safe_para,
 )
 
-SECTIONS = ("bluf", "judgments", "ach", "indicators", "exhibits", "timeline", "notes", "appendix")
+SECTIONS = ("bluf", "judgments", "ach", "indicators", "campaigns", "exhibits", "timeline", "notes",
+            "appendix")
 SECTION_TITLES = {
     "bluf": "Bottom line up front", "judgments": "Key judgments",
-    "ach": "Analysis of competing hypotheses", "indicators": "Indicators",
+    "ach": "Analysis of competing hypotheses", "indicators": "Indicators", "campaigns": "Campaigns",
     "exhibits": "Exhibits", "timeline": "Timeline", "notes": "Analyst notes",
     "appendix": "Appendix A: Evidence items and chain of custody",
     "checkpoint": "Appendix B: Custody chain head and signed checkpoint",
@@ -767,6 +769,72 @@ def _crop(im: PILImage.Image, boxes: list[_Box]) -> tuple[PILImage.Image, list[_
     return im.crop((left, top, right, bottom)), moved
 
 
+def _campaigns(ctx: _Ctx, found: list[campaigns.Campaign], tags: dict[str, list[str]]) -> list[Flowable]:
+    """Each campaign: its size and dates, what it keeps constant, what varies, when it was sent."""
+    out: list[Flowable] = [ctx.heading(SECTION_TITLES["campaigns"], 0)]
+    out.append(ctx.p(
+        f"{len(found)} group{'s' if len(found) != 1 else ''} of messages that belong together: bodies "
+        "near-identical once names, numbers and URLs are set aside (MinHash over word 3-shingles), the "
+        "same attachment, or shared sending infrastructure. The grouping is deterministic and recorded "
+        "in the chain of custody.", "small"))
+    for c in found:
+        out.append(ctx.heading(f"Campaign {c.id}: {len(c.items)} messages", 1))
+        infra = c.constant.get("infrastructure") or {}
+        pairs: list[tuple[str, object, bool]] = [
+            ("First sent", _short_time(c.first_seen) if c.first_seen else "unknown", False),
+            ("Last sent", _short_time(c.last_seen) if c.last_seen else "unknown", False),
+            ("Grouped by", ", ".join(f"{k} ({v})" for k, v in c.links.items()), False),
+            ("Messages", ", ".join(_item_ref(ctx, i) for i in c.items[:30])
+             + (f" and {len(c.items) - 30} more" if len(c.items) > 30 else ""), False)]
+        if tags.get(c.id):
+            pairs.append(("Tags", ", ".join(tags[c.id]), False))
+        if c.constant.get("sender"):
+            pairs.append(("Sender (constant)", defang(str(c.constant["sender"]), "email"), True))
+        for key, value in infra.items():
+            kind = {"origin_ip": "ipv4", "helo": "domain", "message_id_domain": "domain",
+                    "dkim_d": "domain"}.get(key)
+            shown = defang(str(value), kind) if kind else str(value)
+            pairs.append((f"{key.replace('_', ' ').capitalize()} (constant)", shown, True))
+        for att in c.constant.get("attachments") or []:
+            pairs.append(("Attachment (constant)", f"{att['name']}  SHA-256 {att['sha256']}", True))
+        for key in ("subjects", "recipients"):
+            values = c.varying.get(key) or []
+            if values:
+                shown = "; ".join(str(v) for v in values[:6]) + (f"; … ({len(values)} in all)"
+                                                                 if len(values) > 6 else "")
+                pairs.append((f"{key.capitalize()} (varying)", shown, key == "recipients"))
+        out.append(_kv(ctx, pairs, key_w=42 * mm))
+        if c.constant.get("template"):
+            out.append(ctx.p([Run("Template (normalised): ", bold=True),
+                              Run(str(c.constant["template"])[:400])], "small"))
+        bins = c.varying.get("send_time_histogram") or []
+        if len(bins) > 1:
+            top = max(b["count"] for b in bins) or 1
+            width = _parse_utc(bins[0]["to"]) - _parse_utc(bins[0]["from"])
+            head = [ctx.p(h, "head") for h in (f"Sent in the {_span(width)} from (UTC)", "Messages", "")]
+            rows = [[ctx.p(_short_time(b["from"]), "cell"), ctx.p(str(b["count"]), "cell"),
+                     ctx.p("\u2588" * max(1, round(30 * b["count"] / top)), "cell")]
+                    for b in bins if b["count"]]  # empty periods are left out
+            out += _chunked(head, rows, [58 * mm, 20 * mm, BODY_W - 78 * mm])
+        kinds = sorted({i["type"] for i in c.indicators})
+        out.append(ctx.p(f"{len(c.indicators)} indicators in its messages ({', '.join(kinds)}); see the "
+                         "indicator table.", "small"))
+    return out
+
+
+def _parse_utc(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _span(seconds: float) -> str:
+    """A duration as a reader says it: ``2 h 30 min``, ``45 min``, ``3 days``."""
+    minutes = round(seconds / 60)
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes / (24 * 60):.1f} days"
+    hours, mins = divmod(minutes, 60)
+    return f"{hours} h {mins} min" if hours and mins else f"{hours} h" if hours else f"{max(1, mins)} min"
+
+
 def _timeline(ctx: _Ctx) -> list[Flowable]:
     out: list[Flowable] = [ctx.heading(SECTION_TITLES["timeline"], 0)]
     events = analysis.timeline(ctx.case, custody_events="grouped")
@@ -895,6 +963,9 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
         The PDF bytes and the number of pages.
     """
     tlp, sections = _resolve(case, options)
+    found = campaigns.group(case.db.conn) if "campaigns" in sections else []
+    if not found:
+        sections = sections - {"campaigns"}  # the section is there only when there are campaigns
     st = _styles()
     entries = case.custody()
     last = entries[-1] if entries else None
@@ -924,6 +995,9 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
     if "indicators" in sections:
         step("indicators")
         story += [PageBreak(), *_indicators(ctx, ind_rows)]
+    if "campaigns" in sections:
+        step("campaigns")
+        story += [PageBreak(), *_campaigns(ctx, found, campaigns.tags_of(case.db.conn))]
     if "exhibits" in sections:
         step("exhibits")
         story += [PageBreak(), *_exhibits(ctx, ind_rows)]

@@ -14,6 +14,7 @@ the sandbox child and return plain JSON-serialisable data.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,13 @@ class Probe:
     name: str
     derived_how: str | None
     size: int
+
+    @functools.cached_property
+    def mail_form(self) -> str | None:
+        """``eml``, ``msg``, ``mbox`` or None, sniffed once (several analysers ask)."""
+        from desktop.ingest.email import sniff_mail
+
+        return sniff_mail(self.head, self.mime, self.name)
 
     @classmethod
     def of_file(cls, path: Path, *, mime: str, kind: str, name: str, derived_how: str | None) -> Probe:

@@ -77,6 +77,7 @@ class EvidenceModel(ReadOnlyTableModel):
         super().__init__(parent, headers=[HEADERS[column] for column in Column])
         self._reader: Database | None = None
         self._ids: list[int] = []
+        self._only: set[int] | None = None
         self._cache: dict[int, Item] = {}
         self._verify: dict[int, str] = {}
         self._mismatch_icon = mismatch_icon or QIcon()
@@ -233,10 +234,24 @@ class EvidenceModel(ReadOnlyTableModel):
             return "Not verified in this session; use Verify case."
         return None
 
+    def set_only(self, item_ids: list[int] | None) -> None:
+        """Show only these items (a campaign's messages), or every item again (None)."""
+        self.beginResetModel()
+        self._only = set(item_ids) if item_ids is not None else None
+        self._ids = self._load_ids()
+        self._cache.clear()
+        self.endResetModel()
+
+    @property
+    def filtered(self) -> bool:
+        """Whether only some items are shown."""
+        return self._only is not None
+
     def _load_ids(self) -> list[int]:
         if self._reader is None:
             return []
-        return [int(r[0]) for r in self._reader.execute("SELECT id FROM items ORDER BY id").fetchall()]
+        ids = [int(r[0]) for r in self._reader.execute("SELECT id FROM items ORDER BY id").fetchall()]
+        return ids if self._only is None else [i for i in ids if i in self._only]
 
     def _fetch_page(self, row: int) -> None:
         if self._reader is None:

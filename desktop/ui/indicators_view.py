@@ -378,6 +378,7 @@ class IndicatorFilter(QSortFilterProxyModel):
         self.match_mode = "any"  # "any", "matched", "unmatched"
         self.warninglist = "any"  # "any", "only", "hide"
         self.text = ""
+        self.only: set[tuple[str, str]] | None = None  # a campaign's indicators, as (type, value)
         self.setSortRole(SortRole)
 
     def set_filters(self, *, type_: str | None = None, tag: str | None = None, match: str | None = None,
@@ -396,10 +397,19 @@ class IndicatorFilter(QSortFilterProxyModel):
             self.text = text.strip().lower()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
+    def set_only(self, values: set[tuple[str, str]] | None) -> None:
+        """Show only these indicators (``(type, value)``), or all again (None)."""
+        self.beginFilterChange()
+        self.only = values
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         """Whether an indicator passes every filter."""
         model = self.sourceModel()
         index = model.index(source_row, 0, source_parent)
+        if self.only is not None and (
+                (model.data(index, TypeRole), model.data(index, ValueRole)) not in self.only):
+            return False
         if self.type_ and model.data(index, TypeRole) != self.type_:
             return False
         if self.tag and self.tag not in (model.data(index, TagsRole) or []):

@@ -46,6 +46,7 @@ from desktop.ingest.pipeline import AnalysisReport, analyse_items, import_and_an
 from desktop.ui.analysis_panels import AnalysisPanels
 from desktop.ui.assessment_view import AssessmentView
 from desktop.ui.briefing_dialog import BriefingDialog
+from desktop.ui.campaigns_view import CampaignsView
 from desktop.ui.custody_view import CustodyView, configure_table
 from desktop.ui.detail_pane import DetailPane
 from desktop.ui.evidence_model import Column, EvidenceModel
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self.import_handle: TaskHandle[ImportReport] | None = None
         self.verify_handle: TaskHandle[VerifyReport] | None = None
         self.briefing_dialog: BriefingDialog | None = None
+        self._campaign = ""  # the campaign the evidence table is filtered to
         self._generation = 0  # bumped per case, so late results of a closed case are dropped
         self._last_dir = Path.home()
         self._last_overall = -1
@@ -206,6 +208,9 @@ class MainWindow(QMainWindow):
         self.timeline_view = TimelineView(self)
         self.tabs.addTab(self.assessment_view, "Assessment")
         self.tabs.addTab(self.timeline_view, "Timeline")
+        self.campaigns_view = CampaignsView(self.tasks, self)
+        self.campaigns_view.selected.connect(self._on_campaigns_view_selected)
+        self.tabs.addTab(self.campaigns_view, "Campaigns")
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.detail = DetailPane(self)
         # Details / Message / Media below the tabs, and the Indicators and Graph tabs.
@@ -289,6 +294,9 @@ class MainWindow(QMainWindow):
             self.briefing_dialog.reject()
         self.assessment_view.set_case(None, None)
         self.timeline_view.set_case(None, None)
+        self.campaigns_view.set_case(None)
+        self.model.set_only(None)
+        self.panels.indicators_view.proxy.set_only(None)
         if self.reader is not None:
             self.reader.conn.close()
             self.reader = None
@@ -310,6 +318,7 @@ class MainWindow(QMainWindow):
         self.panels.set_case(case, self.reader)
         self.assessment_view.set_case(case, self.tasks)
         self.timeline_view.set_case(case, self.tasks)
+        self.campaigns_view.set_case(case)
         self.setWindowTitle(f"Casetrail \u2014 {case.title}")
         tlp = str(case.meta.get("tlp", "amber"))
         self.case_title.setText(f"{case.title}   <span style='color:palette(mid)'>"
@@ -593,6 +602,17 @@ class MainWindow(QMainWindow):
     def _on_briefing_dialog_finished(self, _result: int) -> None:
         self.briefing_dialog = None  # it deletes itself on close
 
+    def _on_campaigns_view_selected(self, item_ids: list[int], indicators: list[tuple[str, str]]) -> None:
+        """Filter the evidence table and the indicators to a campaign (nothing chosen: show all)."""
+        chosen = self.campaigns_view.current()
+        self._campaign = chosen.id if item_ids and chosen is not None else ""
+        self.model.set_only(item_ids or None)
+        self.panels.indicators_view.proxy.set_only({(t, v) for t, v in indicators} if item_ids else None)
+        if item_ids:
+            self.tabs.setCurrentIndex(0)
+            self.table.selectRow(0)
+        self._update_status()
+
     def _on_tabs_current_changed(self, _index: int) -> None:
         # The item detail pane belongs to the evidence tabs; the analysis tabs need the height.
         self.panels.item_tabs.setVisible(not getattr(self.tabs.currentWidget(), "hides_detail_pane", False))
@@ -659,6 +679,7 @@ class MainWindow(QMainWindow):
         self.panels.refresh()
         if self.timeline_view.isVisible():
             self.timeline_view.reload()
+        self.campaigns_view.set_case(self.case)  # regrouped now if shown, else when next shown
         current = self.table.currentIndex()
         if not current.isValid() and self.model.rowCount():
             self.table.selectRow(0)
@@ -679,7 +700,8 @@ class MainWindow(QMainWindow):
         items = self.model.rowCount()
         entries = self.custody_view.model.rowCount()
         mode = "read-only" if self.case.read_only else f"examiner {self.case.examiner}"
-        self.status_label.setText(f"{items} item{'s' if items != 1 else ''} \u00b7 "
+        shown = f" of campaign {self._campaign}" if self.model.filtered and self._campaign else ""
+        self.status_label.setText(f"{items} item{'s' if items != 1 else ''}{shown} \u00b7 "
                                   f"{entries} custody entries \u00b7 {mode}")
 
     def _update_actions(self) -> None:

@@ -119,11 +119,13 @@ class TagDialog(QDialog):
     Args:
         count: how many indicators it applies to (for the title).
         parent: the owning widget.
+        what: what is tagged, when not indicators (e.g. ``campaign C12``).
     """
 
-    def __init__(self, count: int, parent: QWidget | None = None) -> None:
+    def __init__(self, count: int, parent: QWidget | None = None, *, what: str | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Tag {count} indicator{'s' if count != 1 else ''}")
+        target = what or f"{count} selected indicator{'s' if count != 1 else ''}"
+        self.setWindowTitle(f"Tag {what}" if what else f"Tag {count} indicator{'s' if count != 1 else ''}")
         self.setMinimumWidth(460)
         self.edit = TagLineEdit(self)
         self.add_button = QRadioButton("Add the tag", self)
@@ -138,7 +140,7 @@ class TagDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Tag for the {count} selected indicator{'s' if count != 1 else ''}:", self))
+        layout.addWidget(QLabel(f"Tag for the {target}:", self))
         layout.addWidget(self.edit)
         layout.addWidget(self.meaning)
         layout.addWidget(self.add_button)

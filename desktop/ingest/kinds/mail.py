@@ -27,15 +27,13 @@ class MailAnalyser:
 
     def accepts(self, probe: Probe) -> bool:
         """A header block or an Outlook item, whatever the file is called."""
-        from desktop.ingest.email import sniff_mail
-
-        return sniff_mail(probe.head, probe.mime, probe.name) in ("eml", "msg")
+        return probe.mail_form in ("eml", "msg")
 
     def analyse(self, path: Path, probe: Probe, parts: PartWriter) -> Result:
         """Parse the message; attachments become parts."""
-        from desktop.ingest.email import parse_eml, parse_msg, sniff_mail
+        from desktop.ingest.email import parse_eml, parse_msg
 
-        form = sniff_mail(probe.head, probe.mime, probe.name)
+        form = probe.mail_form
         data = path.read_bytes()
         parsed = parse_eml(data) if form == "eml" else parse_msg(data)
         info = parsed.to_dict()

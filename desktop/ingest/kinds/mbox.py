@@ -21,9 +21,7 @@ class MboxAnalyser:
 
     def accepts(self, probe: Probe) -> bool:
         """The first line is an mbox separator followed by a header line."""
-        from desktop.ingest.email import sniff_mail
-
-        return sniff_mail(probe.head, probe.mime, probe.name) == "mbox"
+        return probe.mail_form == "mbox"
 
     def analyse(self, path: Path, probe: Probe, parts: PartWriter) -> Result:
         """Cut the mailbox into messages, each a part."""
