@@ -794,7 +794,7 @@ def _campaigns(ctx: _Ctx, found: list[campaigns.Campaign], tags: dict[str, list[
             kind = {"origin_ip": "ipv4", "helo": "domain", "message_id_domain": "domain",
                     "dkim_d": "domain"}.get(key)
             shown = defang(str(value), kind) if kind else str(value)
-            pairs.append((f"{key.replace('_', ' ').capitalize()} (constant)", shown, True))
+            pairs.append((f"{campaigns.INFRA_LABELS.get(key, key)} (constant)", shown, True))
         for att in c.constant.get("attachments") or []:
             pairs.append(("Attachment (constant)", f"{att['name']}  SHA-256 {att['sha256']}", True))
         for key in ("subjects", "recipients"):

@@ -50,6 +50,8 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.IGNORECASE | re.DOTALL)
 _INFRA = ("origin_ip", "helo", "message_id_domain", "x_mailer", "dkim_d")
+INFRA_LABELS = {"origin_ip": "Origin IP", "helo": "HELO name", "message_id_domain": "Message-ID domain",
+                "x_mailer": "X-Mailer", "dkim_d": "DKIM d="}
 _HISTOGRAM_BINS = 24
 _LSH_BANDS = (25, 5)
 

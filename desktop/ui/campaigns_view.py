@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -35,7 +36,7 @@ from desktop.ui.tag_editor import TagDialog
 from desktop.ui.tasks import TaskManager
 
 _Index = QModelIndex | QPersistentModelIndex
-_BAR = 40  # characters of the widest histogram bar
+_BAR = 30  # characters of the widest histogram bar
 
 
 def load_campaigns(case: Case) -> Task[tuple[list[Campaign], dict[str, list[str]]]]:
@@ -90,7 +91,7 @@ def describe(campaign: Campaign, tags: list[str]) -> str:
     if "sender" in constant:
         lines.append(f"  sender: {constant['sender']}")
     for key, value in (constant.get("infrastructure") or {}).items():
-        lines.append(f"  {key.replace('_', ' ')}: {value}")
+        lines.append(f"  {campaigns.INFRA_LABELS.get(key, key)}: {value}")
     for att in constant.get("attachments") or []:
         lines.append(f"  attachment: {att['name']}  sha256 {att['sha256']}")
     for url in constant.get("urls") or []:
@@ -104,15 +105,15 @@ def describe(campaign: Campaign, tags: list[str]) -> str:
             shown = "; ".join(values[:8]) + (f"; … {len(values) - 8} more" if len(values) > 8 else "")
             lines.append(f"  {key} ({len(values)}): {shown}")
     for key, values in (varying.get("infrastructure") or {}).items():
-        lines.append(f"  {key.replace('_', ' ')} ({len(values)}): {'; '.join(values[:8])}")
+        lines.append(f"  {campaigns.INFRA_LABELS.get(key, key)} ({len(values)}): {'; '.join(values[:8])}")
     bins = varying.get("send_time_histogram") or []
     if bins:
         lines.append("")
         lines.append("SEND TIMES")
         top = max(b["count"] for b in bins) or 1
         for b in bins:
-            lines.append(f"  {_short(b['from'])}  {'█' * max(0, round(_BAR * b['count'] / top)):<{_BAR}} "
-                         f"{b['count']}")
+            bar = "\u2588" * round(_BAR * b["count"] / top) if b["count"] else "\u00b7"
+            lines.append(f"  {_short(b['from'])}  {b['count']:>5}  {bar}")
     lines.append("")
     lines.append(f"INDICATORS ({len(c.indicators)})")
     lines += [f"  {i['type']}\t{i['value']}" for i in c.indicators[:200]]
@@ -142,12 +143,16 @@ class CampaignsView(QWidget):
         self.table.setObjectName("campaignsTable")
         self.table.setModel(self.model)
         configure_table(self.table)
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column in range(4):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("campaignDetail")
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))  # the histogram
         self.status = QLabel("No case is open.", self)
         self.filter_button = QPushButton("Show its messages and indicators", self)
         self.filter_button.setToolTip("Filter the evidence table and the indicators to this campaign")

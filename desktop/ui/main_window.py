@@ -296,6 +296,8 @@ class MainWindow(QMainWindow):
         self.timeline_view.set_case(None, None)
         self.campaigns_view.set_case(None)
         self.model.set_only(None)
+        self._campaign = ""
+        self.tabs.setTabText(0, "Evidence")
         self.panels.indicators_view.proxy.set_only(None)
         if self.reader is not None:
             self.reader.conn.close()
@@ -607,6 +609,8 @@ class MainWindow(QMainWindow):
         chosen = self.campaigns_view.current()
         self._campaign = chosen.id if item_ids and chosen is not None else ""
         self.model.set_only(item_ids or None)
+        title = f"Evidence \u2014 campaign {self._campaign}" if self._campaign else "Evidence"
+        self.tabs.setTabText(0, title)
         self.panels.indicators_view.proxy.set_only({(t, v) for t, v in indicators} if item_ids else None)
         if item_ids:
             self.tabs.setCurrentIndex(0)
