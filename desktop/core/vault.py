@@ -299,28 +299,14 @@ class Vault:
                         "was read; the disk may be failing")
                 failpoints.hit("after_reread")
             linked: list[tuple[int, Path, str, str, str, int, bool]] = []
-            made: set[Path] = set()
+            directories: set[Path] = set()
             for index, tmp, sha256, sha1, md5, size in staged:
-                os.chmod(tmp, 0o444)
-                final = self.blob_path(sha256)
-                if not final.parent.is_dir():
-                    final.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(final.parent)
-                try:
-                    os.link(tmp, final)  # never replaces: an existing blob is kept as it is
-                    existed = False
-                except FileExistsError:
-                    existed = True
-                    if sha256_on_disk(final) != sha256:
-                        raise CopyMismatchError(
-                            f"the vault already holds {final.name[:16]}… for {batch.labels[index]}, but "
-                            "its content does not match its name; it was not replaced — run verify "
-                            "on this case") from None
+                existed, touched = self._link(tmp, sha256, batch.labels[index])
+                directories.update(touched)
                 linked.append((index, tmp, sha256, sha1, md5, size, existed))
                 failpoints.hit("after_link")
             # One sync for every new name and directory (each fsync of a directory costs ~1-2 ms).
-            sync_filesystem(self.root, sorted({*(self.blob_path(x[2]).parent for x in linked),
-                                               *(p.parent for p in made)}))
+            sync_filesystem(self.root, sorted(directories))
             for index, tmp, sha256, sha1, md5, size, existed in linked:
                 os.unlink(tmp)
                 failpoints.hit("after_unlink_tmp")
@@ -381,28 +367,13 @@ class Vault:
                     "the disk may be failing"
                 )
             failpoints.hit("after_reread")
-            os.chmod(tmp, 0o444)
+            existed, directories = self._link(tmp, sha256, label)
+            linked = not existed
             final = self.blob_path(sha256)
-            new_dirs = [d for d in (final.parent.parent, final.parent) if not d.is_dir()]
-            final.parent.mkdir(parents=True, exist_ok=True)
-            existed = False
-            try:
-                os.link(tmp, final)  # never replaces: an existing blob is kept as it is
-                linked = True
-            except FileExistsError:
-                existed = True
-                # The caller records "copy verified" for this blob: prove the one already in
-                # place is the same content, or refuse (it is kept as it is, never replaced).
-                if sha256_on_disk(final) != sha256:
-                    raise CopyMismatchError(
-                        f"the vault already holds {final.name[:16]}… for {label}, but its content "
-                        "does not match its name; it was not replaced — run verify on this case"
-                    ) from None
             failpoints.hit("after_link")
-            # The blob's directory entry must be durable; a directory made just now must be too,
-            # in its own parent. (Measured: each fsync of a directory costs ~1-2 ms, which for
-            # thousands of small emails is most of the acquisition time.)
-            for directory in [final.parent, *(d.parent for d in new_dirs)]:
+            # (Measured: each fsync of a directory costs ~1-2 ms, which for thousands of small
+            # emails was most of the acquisition time: small files take the batch path.)
+            for directory in directories:
                 _fsync_dir(directory)
             os.unlink(tmp)
             failpoints.hit("after_unlink_tmp")
@@ -416,6 +387,34 @@ class Vault:
                 # Our own partial copy, never evidence: the source is untouched and was not recorded.
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
+
+    def _link(self, tmp: Path, sha256: str, label: str) -> tuple[bool, list[Path]]:
+        """Link a verified temp copy into place, never replacing a blob.
+
+        Returns:
+            Whether the vault held the content already, and the directories whose entries must
+            be made durable: the blob's, and the parent of any directory made just now.
+
+        Raises:
+            CopyMismatchError: the blob already in place does not hold what its name says.
+        """
+        os.chmod(tmp, 0o444)
+        final = self.blob_path(sha256)
+        new_dirs = [d for d in (final.parent.parent, final.parent) if not d.is_dir()]
+        final.parent.mkdir(parents=True, exist_ok=True)
+        directories = [final.parent, *(d.parent for d in new_dirs)]
+        try:
+            os.link(tmp, final)  # never replaces: an existing blob is kept as it is
+            return False, directories
+        except FileExistsError:
+            # The caller records "copy verified" for this blob: prove the one already in place
+            # is the same content, or refuse (it is kept as it is, never replaced).
+            if sha256_on_disk(final) != sha256:
+                raise CopyMismatchError(
+                    f"the vault already holds {final.name[:16]}… for {label}, but its content "
+                    "does not match its name; it was not replaced — run verify on this case"
+                ) from None
+            return True, directories
 
     def _copy_hashing(
         self, chunks: Iterator[bytes], tmp: Path, size_hint: int, label: str

@@ -227,3 +227,62 @@ def test_random_kill_loop(tmp_path: Path, big_evidence: Path,
 def test_reference_hashes_are_the_files(small_evidence: Path, small_reference: set[str]) -> None:
     assert small_reference == {hashlib.sha256(p.read_bytes()).hexdigest()
                                for p in small_evidence.rglob("*") if p.is_file()}
+
+
+# -- the batch path and derived parts --------------------------------------------------------
+
+N_MANY = 300  # more than one batch of small files (256)
+
+
+@pytest.fixture(scope="module")
+def many_evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ev-many")
+    rng = random.Random(3)
+    for i in range(N_MANY):
+        (root / f"d{i % 7}").mkdir(exist_ok=True)
+        (root / f"d{i % 7}" / f"f{i:04d}.bin").write_bytes(rng.randbytes(rng.randint(0, 3000)))
+    return root
+
+
+@pytest.fixture(scope="module")
+def many_reference(tmp_path_factory: pytest.TempPathFactory, many_evidence: Path) -> set[str]:
+    hashes, _ = _reference(tmp_path_factory, many_evidence)
+    return hashes
+
+
+@pytest.mark.parametrize("spec", ["after_tmp_fsync:200", "after_link:130",
+                                  "before_commit:150", "after_commit:270"])
+def test_crash_inside_a_batch(tmp_path: Path, many_evidence: Path, many_reference: set[str],
+                              spec: str) -> None:
+    case = _new_case(tmp_path / "c.casetrail")
+    p = subprocess.run(_import_cmd(case, many_evidence), capture_output=True, text=True, env=_env(spec),
+                       timeout=300, check=False)
+    assert p.returncode == 137, f"CASETRAIL_CRASH_AT={spec} did not crash: exit {p.returncode} {p.stderr}"
+    recovered = check_after_crash(case, many_evidence, many_reference, f"CASETRAIL_CRASH_AT={spec}")
+    if not spec.startswith("after_commit"):
+        assert recovered, f"{spec}: a crash inside a batch left nothing to recover"
+
+
+def test_a_kill_while_a_mailbox_is_derived_converges_on_reimport(tmp_path: Path) -> None:
+    from desktop.ingest.pipeline import import_and_analyse
+
+    box = tmp_path / "box.mbox"
+    box.write_bytes(b"".join(b"From x@example.com Mon Jan  1 00:00:00 2024\n"
+                             + f"Subject: m{i}\nFrom: x{i}@example.com\n\nbody {i}\n".encode()
+                             for i in range(600)))
+    case = _new_case(tmp_path / "c.casetrail")
+    assert CT is not None
+    p = subprocess.run([CT, "import", str(case), str(box)], capture_output=True, text=True,
+                       env=_env("after_commit:400"), timeout=300, check=False)
+    assert p.returncode == 137, p.stderr
+    with Case.open(case) as c:
+        assert c.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert run_to_end(verify_case(c)).ok
+        derived = [i for i in c.items() if i.parent_id is not None]
+        assert 0 < len(derived) < 600
+        report = run_to_end(import_and_analyse(c, [box]))  # a plain re-import finishes the work
+        assert report.failed == []
+        items = c.items()
+        assert len([i for i in items if i.parent_id == items[0].id]) == 600
+        assert all(i.status == "analysed" for i in items)
+        assert run_to_end(verify_case(c)).ok
