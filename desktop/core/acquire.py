@@ -20,7 +20,7 @@ from typing import Any
 
 from desktop.core import custody, failpoints
 from desktop.core.case import ITEM_COLUMNS, Case, Item, item_from_row
-from desktop.core.detect import FileType, detect_files, extension_mismatch, kind_of
+from desktop.core.detect import FileType, detect_mimes, detect_mimes_later, extension_mismatch, kind_of
 from desktop.core.errors import AcquisitionError, CasetrailError
 from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.vault import CHUNK, Blob, StagedBatch
@@ -143,16 +143,25 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
     batch_bytes = 0
     held_since = 0.0
 
-    def record(pending: list[_Pending]) -> None:
-        for acquired in _record_batch(case, pending, reason):
+    def record(pending: list[_Pending], mimes: list[str] | None = None) -> None:
+        for acquired in _record_batch(case, pending, reason, mimes):
             report.acquired.append(acquired)
             if on_acquired is not None:
                 on_acquired(acquired)
 
     staged = StagedBatch()
+    # A sealed batch waits for its MIME types (libmagic, on two threads) while the next batch is
+    # copied, and is recorded before that one is sealed: typing overlaps copying.
+    typing: tuple[list[_Pending], Callable[[], list[str]]] | None = None
+
+    def record_typed() -> None:
+        nonlocal typing
+        if typing is not None:
+            done, typing = typing, None
+            record(done[0], done[1]())
 
     def seal() -> None:
-        nonlocal batch, batch_bytes, staged
+        nonlocal batch, batch_bytes, staged, typing
         todo, batch, batch_bytes, work = batch, [], 0, staged
         staged = StagedBatch()
         if not todo:
@@ -168,8 +177,9 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                 report.failed.append((str(path), error or "not stored"))
             else:
                 pending.append(_Pending(blob, path.name, str(path)))
+        record_typed()
         if pending:
-            record(pending)
+            typing = (pending, detect_mimes_later([p.blob.path for p in pending]))
 
     try:
         for index, path in enumerate(files):
@@ -186,6 +196,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                     seal()
                 continue
             seal()  # a large file is stored on its own, after what came before it
+            record_typed()
             yield Progress(path.name, 0, size, index, len(files))
             try:
                 task = case.vault.store_file(path)
@@ -204,6 +215,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
         # Also on cancel: every file already copied is made durable and recorded, none is left
         # unnamed (seal never yields).
         seal()
+        record_typed()
     yield Progress("", 0, 0, len(files), len(files))
     return report
 
@@ -286,9 +298,13 @@ def _record(case: Case, blob: Blob, *, name: str, source: str, reason: str | Non
     return _record_batch(case, [_Pending(blob, name, source, parent, how, detail)], reason)[0]
 
 
-def _record_batch(case: Case, batch: list[_Pending], reason: str | None) -> list[Acquired]:
+def _record_batch(case: Case, batch: list[_Pending], reason: str | None,
+                  mimes: list[str] | None = None) -> list[Acquired]:
     """Record durable blobs as items, each with its custody entry, in one transaction."""
-    types = detect_files([p.blob.path for p in batch])
+    # The description ("magic") is filled in by the analysis: see detect.detect_mimes.
+    if mimes is None:
+        mimes = detect_mimes([p.blob.path for p in batch])
+    types = [FileType(mime, "") for mime in mimes]
     out: list[tuple[int, bool, bool]] = []
     with case.transaction() as conn:
         for p, ftype in zip(batch, types, strict=True):

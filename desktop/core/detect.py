@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mimetypes
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -19,9 +19,9 @@ import magic
 _lock = threading.Lock()  # libmagic handles are not thread-safe
 _mime = magic.Magic(mime=True)
 _desc = magic.Magic()
-# libmagic is the largest cost of acquiring small files (measured: ~1 ms of CPU per call on text,
-# two calls a file). ctypes releases the GIL during the call, so a batch is identified on two
-# threads, each with handles of its own.
+# libmagic is the largest cost of acquiring small files (measured: ~1 ms of CPU per call on text).
+# ctypes releases the GIL during the call, so a batch is typed on two threads, each with a handle
+# of its own, and the description (a second full pass) is left to the analysis.
 _WORKERS = 2
 _local = threading.local()
 _pool: ThreadPoolExecutor | None = None
@@ -68,23 +68,42 @@ def detect_file(path: Path) -> FileType:
         return FileType(_mime.from_file(str(path)), _desc.from_file(str(path)))
 
 
-def _detect_here(path: Path) -> FileType:
-    handles = getattr(_local, "handles", None)
-    if handles is None:
-        handles = _local.handles = (magic.Magic(mime=True), magic.Magic())
-    return FileType(handles[0].from_file(str(path)), handles[1].from_file(str(path)))
+def _mime_here(path: Path) -> str:
+    handle = getattr(_local, "mime", None)
+    if handle is None:
+        handle = _local.mime = magic.Magic(mime=True)
+    return str(handle.from_file(str(path)))
 
 
-def detect_files(paths: Sequence[Path]) -> list[FileType]:
-    """Identify many files by content, on two threads; results in the order given."""
-    global _pool
+def detect_mimes(paths: Sequence[Path]) -> list[str]:
+    """The MIME type of many files by content, on two threads; results in the order given.
+
+    Acquisition needs the type at once (it decides the kind and the extension check); libmagic's
+    description is a second full pass, so it is left to the analysis (:func:`describe_file`).
+    """
     if len(paths) < 4:
-        return [detect_file(p) for p in paths]
+        return [detect_file(p).mime for p in paths]
+    return list(_detect_pool().map(_mime_here, paths))
+
+
+def detect_mimes_later(paths: Sequence[Path]) -> Callable[[], list[str]]:
+    """Start typing files on the two threads; the returned call waits for the types, in order."""
+    futures = [_detect_pool().submit(_mime_here, p) for p in paths]
+    return lambda: [f.result() for f in futures]
+
+
+def _detect_pool() -> ThreadPoolExecutor:
+    global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="detect")
-        pool = _pool
-    return list(pool.map(_detect_here, paths))
+        return _pool
+
+
+def describe_file(path: Path) -> str:
+    """The description libmagic gives a file (e.g. ``PNG image data, 4 x 3, 8-bit/color RGB``)."""
+    with _lock:
+        return str(_desc.from_file(str(path)))
 
 
 def detect_bytes(data: bytes) -> FileType:

@@ -21,4 +21,9 @@ def analyse(job: dict[str, Any]) -> Result:
     probe = Probe.of_file(path, mime=job.get("mime", ""), kind=job.get("kind", "file"),
                           name=job.get("name", ""), derived_how=job.get("derived_how"))
     analyser = registry.by_name(job["analyser"])
-    return analyser.analyse(path, probe, PartWriter(Path(job["outdir"])))
+    result = analyser.analyse(path, probe, PartWriter(Path(job["outdir"])))
+    if job.get("describe"):
+        from desktop.core.detect import describe_file  # libmagic's description, off the writer
+
+        result["magic"] = describe_file(path)
+    return result

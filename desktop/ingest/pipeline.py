@@ -27,6 +27,7 @@ from typing import Any
 from desktop.core import campaigns, custody, findings, warninglists
 from desktop.core.acquire import Acquired, DerivedFile, ImportReport, acquire_derived_files, import_paths
 from desktop.core.case import Case, Item
+from desktop.core.detect import describe_file
 from desktop.core.errors import CasetrailError
 from desktop.core.intel import index_case
 from desktop.core.progress import Progress, Task
@@ -180,13 +181,17 @@ class Analyser:
             analyser = registry.choose(probe)
             if analyser is None:
                 # Nothing reads this content: recorded as analysed without a trip to a child.
-                self._finished.append(_Done(item, {"kind": item.kind, "summary": f"no analyser for "
-                                                   f"{item.mime or 'this type'}; nothing extracted"}, outdir))
+                result = {"kind": item.kind, "summary": f"no analyser for {item.mime or 'this type'}; "
+                                                        "nothing extracted"}
+                if not item.magic:
+                    result["magic"] = _describe(path)
+                self._finished.append(_Done(item, result, outdir))
                 self._hold()
                 continue
             job = {"id": item.id, "path": str(path), "name": item.name, "mime": item.mime,
                    "kind": item.kind, "derived_how": item.derived_how, "outdir": str(outdir),
-                   "analyser": analyser.name, "memory_mb": analyser.limits.memory_mb}
+                   "analyser": analyser.name, "memory_mb": analyser.limits.memory_mb,
+                   "describe": not item.magic}
             timeout = self._timeouts.get(analyser.name, analyser.limits.timeout_s)
             self._inflight[self._pool.submit(self._run, job, timeout)] = (item, outdir)
 
@@ -302,6 +307,14 @@ class Analyser:
         return self.report
 
 
+def _describe(path: Path) -> str:
+    """The description libmagic gives, or "" when the vault copy cannot be read (verify says why)."""
+    try:
+        return describe_file(path)
+    except Exception:  # python-magic raises its own MagicException on unreadable files
+        return ""
+
+
 def _warm_up() -> None:
     # Only a head start: whatever fails here is loaded (and reported) by its real use.
     with contextlib.suppress(Exception):
@@ -396,6 +409,9 @@ def _apply_batch(case: Case, finished: list[_Done],
             if isinstance(result, str):
                 status = f"analysis failed: {result}"
                 conn.execute("UPDATE items SET status = ?, same_as = NULL WHERE id = ?", (status, item.id))
+                if not item.magic:
+                    conn.execute("UPDATE items SET magic = ? WHERE id = ?",
+                                 (_describe(case.vault.blob_path(item.sha256)), item.id))
                 custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                                sha256=item.sha256, result=status, detail={"reason": result})
             else:
@@ -429,8 +445,9 @@ def _record_share(conn: sqlite3.Connection, case: Case, item: Item, owner_id: in
         status = f"analysis failed: same content as item {owner_id}, whose {owner_status}"
         count = 0
         result = status
-    conn.execute("UPDATE items SET status = ?, kind = ?, same_as = ? WHERE id = ?",
-                 (status, kind, owner_id, item.id))
+    conn.execute("UPDATE items SET status = ?, kind = ?, same_as = ?, "
+                 "magic = CASE magic WHEN '' THEN (SELECT magic FROM items WHERE id = ?) ELSE magic END "
+                 "WHERE id = ?", (status, kind, owner_id, owner_id, item.id))
     custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id, sha256=item.sha256,
                    result=result, detail={"same_as": owner_id, "occurrences": count, "kind": kind})
     return status
@@ -469,6 +486,8 @@ def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: d
     count = findings.record_occurrences(conn, item.id, occurrences)
     conn.execute("UPDATE items SET status = 'analysed', kind = ?, same_as = NULL WHERE id = ?",
                  (kind, item.id))
+    if result.get("magic") and not item.magic:
+        conn.execute("UPDATE items SET magic = ? WHERE id = ?", (str(result["magic"]), item.id))
     custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                    sha256=item.sha256, result="analysed",
                    detail={**(result.get("detail") or {}), "summary": result.get("summary", ""),

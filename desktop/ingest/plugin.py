@@ -86,6 +86,7 @@ class Result(TypedDict):
         parts: derived files to acquire.
         detail: facts about the analysis itself for its custody entry (e.g. a store's password flag).
         notes: sentences the examiner must read now (shown by the CLI and the window).
+        magic: libmagic's description of the content, added by the child when the item lacks it.
     """
 
     kind: str
@@ -98,6 +99,7 @@ class Result(TypedDict):
     parts: NotRequired[list[Part]]
     detail: NotRequired[dict[str, Any]]
     notes: NotRequired[list[str]]
+    magic: NotRequired[str]
 
 
 @dataclass(frozen=True)

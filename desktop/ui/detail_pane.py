@@ -145,7 +145,7 @@ class DetailPane(QWidget):
         shown = human_size(item.size)
         self.size_value.setText(shown if shown == exact else f"{shown} ({exact})")
         self.mime.setText(item.mime)
-        self.magic.setText(item.magic)
+        self.magic.setText(item.magic or "(libmagic's description is added when the item is analysed)")
         self.source.setText(item.source_path)
         self.acquired.setText(f"{short_time(item.acquired_at)} by {item.acquired_by}")
         self.status.setText(item.status)
