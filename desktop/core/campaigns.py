@@ -29,7 +29,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
@@ -42,6 +42,7 @@ from desktop.core.tags import parse_tag
 NUM_PERM = 128
 BODY_THRESHOLD = 0.5  # estimated Jaccard of normalised 3-shingles that links two bodies
 MIN_SHINGLES = 8  # a body shorter than this links nothing by its text
+MAX_BODY = 64 << 10  # characters of a body that are compared (a template is in its first pages)
 COMMON_SHARE = 0.25  # an infrastructure value shared by more of the case than this links nothing
 _SEED = 1
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -79,7 +80,8 @@ class _Message:
     from_name: str
     recipients: list[str]
     names: list[str]
-    body: str
+    template: str  # the first words of the normalised body (the body itself is not kept)
+    signature: Any = None  # its MinHash, None when it is too short to link anything
     infra: dict[str, str] = field(default_factory=dict)
     attachments: dict[str, str] = field(default_factory=dict)  # sha256 -> name
     urls: set[str] = field(default_factory=set)
@@ -136,8 +138,12 @@ def _parse_time(value: str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _load(conn: sqlite3.Connection) -> list[_Message]:
-    """Every message of the case (items with a parsed message, own or shared), in id order."""
+def _load(conn: sqlite3.Connection, sign: Callable[[list[str]], Any]) -> list[_Message]:
+    """Every message of the case (items with a parsed message, own or shared), in id order.
+
+    Each body is normalised and signed as it is read and then dropped, so 50,000 messages hold
+    50,000 signatures in memory, not 50,000 bodies.
+    """
     rows = conn.execute(
         "SELECT i.id, COALESCE(i.same_as, i.id), e.date_utc, e.subject, e.from_addr, e.from_name, "
         "e.text_body, e.html_body, e.origin_ip, e.message_id_domain, e.x_mailer, "
@@ -148,11 +154,14 @@ def _load(conn: sqlite3.Connection) -> list[_Message]:
         facts = json.loads(detail) if detail else {}
         people = [(str(p.get("name") or ""), str(p.get("addr") or "").lower())
                   for p in [*(facts.get("to") or []), *(facts.get("cc") or [])] if isinstance(p, dict)]
-        body = text or ""
+        body = (text or "")[:MAX_BODY]
         if not body.strip() and html_body:
-            body = html.unescape(_TAGS.sub(" ", html_body))
+            body = html.unescape(_TAGS.sub(" ", html_body[: 4 * MAX_BODY]))[:MAX_BODY]
+        names = [n for n, _a in people if n]
+        recipients = [a for _n, a in people if a]
+        tokens = normalise_body(body, [*names, from_name or ""], recipients)
         msg = _Message(int(item_id), int(owner), _parse_time(date), subject or "", (from_addr or "").lower(),
-                       from_name or "", [a for _n, a in people if a], [n for n, _a in people if n], body)
+                       from_name or "", recipients, names, " ".join(tokens[:60]), sign(tokens))
         dkim = sorted({str(s.get("d", "")).lower() for s in facts.get("dkim_signatures") or [] if s.get("d")})
         for key, value in (("origin_ip", origin_ip), ("message_id_domain", mid_domain),
                            ("x_mailer", mailer), ("dkim_d", ",".join(dkim))):
@@ -227,10 +236,21 @@ class _Groups:
 
 def group(conn: sqlite3.Connection) -> list[Campaign]:
     """Group the case's messages into campaigns (two or more messages each), deterministically."""
-    messages = _load(conn)
+    from datasketch import MinHash, MinHashLSH  # scipy underneath: only paid when grouping
+
+    proto = MinHash(num_perm=NUM_PERM, seed=_SEED)
+
+    def sign(tokens: list[str]) -> Any:
+        shingles = _shingles(tokens)
+        if len(shingles) < MIN_SHINGLES:
+            return None
+        sig = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=proto.permutations, scheme=proto.scheme)
+        sig.update_batch(sorted(shingles))
+        return sig
+
+    messages = _load(conn, sign)
     if len(messages) < 2:
         return []
-    from datasketch import MinHash, MinHashLSH  # scipy underneath: only paid when grouping
 
     groups = _Groups([m.item_id for m in messages])
     links: Counter[tuple[int, str]] = Counter()
@@ -244,13 +264,10 @@ def group(conn: sqlite3.Connection) -> list[Campaign]:
     # permutations are drawn once and shared (measured: drawing them was half the time a message).
     lsh = MinHashLSH(num_perm=NUM_PERM, params=_LSH_BANDS)
     signatures: dict[int, Any] = {}
-    proto = MinHash(num_perm=NUM_PERM, seed=_SEED)
     for m in messages:
-        shingles = _shingles(normalise_body(m.body, [*m.names, m.from_name], m.recipients))
-        if len(shingles) < MIN_SHINGLES:
+        sig = m.signature
+        if sig is None:
             continue
-        sig = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=proto.permutations, scheme=proto.scheme)
-        sig.update_batch(sorted(shingles))
         for other in sorted(lsh.query(sig)):
             if sig.jaccard(signatures[other]) >= BODY_THRESHOLD:
                 link(other, m.item_id, "body")
@@ -382,8 +399,7 @@ def _describe(cid: str, members: list[_Message], indicators: dict[int, set[tuple
 
 def _template(members: list[_Message]) -> str | None:
     """The normalised body the members share (the first member's, shortened), when bodies link them."""
-    tokens = normalise_body(members[0].body, members[0].names, members[0].recipients)
-    return " ".join(tokens[:60]) or None
+    return members[0].template or None
 
 
 # ------------------------------------------------------------------------------------ storing
