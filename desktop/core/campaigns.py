@@ -236,6 +236,10 @@ class _Groups:
 
 def group(conn: sqlite3.Connection) -> list[Campaign]:
     """Group the case's messages into campaigns (two or more messages each), deterministically."""
+    count = conn.execute("SELECT count(*) FROM items i JOIN emails e ON e.item_id = "
+                         "COALESCE(i.same_as, i.id)").fetchone()[0]
+    if count < 2:
+        return []  # nothing to group (and datasketch, with SciPy under it, is not loaded)
     from datasketch import MinHash, MinHashLSH  # scipy underneath: only paid when grouping
 
     proto = MinHash(num_perm=NUM_PERM, seed=_SEED)

@@ -15,7 +15,6 @@ import logging
 import queue
 import shutil
 import sqlite3
-import threading
 import time
 import uuid
 from collections import deque
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core import campaigns, custody, findings, warninglists
+from desktop.core import campaigns, custody, findings
 from desktop.core.acquire import Acquired, DerivedFile, ImportReport, acquire_derived_files, import_paths
 from desktop.core.case import Case, Item
 from desktop.core.detect import describe_file
@@ -117,10 +116,6 @@ class Analyser:
         self._shares: list[tuple[Item, int, str]] = []  # (item, owner id, owner status) to record
         self._held_since = 0.0
         self._scratch = case.path / "work"
-        # What recording and grouping load once per process (the warninglists' merged ranges,
-        # measured ~1 s; datasketch and SciPy, ~0.4 s) is loaded while the first files are copied
-        # and the children start, instead of when the first result waits to be recorded.
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
 
     @property
     def busy(self) -> bool:
@@ -313,18 +308,6 @@ def _describe(path: Path) -> str:
         return describe_file(path)
     except Exception:  # python-magic raises its own MagicException on unreadable files
         return ""
-
-
-def _warm_up() -> None:
-    # Only a head start: whatever fails here is loaded (and reported) by its real use.
-    with contextlib.suppress(Exception):
-        import datasketch  # noqa: F401
-    with contextlib.suppress(Exception):
-        lists = warninglists.shipped()
-        for type_, probe in (("ipv4", "192.0.2.1"), ("ipv6", "2001:db8::1"), ("domain", "example.com"),
-                             ("url", "http://example.com/"), ("email", "a@example.com"),
-                             ("md5", "0" * 32), ("sha1", "0" * 40), ("sha256", "0" * 64)):
-            lists.check(type_, probe)
 
 
 def analyse_items(case: Case, item_ids: list[int], *, workers: int = 2,
