@@ -242,12 +242,11 @@ class Analyser:
         self._submit()
         self._collect(0 if self._deriving else wait_s)
         if self._deriving:
-            self._derive()
-            return self._deriving[0].item if self._deriving else None
+            self._derive()  # one slice, then the analyses of parts already derived are recorded
         ready = len(self._finished) + len(self._shares)
-        if not ready or (ready < _BATCH and (self._todo or self._inflight)
+        if not ready or (ready < _BATCH and (self._todo or self._inflight or self._deriving)
                          and time.monotonic() - self._held_since < _BATCH_S):
-            return None
+            return self._deriving[0].item if self._deriving else None
         batch, self._finished, self._held_since = self._finished, [], 0.0
         shares, self._shares = self._shares, []
         for entry in batch:  # items that waited for these analyses share them in the same commit
