@@ -62,9 +62,9 @@ _NOT_VALUES = {
     "course-of-action": "a mitigation, not an indicator value",
     "vulnerability": "a vulnerability, not an indicator value",
     "location": "a location, not an indicator value",
-    "sighting": "another organisation's sighting; sightings are not imported",
-    "opinion": "another analyst's opinion; not imported",
-    "note": "another analyst's note; not imported",
+    "sighting": "a sighting (who saw a value, when); sightings are not imported",
+    "opinion": "an analyst's opinion; not imported",
+    "note": "an analyst's note; not imported",
     "language-content": "translations are not imported",
     "extension-definition": "a schema extension definition, not an indicator value",
 }
