@@ -31,7 +31,7 @@ demo: $(STAMP)
 TYPED_SCRIPTS := packaging/inventory.py packaging/notices.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check desktop reports tests packaging
+	$(VENV)/bin/ruff check casetrail desktop reports tests packaging
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict $(TYPED_SCRIPTS)
 	$(VENV)/bin/lint-imports

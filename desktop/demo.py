@@ -34,6 +34,7 @@ from desktop.core.tags import apply_tags
 from desktop.core.verify import VerifyReport, verify_case
 from desktop.ingest.pipeline import import_and_analyse
 from desktop.resources import resource_path
+from desktop.runlog import start_run_log
 from reports.briefing import BriefingOptions, write_briefing
 
 DEMO_TITLE = "Demo - Proud Boys emails"
@@ -182,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--launch", action="store_true", help="open the demo case in the window (default)")
     mode.add_argument("--headless", action="store_true", help="build and verify it without a window")
     args = parser.parse_args(argv)
+    start_run_log()
     try:
         return headless() if args.headless else launch()
     except CasetrailError as exc:

@@ -56,6 +56,7 @@ from reportlab.platypus import (
 )
 
 from desktop import __version__
+from desktop.about import build_info
 from desktop.core import analysis, campaigns, custody
 from desktop.core.case import TLP_LEVELS, Case, Item
 from desktop.core.checkpoint import Checkpoint, make_checkpoint, store_checkpoint
@@ -932,6 +933,26 @@ def _checkpoint_section(ctx: _Ctx, chain: custody.ChainReport, prior: int) -> li
     return out
 
 
+def _software_section(ctx: _Ctx) -> list[Flowable]:
+    """The methodology's tool statement: exactly which software typed, decoded and read the evidence.
+
+    Kept in a function of its own so the briefing rework (issue 12) can move it; the block is
+    :func:`desktop.about.build_info`, the same one ``casetrail --version`` prints.
+    """
+    info = build_info()
+    out: list[Flowable] = [Spacer(1, 6 * mm), ctx.p("Software that produced this briefing", "h3")]
+    out.append(ctx.p("File types were identified by libmagic, video was decoded by FFmpeg and text in "
+                     "frames and screenshots was read by the OCR engine and models below; the same "
+                     "versions reproduce the same findings. `casetrail --version` prints this block.",
+                     "small"))
+    models = "\n".join(info.ocr_models)
+    rows: list[tuple[str, object, bool]] = [
+        (label, models if label == "OCR models" and models else value, label in ("Built from", "OCR models"))
+        for label, value in info.rows()]
+    out.append(_kv(ctx, rows, 38 * mm))
+    return out
+
+
 # -- rendering -------------------------------------------------------------------------------
 
 
@@ -1016,6 +1037,7 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
     step("checkpoint")
     prior = int(case.db.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0])
     story += _checkpoint_section(ctx, custody.verify_chain(case.db.conn), prior)
+    story += _software_section(ctx)
     buf = io.BytesIO()
     title = plain(case.meta.get("title", case.title), ctx.redact)
     doc = _Doc(buf, tlp=tlp, running_title=f"{title}  |  case {case.meta.get('case_id', '')}",

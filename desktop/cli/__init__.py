@@ -11,22 +11,45 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
+from typing import Any
 
-from desktop import __version__
 from desktop.cli import campaigns, evidence, exports, intel, review, taxii, window
 from desktop.cli.common import EXIT_OK, EXIT_USAGE, Command, Parser
 from desktop.core.errors import CasetrailError
+from desktop.runlog import LEVELS, start_run_log
 
 COMMAND_GROUPS = (evidence, review, campaigns, intel, exports, taxii, window)
+
+log = logging.getLogger("casetrail")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the version block (computed only when asked: it reads model files)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version, the revision it was built from and the versions "
+                              "of the libraries it runs on, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from desktop.about import build_info
+
+        print(build_info().text())
+        parser.exit(EXIT_OK)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the whole command."""
     p = Parser(prog="casetrail", description="Offline evidence and attribution for threat analysts.")
-    p.add_argument("--version", action="version", version=f"casetrail {__version__}")
+    p.add_argument("--version", action=_VersionAction)
+    p.add_argument("--log-level", choices=LEVELS, default="info",
+                   help="what the run log in the workstation folder records (default: info)")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
 
     def add(name: str, fn: Command, help_: str) -> argparse.ArgumentParser:
@@ -43,10 +66,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``casetrail`` console script."""
     args = build_parser().parse_args(argv)
     if not getattr(args, "fn", None):
-        args = build_parser().parse_args(["gui"])
+        args = build_parser().parse_args([*(argv or sys.argv[1:]), "gui"])
+    logfile = start_run_log(args.log_level)
+    started = time.monotonic()
+    log.info("started: casetrail %s (pid %d)", " ".join(sys.argv[1:] if argv is None else argv),
+             os.getpid())
+    code = _run(args, logfile)
+    log.info("finished: %s with exit code %d after %.1f s", args.command, code, time.monotonic() - started)
+    return code
+
+
+def _run(args: argparse.Namespace, logfile: object) -> int:
+    """Run the chosen command; turn every failure into one sentence and an exit code."""
     try:
         return int(args.fn(args))
     except CasetrailError as exc:
+        log.warning("refused: %s", exc)
         print(f"casetrail: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
@@ -57,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("casetrail: interrupted; everything recorded so far is kept", file=sys.stderr)
         return 130
-    except Exception as exc:  # last resort: one sentence, never a traceback
-        print(f"casetrail: internal error ({type(exc).__name__}: {exc}); please report it",
+    except Exception as exc:  # last resort: one sentence here, the traceback in the run log
+        log.exception("internal error in %s", args.command)
+        where = f" with the log {logfile}" if logfile else ""
+        print(f"casetrail: internal error ({type(exc).__name__}: {exc}); please report it{where}",
               file=sys.stderr)
         return 3

@@ -138,3 +138,15 @@ def kind_of(mime: str) -> str:
     if major == "text":
         return "text"
     return "file"
+
+
+def libmagic_version() -> str:
+    """Return the version of the libmagic that identifies files (``5.44``), or ``unknown``.
+
+    Printed in every briefing: two libmagic versions can name the same bytes differently.
+    """
+    try:
+        number = int(magic.version())  # type: ignore[no-untyped-call]
+    except (AttributeError, NotImplementedError, ValueError, TypeError):
+        return "unknown"
+    return f"{number // 100}.{number % 100:02d}"

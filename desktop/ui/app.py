@@ -7,8 +7,10 @@ knows about evidence; it only sets the application up and hands the case path to
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
+from types import TracebackType
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -16,6 +18,14 @@ from PySide6.QtWidgets import QApplication
 from desktop import __version__
 from desktop.resources import resource_path
 from desktop.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """Write an exception that escaped a Qt slot to the run log, then report it as Python would."""
+    log.critical("uncaught exception in the window", exc_info=(kind, exc, tb))
+    sys.__excepthook__(kind, exc, tb)
 
 
 def ensure_application() -> QApplication:
@@ -54,6 +64,8 @@ def run_app(case_path: Path | None, *, verify_on_open: bool = False) -> int:
         The event loop's exit code.
     """
     app = ensure_application()
+    sys.excepthook = _log_uncaught
+    log.info("window started (Qt platform %s)", app.platformName())
     window = MainWindow()
     window.show()
     if case_path is not None and window.open_case(case_path) and verify_on_open:

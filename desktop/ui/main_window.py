@@ -43,6 +43,7 @@ from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
 from desktop.ingest.pipeline import AnalysisReport, analyse_items, import_and_analyse
+from desktop.ui.about_dialog import AboutDialog, open_log_folder
 from desktop.ui.analysis_panels import AnalysisPanels
 from desktop.ui.assessment_view import AssessmentView
 from desktop.ui.briefing_dialog import BriefingDialog
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.verify_handle: TaskHandle[VerifyReport] | None = None
         self.briefing_dialog: BriefingDialog | None = None
         self._campaign = ""  # the campaign the evidence table is filtered to
+        self.about_dialog: AboutDialog | None = None
         self._generation = 0  # bumped per case, so late results of a closed case are dropped
         self._last_dir = Path.home()
         self._last_overall = -1
@@ -165,6 +167,11 @@ class MainWindow(QMainWindow):
         evidence_menu.addSeparator()
         evidence_menu.addAction(self.analyse_action)
         evidence_menu.addAction(self.verify_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = help_menu.addAction("&About Casetrail\u2026")
+        self.about_action.triggered.connect(self.show_about)
+        self.log_folder_action = help_menu.addAction("Open &log folder")
+        self.log_folder_action.triggered.connect(open_log_folder)
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
@@ -517,6 +524,13 @@ class MainWindow(QMainWindow):
                           "\n\n" + "\n".join(lines) + f"\n\n{recorded}")
 
     # -- messages ----------------------------------------------------------------------------
+
+    def show_about(self) -> AboutDialog:
+        """Show Help → About (non-blocking, like every dialog of the window)."""
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self)
+        self.about_dialog.open()
+        return self.about_dialog
 
     def show_message(self, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
         """Show a window-modal message without blocking the event loop (tasks keep running)."""

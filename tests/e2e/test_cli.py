@@ -95,7 +95,11 @@ def case(tmp_path: Path) -> Path:
 def test_version(tmp_path: Path) -> None:
     p = run(tmp_path, "--version")
     assert p.returncode == 0
-    assert p.stdout.strip() == f"casetrail {__version__}"
+    lines = p.stdout.splitlines()
+    assert lines[0] == f"casetrail {__version__}"
+    for label in ("Built from:", "Python:", "Qt:", "SQLite:", "libmagic:", "FFmpeg:", "OCR engine:",
+                  "OCR models:"):
+        assert any(line.strip().startswith(label) for line in lines), label
 
 
 def test_new_then_new_again_fails(tmp_path: Path, case: Path) -> None:
