@@ -7,7 +7,8 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: run test lint unit contract bench soak package demo clean system-deps notices
+.PHONY: run test lint unit contract bench soak package demo clean system-deps notices revision bundle \
+	test-package
 # Debian packages some checks use (qpdf --check and pdftotext on briefings, hashdeep in the
 # import benchmark); tests that need them skip with a reason when they are absent.
 SYSTEM_PACKAGES := qpdf poppler-utils hashdeep
@@ -28,7 +29,8 @@ demo: $(STAMP)
 	$(PY) -m desktop.demo --headless
 
 # The build scripts in packaging/ that are typed (the gen_* maintainer scripts are not).
-TYPED_SCRIPTS := packaging/inventory.py packaging/notices.py
+TYPED_SCRIPTS := packaging/inventory.py packaging/notices.py packaging/sbom.py packaging/release.py \
+	packaging/gen_icons.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check casetrail desktop reports tests packaging
@@ -57,10 +59,43 @@ bench: $(STAMP)
 soak: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) tests/gui/soak.py --actions $${SOAK_ACTIONS:-100000}
 
-package: $(STAMP)
+# The revision the build is made from, for `casetrail --version` of a wheel or bundle (which have
+# no git checkout to ask). Not committed.
+revision:
+	@if git rev-parse HEAD >/dev/null 2>&1; then \
+		echo "$$(git rev-parse HEAD)$$(git status --porcelain --untracked-files=no | grep -q . && echo -dirty)" \
+			> desktop/build_revision.txt; fi
+
+# The one-folder bundle dist/casetrail/ (PyInstaller; starts without Python on a Linux desktop).
+PYINSTALLER := pyinstaller==6.22.3
+bundle: $(STAMP) revision
+	@$(PY) -c "import PyInstaller" 2>/dev/null || $(PIP) install --quiet '$(PYINSTALLER)'
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/casetrail.spec
+	cp LICENSE dist/casetrail/
+	$(PY) packaging/notices.py --bundle dist/casetrail
+
+# Everything to carry to an air-gapped machine, in dist/: the wheelhouse, the bundle archive, the
+# desktop entry and icons, notices, the SBOM, install.sh and the signed SHA256SUMS. Signing needs
+# the release key (packaging/README.md); RELEASE_FLAGS=--new-key signs a private build with a key
+# of your own.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+package: bundle
+	rm -rf dist/wheelhouse dist/desktop dist/casetrail-*-linux-*.tar.gz
 	$(PIP) wheel --quiet --wheel-dir dist/wheelhouse '.[test]'
-	@$(PY) -c "import glob, sys, zipfile; names = zipfile.ZipFile(sorted(glob.glob('dist/wheelhouse/casetrail-*.whl'))[-1]).namelist(); missing = [n for n in ('casetrail_resources/data/tlds.txt', 'casetrail_resources/fonts/DejaVuSans.ttf', 'casetrail_resources/demo/threat-email.eml') if n not in names]; sys.exit(f'the casetrail wheel lacks {missing}') if missing else None"
-	@echo "offline wheelhouse in dist/wheelhouse (install with: pip install --no-index --find-links dist/wheelhouse casetrail)"
+	@$(PY) -c "import glob, sys, zipfile; names = zipfile.ZipFile(sorted(glob.glob('dist/wheelhouse/casetrail-*.whl'))[-1]).namelist(); missing = [n for n in ('casetrail_resources/data/tlds.txt', 'casetrail_resources/fonts/DejaVuSans.ttf', 'casetrail_resources/demo/threat-email.eml', 'casetrail_resources/licenses/LGPL-3.0-only.txt') if n not in names]; sys.exit(f'the casetrail wheel lacks {missing}') if missing else None"
+	tar -C dist -czf dist/casetrail-$(VERSION)-linux-x86_64.tar.gz casetrail
+	mkdir -p dist/desktop && cp -r packaging/linux/casetrail.desktop packaging/linux/casetrail.svg packaging/linux/icons dist/desktop/
+	cp LICENSE dist/casetrail/THIRD-PARTY-NOTICES packaging/roundtrip.sh dist/
+	$(PY) packaging/sbom.py -o dist/sbom.cdx.json --wheelhouse dist/wheelhouse --bundle dist/casetrail
+	$(PY) packaging/release.py dist $(RELEASE_FLAGS)
+	@du -sh dist/wheelhouse dist/casetrail dist/casetrail-$(VERSION)-linux-x86_64.tar.gz
+	@echo "carry dist/ and run dist/install.sh [--prefix DIR] [--bundle] on the air-gapped machine"
+
+# Slow (it builds the bundle): the wheelhouse in a fresh venv with no index, the bundle offscreen,
+# install.sh against tampered copies. Not part of `make test`.
+test-package: package
+	packaging/test_package.sh dist $(SHARED)
 
 system-deps:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \

@@ -23,6 +23,7 @@ import fnmatch
 import importlib.metadata as md
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -272,14 +273,6 @@ EMBEDDED: tuple[Embedded, ...] = (
              upstream="https://attack.mitre.org/"),
 )
 
-# Carried by the PyInstaller bundle only (the wheel relies on the system's copies).
-BUNDLE_ONLY: tuple[Component, ...] = (
-    Component("CPython", f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}",
-              "PSF-2.0", (f"{OWN_TEXTS}/PSF-2.0.txt",), "native", inside="bundle",
-              purl=f"pkg:generic/cpython@{sys.version.split()[0]}"),
-)
-
-
 def _marker_ok(marker: Marker | None, extra: str) -> bool:
     return marker is None or marker.evaluate({"extra": extra})
 
@@ -487,3 +480,88 @@ def _exists(root: Path, text: str) -> bool:
     if text.startswith("casetrail_resources/"):
         return (_resources_root() / text.removeprefix("casetrail_resources/")).is_file()
     return (root / text).is_file()
+
+
+# -- the bundle: what PyInstaller took from the build machine -------------------------------------
+
+# Licences of the Debian packages whose libraries the bundle carries most visibly; every other
+# package is named with its Debian copyright file, which is copied into the bundle.
+DEBIAN_LICENCES = {
+    "libmagic1": "BSD-2-Clause", "libmagic-mgc": "BSD-2-Clause",
+    "libxcb-cursor0": "MIT", "libxkbcommon-x11-0": "MIT", "libxkbcommon0": "MIT",
+}
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    # dpkg's own query tools on the build machine, no shell, arguments we made.
+    return subprocess.run(list(cmd), capture_output=True, text=True, check=False)  # noqa: S603
+
+
+def _dpkg_owner(name: str) -> tuple[str, str] | None:
+    for folder in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib", "/lib"):
+        path = Path(folder) / name
+        if not path.exists():
+            continue
+        found = _run("dpkg", "-S", str(path))
+        if found.returncode != 0:
+            found = _run("dpkg", "-S", str(path.resolve()))
+        if found.returncode == 0:
+            package = found.stdout.split(":", 1)[0].strip()
+            version = _run("dpkg-query", "-W", "-f=${Version}", package).stdout.strip()
+            return package, version
+    return None
+
+
+def bundle_components(bundle: Path) -> tuple[list[Component], list[str]]:
+    """Return the bundle's own components (system libraries, CPython, the bootloader), and problems.
+
+    Every shared library in the bundle either came from a wheel (already in :func:`components`)
+    or from the build machine; each of the latter is traced to its Debian package with ``dpkg``,
+    and that package's copyright file is copied to ``_internal/licenses/debian/``. A library that
+    cannot be traced is a problem: the bundle must not carry what its notices do not name.
+    """
+    internal = bundle / "_internal"
+    from_wheels = {p.name for p in site_packages().rglob("*.so*")}
+    packages: dict[str, tuple[str, list[str]]] = {}
+    problems: list[str] = []
+    cpython: list[str] = []
+    for lib in sorted(internal.rglob("*.so*")):
+        if lib.name in from_wheels or not lib.is_file():
+            continue
+        if lib.name.startswith("libpython3") or "lib-dynload" in lib.parts:
+            cpython.append(str(lib.relative_to(internal)))
+            continue
+        owner = _dpkg_owner(lib.name)
+        if owner is None:
+            problems.append(f"{lib.relative_to(internal)}: a library from the build machine that no "
+                            "Debian package owns")
+            continue
+        packages.setdefault(owner[0], (owner[1], []))[1].append(str(lib.relative_to(internal)))
+    if (internal / "magic" / "magic.mgc").exists():
+        owner = _dpkg_owner("libmagic.so.1")
+        packages.setdefault("libmagic-mgc", (owner[1] if owner else "", []))[1].append("magic/magic.mgc")
+    out: list[Component] = []
+    target = internal / "licenses" / "debian"
+    target.mkdir(parents=True, exist_ok=True)
+    for package, (version, files) in sorted(packages.items()):
+        copyright_file = Path("/usr/share/doc") / package / "copyright"
+        texts: tuple[str, ...] = ()
+        if copyright_file.is_file():
+            (target / f"{package}.copyright").write_bytes(copyright_file.read_bytes())
+            texts = (f"licenses/debian/{package}.copyright",)
+        else:
+            problems.append(f"{package}: no /usr/share/doc/{package}/copyright to carry")
+        licence = DEBIAN_LICENCES.get(package, "LicenseRef-Debian-copyright-file")
+        out.append(Component(package, version, licence, texts, "native", inside="bundle",
+                             files=tuple(files),
+                             purl=f"pkg:deb/debian/{package}@{version}?arch=amd64"))
+    py = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+    out.append(Component("CPython", py, "PSF-2.0", (f"{OWN_TEXTS}/PSF-2.0.txt",), "native",
+                         inside="bundle", files=tuple(cpython), purl=f"pkg:generic/cpython@{py}"))
+    out.append(Component("PyInstaller bootloader", _version("pyinstaller"),
+                         "GPL-2.0-or-later WITH Bootloader-exception",
+                         (f"{OWN_TEXTS}/GPL-2.0-only.txt",), "native", inside="bundle",
+                         files=("casetrail",), note="The bundle's executable is PyInstaller's bootloader, "
+                         "whose licence lets it start programs under any licence.",
+                         purl=f"pkg:pypi/pyinstaller@{_version('pyinstaller')}"))
+    return out, problems

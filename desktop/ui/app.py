@@ -68,6 +68,8 @@ def run_app(case_path: Path | None, *, verify_on_open: bool = False) -> int:
     log.info("window started (Qt platform %s)", app.platformName())
     window = MainWindow()
     window.show()
-    if case_path is not None and window.open_case(case_path) and verify_on_open:
-        window.start_verify()
+    if case_path is not None and window.open_case(case_path):
+        log.info("opened case %s", case_path)
+        if verify_on_open:
+            window.start_verify()
     return app.exec()
