@@ -141,10 +141,12 @@ else
     || { rm -rf "$new"; die 1 "pip could not install from the verified wheelhouse"; }
   # The venv was made in the staging folder and renamed: its scripts' shebangs name the staging
   # path, but its python finds its pyvenv.cfg wherever it is, so the launcher runs the module.
+  # -P: the current folder is not put on sys.path (a folder of evidence could hold a "desktop"
+  # package that would run instead of Casetrail's).
   cat > "$new/bin/casetrail" <<'LAUNCHER'
 #!/bin/sh
 here=$(dirname "$(readlink -f "$0")")
-exec "$here/../venv/bin/python" -m casetrail "$@"
+exec "$here/../venv/bin/python" -P -m casetrail "$@"
 LAUNCHER
   chmod 755 "$new/bin/casetrail"
   kind="wheelhouse ($(ls "$stage/files/wheelhouse" | wc -l) wheels)"

@@ -27,6 +27,9 @@ offline=()
 if command -v unshare >/dev/null 2>&1 && unshare -rn true 2>/dev/null; then offline=(unshare -rn); fi
 export HOME="$work/user" CASETRAIL_HOME="$work/home"
 mkdir -p "$HOME"
+# Run from a folder with no Python code in it: from the checkout, `python -m` would import the
+# checkout's desktop/ instead of the installed one and hide a broken wheel.
+cd "$work"
 
 # Copies of dist/ are hard links (dist/ is over half a gigabyte); a file about to be altered is
 # first made a copy of its own, so dist/ itself is never touched.

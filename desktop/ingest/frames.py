@@ -159,7 +159,7 @@ def main(argv: list[str]) -> int:
 
 
 def _run_child(args: list[str], timeout_s: float) -> bytes:
-    env = dict(os.environ, CASETRAIL_SANDBOX="1")
+    env = dict(os.environ, CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1")  # see sandbox.py
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
             [sys.executable, "-m", "desktop.ingest.frames", *args],

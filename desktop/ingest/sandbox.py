@@ -61,7 +61,9 @@ class Sandbox:
 
     def _start(self) -> subprocess.Popen[bytes]:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
-        env = dict(os.environ, PYTHONUNBUFFERED="1", CASETRAIL_SANDBOX="1")
+        # PYTHONSAFEPATH: `-m` must not put the current folder (perhaps one of evidence, with a
+        # "desktop" package in it) first on the child's sys.path.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1")
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [*self.command, str(self.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
