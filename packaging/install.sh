@@ -169,5 +169,6 @@ if [ $desktop = 1 ] && [ -d "$stage/files/desktop" ]; then
   command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q "$icons" >/dev/null 2>&1 || true
 fi
 
-"$prefix/bin/casetrail" --version | head -n 1 >&2 || die 1 "the installed casetrail does not start"
+version_block=$("$prefix/bin/casetrail" --version) || die 1 "the installed casetrail does not start"
+say "${version_block%%$'\n'*} runs"
 say "installed Casetrail $VERSION from the $kind in $prefix; the command is $prefix/bin/casetrail"
