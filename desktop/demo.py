@@ -142,11 +142,17 @@ def has_display() -> bool:
     return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-def write_demo_briefing(path: Path) -> Path:
-    """Write the demo briefing PDF into the case's exports folder and return its path."""
+def write_demo_briefing(path: Path, *, despite_discrepancies: bool = False) -> Path:
+    """Write the demo briefing PDF into the case's exports folder and return its path.
+
+    The file name tagged TLP:RED is redacted, so the TLP:AMBER briefing prints nothing above its
+    marking (the cover says what was redacted, and custody records it). A demo case that fails
+    verification is briefed only with ``despite_discrepancies``, and then every page says so.
+    """
     out = path / "exports" / "demo-briefing.pdf"
     with Case.open(path) as case:
-        result = write_briefing(case, out, BriefingOptions())
+        result = write_briefing(case, out, BriefingOptions(redact=["voters_FL.xlsx"],
+                                                           despite_discrepancies=despite_discrepancies))
     print(result.summary())
     return out
 
@@ -157,7 +163,7 @@ def headless() -> int:
     print(f"demo case {'built' if built else 'reused'}: {path}")
     report = verify_demo(path)
     print(report.summary())
-    pdf = write_demo_briefing(path)
+    pdf = write_demo_briefing(path, despite_discrepancies=not report.ok)
     print(f"demo briefing: {pdf}")
     print(f"open the case in the window later with: casetrail gui '{path}'")
     return 0 if report.ok else 1

@@ -23,8 +23,10 @@ This module never imports Qt: the window renders a preview by calling :func:`ren
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,13 +59,15 @@ from reportlab.platypus import (
 
 from desktop import __version__
 from desktop.about import build_info
-from desktop.core import analysis, campaigns, custody
+from desktop.core import analysis, campaigns, custody, keys, receipts, references
 from desktop.core.case import TLP_LEVELS, Case, Item
-from desktop.core.checkpoint import Checkpoint, make_checkpoint, store_checkpoint
+from desktop.core.checkpoint import Checkpoint, make_checkpoint
 from desktop.core.correlate import indicators_with_matches
 from desktop.core.errors import CasetrailError
 from desktop.core.findings import email_of
 from desktop.core.indicators import defang
+from desktop.core.pdf_receipt import sign_pdf
+from desktop.core.verify import VerifyReport, require_intact
 from reports.atomic_write import write_atomic
 from reports.safe_text import (
     MONO,
@@ -132,6 +136,9 @@ class BriefingOptions:
         max_exhibits: image exhibits beyond this many are listed but not drawn.
         correlate: look indicators up in the workstation library (other cases, feeds, ASN);
             False limits matches to this case and the bundled warninglists.
+        despite_discrepancies: write the briefing of a case that fails verification; every page
+            then carries a red banner and the cover lists the findings.
+        receipt_file: also write the signed receipt of the export to this file.
     """
 
     tlp: str | None = None
@@ -139,6 +146,8 @@ class BriefingOptions:
     redact: list[str] = field(default_factory=list)
     max_exhibits: int = 200
     correlate: bool = True
+    despite_discrepancies: bool = False
+    receipt_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -150,8 +159,10 @@ class BriefingResult:
         sha256: its SHA-256, also recorded in custody.
         pages: its page count.
         size: its size in bytes.
-        checkpoint: the signed checkpoint printed in it (now stored in the case).
+        checkpoint: the receipt of the export: the checkpoint signed over the state shown and
+            the SHA-256 of the PDF's content, stored in the case and the workstation ledger.
         custody_seq: the custody entry recording the export.
+        printed: the checkpoint printed inside the PDF (case, seq, head).
     """
 
     path: Path
@@ -160,6 +171,7 @@ class BriefingResult:
     size: int
     checkpoint: Checkpoint
     custody_seq: int
+    printed: Checkpoint | None = None
 
     def summary(self) -> str:
         """One line for the CLI."""
@@ -228,10 +240,13 @@ class _Canvas(Canvas):
 class _Doc(BaseDocTemplate):
     """Draws the TLP marking and page numbers, and turns headings into PDF bookmarks."""
 
-    def __init__(self, out: io.BytesIO, *, tlp: str, running_title: str, **kw: Any) -> None:
+    def __init__(self, out: io.BytesIO, *, tlp: str, running_title: str, banner: str | None = None,
+                 **kw: Any) -> None:
         super().__init__(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
-                         topMargin=MARGIN + 6 * mm, bottomMargin=MARGIN + 4 * mm, invariant=1, **kw)
+                         topMargin=MARGIN + (16 if banner else 6) * mm, bottomMargin=MARGIN + 4 * mm,
+                         invariant=1, **kw)
         self.tlp = tlp
+        self.banner = banner
         self.running_title = running_title
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
@@ -269,6 +284,8 @@ class _Doc(BaseDocTemplate):
         canv.doForm("casetrail-page-total")
         canv.restoreState()
         canv.drawCentredString(PAGE_W / 2, bottom + 0.5, f"{TOOL_LINE}")
+        if self.banner:
+            _failure_banner(canv, self.banner)
         canv.restoreState()
 
     def afterFlowable(self, flowable: Flowable) -> None:
@@ -282,6 +299,23 @@ class _Doc(BaseDocTemplate):
 
 
 TOOL_LINE = f"Casetrail {__version__} attribution briefing"
+_REFERENCE_RE = re.compile(r"\(reference item (\d+), SHA-256 [0-9a-f]{64}\)")
+FAILED_RED = colors.HexColor("#C0151B")
+
+
+def _failure_banner(canv: Canvas, text: str) -> None:
+    """The red bar every page of a briefing of a failing case carries, under the header rule."""
+    top = PAGE_H - MARGIN - 3 * mm
+    canv.setFillColor(FAILED_RED)
+    canv.rect(MARGIN, top - 9 * mm, BODY_W, 8.5 * mm, stroke=0, fill=1)
+    canv.setFillColor(colors.white)
+    canv.setFont(SANS_BOLD, 8.5)
+    line = text
+    while canv.stringWidth(line, SANS_BOLD, 8.5) > BODY_W - 6 * mm and len(line) > 10:
+        line = line[:-2]
+    if line != text:
+        line = line.rstrip() + "…"
+    canv.drawString(MARGIN + 3 * mm, top - 5.6 * mm, line)
 
 
 # -- building blocks -------------------------------------------------------------------------
@@ -296,6 +330,8 @@ class _Ctx:
     st: dict[str, ParagraphStyle]
     checkpoint: Checkpoint
     sections: frozenset[str]
+    verification: VerifyReport | None = None
+    marking: TlpDecision | None = None
     items: dict[int, Item] = field(default_factory=dict)
     keys: int = 0
     exhibits_of_item: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -390,7 +426,7 @@ def _cover(ctx: _Ctx, last: dict[str, Any] | None, n_indicators: int) -> list[Fl
             ("Case opened", meta.get("created_at", ""), False),
             ("Evidence", f"{len(ctx.items)} items, {n_indicators} indicators", False),
             ("Custody head", ctx.checkpoint.head, True),
-            ("Signed by key", f"{ctx.checkpoint.key_id} (Ed25519, {ctx.checkpoint.examiner})", True),
+            ("Signed by key", f"{ctx.checkpoint.fingerprint} (Ed25519, {ctx.checkpoint.examiner})", True),
         ]),
         Spacer(1, 8 * mm),
         ctx.p([Run(f"TLP:{tlp.upper()}. ", bold=True), TLP_MEANING[tlp]], "small"),
@@ -401,6 +437,8 @@ def _cover(ctx: _Ctx, last: dict[str, Any] | None, n_indicators: int) -> list[Fl
     for i, name in enumerate(names, 1):
         out.append(ctx.p(f"{i}.  {name}", "small"))
     out.append(Spacer(1, 6 * mm))
+    out += _failure_findings(ctx)
+    out += _marking_note(ctx)
     out.append(ctx.p("Every exhibit names the item it comes from and its SHA-256; Appendix A lists "
                      "every item with its hashes and custody entries; Appendix B prints the signed "
                      "checkpoint of the custody chain this briefing shows.", "small"))
@@ -550,6 +588,50 @@ def _where(ctx: _Ctx, occs: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+def _match_text(m: dict[str, Any]) -> str:
+    """A match as the indicator table shows it: name, source and, for intelligence, its reference."""
+    ref = _REFERENCE_RE.search(str(m.get("detail", "")))
+    where = f"; reference item {ref.group(1)}" if ref else ""
+    return f"{m.get('name', '')} ({m.get('source', '')}{where})"
+
+
+def _intel_references(ctx: _Ctx) -> list[Flowable]:
+    """Appendix: every intelligence match with its relationship path, and every reference item.
+
+    The matches are the case's snapshot (``desktop.core.references``): the feeds they come from
+    are items of the case, with their SHA-256, so the claims hold on any workstation.
+    """
+    conn = ctx.case.db.conn
+    refs = references.references_of(conn)
+    matches, asn = references.snapshot(conn)
+    if not refs and not matches:
+        return []
+    values = {int(i): (str(t), str(v)) for i, t, v in conn.execute("SELECT id, type, value FROM indicators")}
+    out: list[Flowable] = [CondPageBreak(60 * mm), ctx.heading("Intelligence references and matches", 1),
+                           ctx.p("The feeds and ip2asn tables behind every match are reference items of this "
+                                 "case, acquired with their SHA-256 when the snapshot was taken; matches "
+                                 "and providers are printed from that snapshot, not from the workstation "
+                                 "library.", "small")]
+    rows = [[ctx.p(h, "head") for h in ("Item", "Reference (file, format)", "SHA-256", "In library since")]]
+    for r in refs:
+        rows.append([ctx.p(str(r["item_id"]), "cell"), ctx.p(f"{r['name']} ({r['format']}, {r['feed_name']})",
+                                                               "cell"),
+                     ctx.p(r["sha256"], "mono"), ctx.p(r["imported_into_library_at"], "cell")])
+    out.append(_table(rows, [12 * mm, 52 * mm, BODY_W - 12 * mm - 52 * mm - 34 * mm, 34 * mm]))
+    rows = [[ctx.p(h, "head") for h in ("Indicator", "Match", "Relationship path", "Reference")]]
+    for m in matches:
+        t, v = values.get(m.indicator_id, ("", ""))
+        ref = f"item {m.reference_item_id}" if m.reference_item_id else "workstation case index"
+        rows.append([ctx.p(defang(v, t), "mono"), ctx.p(f"{m.name} ({m.kind})", "cell"),
+                     ctx.p(m.detail, "cell"), ctx.p(ref, "cell")])
+    for ind_id, (number, name, country, ref_id, _sha) in sorted(asn.items()):
+        t, v = values.get(ind_id, ("", ""))
+        rows.append([ctx.p(defang(v, t), "mono"), ctx.p(f"AS{number} {name} {country}", "cell"),
+                     ctx.p("ip2asn range containing the address", "cell"), ctx.p(f"item {ref_id}", "cell")])
+    out += _chunked(rows[0], rows[1:], [40 * mm, 40 * mm, BODY_W - 100 * mm, 20 * mm])
+    return out
+
+
 def _indicators(ctx: _Ctx, rows_in: list[dict[str, Any]]) -> list[Flowable]:
     out: list[Flowable] = [ctx.heading(SECTION_TITLES["indicators"], 0)]
     if not rows_in:
@@ -560,7 +642,7 @@ def _indicators(ctx: _Ctx, rows_in: list[dict[str, Any]]) -> list[Flowable]:
     head = [ctx.p(h, "head") for h in ("Type", "Value", "Where found", "Matches", "ASN / provider", "Tags")]
     rows = []
     for r in rows_in:
-        matches = "; ".join(f"{m.get('name', '')} ({m.get('source', '')})" for m in r.get("matches") or [])
+        matches = "; ".join(_match_text(m) for m in r.get("matches") or [])
         asn = r.get("asn") or {}
         asn_s = (f"AS{asn.get('number')} {asn.get('name', '')} {asn.get('country', '')}".strip()
                  if asn else "")
@@ -900,19 +982,67 @@ def _appendix(ctx: _Ctx, custody_by_item: dict[int | None, list[dict[str, Any]]]
     return out
 
 
+def _integrity_statement(ctx: _Ctx, chain: custody.ChainReport) -> list[Flowable]:
+    """What verification found when this briefing was made: exactly ``VerifyReport.statement``."""
+    report = ctx.verification
+    if report is None:
+        text = ("PREVIEW, NOT VERIFIED: the case is verified in full when the briefing is saved, and the "
+                "saved briefing prints the result here.")
+        if not chain.ok:
+            text += f" The custody chain is broken now: {chain.reason}."
+        return [ctx.p(text, "h2")]
+    where = (f" Recorded in the case as custody entry {report.recorded_seq}." if report.recorded_seq
+             else "")
+    out: list[Flowable] = [ctx.p("Integrity statement", "h3"),
+                           ctx.p(report.statement() + where, "body" if report.ok else "h2")]
+    if not report.ok:
+        out.append(ctx.p("Treat every claim of this briefing as unproven until the findings listed on "
+                         "the cover are explained.", "body"))
+    return out
+
+
+def _marking_note(ctx: _Ctx) -> list[Flowable]:
+    """The cover's account of the TLP rule: a marking below the case's, and what it redacted."""
+    d = ctx.marking
+    if d is None:
+        return []
+    rank = {level: i for i, level in enumerate(TLP_LEVELS)}
+    out: list[Flowable] = []
+    if rank.get(d.case_tlp, 0) > rank[d.marking]:
+        out.append(ctx.p(f"Marked TLP:{d.marking.upper()}, below the case's TLP:{d.case_tlp.upper()}, by the "
+                         "examiner's choice (recorded in custody with this export).", "small"))
+    if d.redacted:
+        out.append(ctx.p(f"Redacted so that nothing above TLP:{d.marking.upper()} is printed: "
+                         + "; ".join(d.redacted) + ".", "small"))
+    return [*out, Spacer(1, 4 * mm)] if out else []
+
+
+def _failure_findings(ctx: _Ctx) -> list[Flowable]:
+    """The cover's list of verification findings (a briefing made with --despite-discrepancies)."""
+    report = ctx.verification
+    if report is None or report.ok:
+        return []
+    found = report.findings()
+    rows = [[ctx.p("THIS CASE FAILED VERIFICATION", "center_on_dark")]]
+    rows += [[ctx.p(f"{i}. {f}", "cell")] for i, f in enumerate(found[:30], 1)]
+    if len(found) > 30:
+        rows.append([ctx.p(f"and {len(found) - 30} more; `casetrail verify` lists them all", "cell")])
+    box = Table(rows, colWidths=[BODY_W], hAlign="LEFT", style=TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), FAILED_RED), ("BOX", (0, 0), (-1, -1), 1.2, FAILED_RED),
+        ("LEFTPADDING", (0, 0), (-1, -1), 6), ("TOPPADDING", (0, 0), (-1, -1), 3)]))
+    return [box, Spacer(1, 6 * mm)]
+
+
 def _checkpoint_section(ctx: _Ctx, chain: custody.ChainReport, prior: int) -> list[Flowable]:
     cp = ctx.checkpoint
     out: list[Flowable] = [PageBreak(), ctx.heading(SECTION_TITLES["checkpoint"], 0)]
-    status = (f"The chain of {chain.length} custody entries was recomputed when this briefing was made "
-              f"and is intact." if chain.ok else
-              f"THE CUSTODY CHAIN IS BROKEN: {chain.reason} (first bad entry {chain.first_bad_seq}). "
-              "Treat this case's history as unreliable from that entry on.")
-    out.append(ctx.p(status, "body" if chain.ok else "h2"))
+    out += _integrity_statement(ctx, chain)
     out.append(_kv(ctx, [
         ("Case id", cp.case_id, True), ("Custody seq", str(cp.custody_seq), True),
         ("Head hash", cp.head, True), ("Signed by", cp.examiner, False),
         ("Algorithm", "Ed25519 (RFC 8032), deterministic", False),
         ("Key id", f"{cp.key_id}  (first 16 hex of SHA-256 of the raw public key)", True),
+        ("Fingerprint", f"{cp.fingerprint}  (SHA-256 of the raw public key; `casetrail keys list`)", True),
         ("Public key (base64)", cp.public_key, True), ("Public key (hex)", cp.public_key_hex, True),
         ("Signature (base64)", cp.signature, True),
         ("Earlier checkpoints", f"{prior} stored in the case before this briefing", False),
@@ -929,7 +1059,11 @@ def _checkpoint_section(ctx: _Ctx, chain: custody.ChainReport, prior: int) -> li
         "if it does not, or the entry is gone, the history was rewritten or cut short after this "
         "briefing was made. The signature can be checked with any Ed25519 implementation against the "
         "public key above; the key id should be the one the examiner published. The export of this "
-        "briefing is recorded after this entry, with the PDF's SHA-256.", "small"))
+        "briefing is recorded after this entry, with the PDF's SHA-256. The PDF itself is signed (PAdES, "
+        "the examiner's Ed25519 key in a certificate): any PDF tool that checks signatures shows whether "
+        "a byte was changed, and the signed receipt it carries binds the SHA-256 of this content to the "
+        "chain head; `casetrail verify CASE --against THIS.pdf` checks it against the case. "
+        "docs/verification.md specifies every format byte for byte.", "small"))
     return out
 
 
@@ -968,7 +1102,8 @@ def _resolve(case: Case, options: BriefingOptions) -> tuple[str, frozenset[str]]
 
 
 def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint | None = None,
-                    progress: Callable[[str], None] | None = None) -> tuple[bytes, int]:
+                    progress: Callable[[str], None] | None = None,
+                    verification: VerifyReport | None = None) -> tuple[bytes, int]:
     """Render the briefing of the case as it is now; write nothing.
 
     A pure function of the case state, the options and the checkpoint, so a window can call it
@@ -979,6 +1114,7 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
         options: what to include.
         checkpoint: the checkpoint to print; by default one is signed over the current head.
         progress: called with the name of each section as it is built.
+        verification: the verification made for this briefing (None: a preview, said so).
 
     Returns:
         The PDF bytes and the number of pages.
@@ -990,8 +1126,9 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
     st = _styles()
     entries = case.custody()
     last = entries[-1] if entries else None
-    cp = checkpoint or make_checkpoint(case)
-    ctx = _Ctx(case, options, tlp, Redactor(options.redact), st, cp, sections,
+    cp = checkpoint or make_checkpoint(case, legacy=True)
+    decision = tlp_rule(case, options)
+    ctx = _Ctx(case, options, tlp, Redactor(options.redact), st, cp, sections, verification, decision,
                items={i.id: i for i in case.items()})
     ind_rows = indicators_with_matches(case, use_library=options.correlate)
     m = analysis.matrix(case)
@@ -1034,13 +1171,15 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
         for e in entries:
             by_item[e["item_id"]].append(e)
         story += _appendix(ctx, by_item)
+        story += _intel_references(ctx)
     step("checkpoint")
     prior = int(case.db.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0])
     story += _checkpoint_section(ctx, custody.verify_chain(case.db.conn), prior)
     story += _software_section(ctx)
     buf = io.BytesIO()
     title = plain(case.meta.get("title", case.title), ctx.redact)
-    doc = _Doc(buf, tlp=tlp, running_title=f"{title}  |  case {case.meta.get('case_id', '')}",
+    banner = None if verification is None or verification.ok else verification.statement()
+    doc = _Doc(buf, tlp=tlp, running_title=f"{title}  |  case {case.meta.get('case_id', '')}", banner=banner,
                title=title, author=plain(case.meta.get("examiner", ""), ctx.redact),
                subject=f"Attribution briefing, TLP:{tlp.upper()}", creator=TOOL_LINE,
                producer=TOOL_LINE, keywords=f"TLP:{tlp.upper()}")
@@ -1048,6 +1187,75 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
     doc.build(story, canvasmaker=_Canvas)
     data = buf.getvalue()
     return data, int(doc.page)
+
+
+class MarkingRefused(BriefingError):  # noqa: N818 - an outcome, like VerificationFailed
+    """The chosen TLP is below what the briefing would print (issue 11)."""
+
+
+@dataclass(frozen=True)
+class TlpDecision:
+    """The TLP rule applied to one briefing: recorded in the export's custody entry.
+
+    Attributes:
+        marking: the TLP printed on every page.
+        case_tlp: the case's own marking.
+        redacted: what is tagged above the marking and is redacted, one line each.
+    """
+
+    marking: str
+    case_tlp: str
+    redacted: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """For the custody entry."""
+        return {"marking": self.marking, "case_tlp": self.case_tlp,
+                "redacted_above_marking": list(self.redacted)}
+
+
+def tlp_rule(case: Case, options: BriefingOptions) -> TlpDecision:
+    """A briefing's TLP is at least the highest TLP of anything it prints (issue 11).
+
+    Every indicator and item tagged with a TLP above the chosen marking must be redacted (an
+    indicator by its value; an item by its name and its SHA-256), else the briefing is refused,
+    naming them. What was redacted for the marking is listed and recorded.
+
+    Raises:
+        MarkingRefused: something tagged above the marking would be printed.
+    """
+    tlp, _sections = _resolve(case, options)
+    rank = {level: i for i, level in enumerate(TLP_LEVELS)}
+    redactor = Redactor(options.redact)
+    conn = case.db.conn
+    refused: list[str] = []
+    redacted: list[str] = []
+    for target, target_id, tag in conn.execute(
+            "SELECT target, target_id, tag FROM tags WHERE tag LIKE 'tlp:%' ORDER BY target, target_id, tag"):
+        level = str(tag)[4:]
+        if rank.get(level, len(rank)) <= rank[tlp]:
+            continue
+        if target == "indicator":
+            row = conn.execute("SELECT type, value FROM indicators WHERE id = ?", (target_id,)).fetchone()
+            what, hidden = (f"indicator {row[1]} ({row[0]})", redactor.hides(row[1])) if row else ("", True)
+        else:
+            item = case.item(int(target_id))
+            what = f"item {target_id} ({item.name})" if item else ""
+            hidden = item is None or (redactor.hides(item.name) and redactor.hides(item.sha256))
+        if not what:
+            continue
+        (redacted if hidden else refused).append(f"{what} is tagged {tag}")
+    if refused:
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        raise MarkingRefused(f"TLP:{tlp.upper()} is below what the briefing would print: "
+                             f"{'; '.join(refused[:3])}{more}; choose a higher --tlp or redact them "
+                             "(--redact VALUE; an item by its name and SHA-256)")
+    return TlpDecision(tlp, str(case.meta.get("tlp", "amber")), tuple(redacted))
+
+
+def _signature(case: Case, data: bytes, receipt: Checkpoint) -> bytes:
+    """Seal the rendered PDF: embed the receipt and add the examiner's PAdES signature."""
+    key = keys.examiner_key(case.examiner)
+    return sign_pdf(data, receipt, key, keys.cert_file(case.examiner).read_bytes(), case.examiner)
 
 
 def write_briefing(case: Case, path: Path, options: BriefingOptions | None = None) -> BriefingResult:
@@ -1066,16 +1274,28 @@ def write_briefing(case: Case, path: Path, options: BriefingOptions | None = Non
 
         raise ReadOnlyCaseError(f"a briefing is recorded in custody, and the case is read-only: "
                                 f"{case.read_only_reason}")
-    cp = make_checkpoint(case)
-    data, pages = render_briefing(case, options, cp)
+    decision = tlp_rule(case, options)
+    if options.correlate:
+        references.ensure_snapshot(case)
+    report = require_intact(case, "briefing", despite=options.despite_discrepancies)
+    # Printed inside: the deterministic checkpoint over the state shown (case, seq, head).
+    cp = make_checkpoint(case, legacy=True)
+    data, pages = render_briefing(case, options, cp, verification=report)
+    receipt = receipts.sign(case, cp.custody_seq, cp.head, export="briefing",
+                            content_sha256=hashlib.sha256(data).hexdigest())
+    data = _signature(case, data, receipt)
     digest = write_atomic(path, data)
     tlp, sections = _resolve(case, options)
     with case.transaction() as conn:
-        stored = store_checkpoint(conn, case, cp)
+        stored = receipts.issue(conn, case, receipt)
         entry = custody.append(
             conn, action="exported", examiner=case.examiner, source=str(path), sha256=digest,
             result=f"PDF briefing written: {pages} pages, {len(data)} bytes",
             detail={"format": "pdf briefing", "pages": pages, "size": len(data), "tlp": tlp,
                     "sections": sorted(sections), "redacted_values": len(Redactor(options.redact).terms),
-                    "checkpoint_id": stored.id, "shows_custody_up_to": cp.custody_seq})
-    return BriefingResult(path, digest, pages, len(data), stored, int(entry["seq"]))
+                    "checkpoint_id": stored.id, "shows_custody_up_to": cp.custody_seq,
+                    "verified_intact": report.ok, "verification_entry": report.recorded_seq,
+                    "despite_discrepancies": not report.ok, "content_sha256": receipt.content_sha256,
+                    "tlp_rule": decision.to_json()})
+    receipts.publish(stored, path, options.receipt_file)
+    return BriefingResult(path, digest, pages, len(data), stored, int(entry["seq"]), cp)

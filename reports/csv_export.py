@@ -12,13 +12,17 @@ the ``defanged`` column is safe to paste in any case.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
 
+from desktop.core import custody, receipts, references
 from desktop.core.case import Case
+from desktop.core.checkpoint import head_of
 from desktop.core.correlate import indicators_with_matches
 from desktop.core.indicators import defang
+from desktop.core.verify import require_intact
 from reports.atomic_write import write_atomic
 from reports.stix_export import ExportResult
 
@@ -55,14 +59,24 @@ def build_rows(case: Case) -> list[dict[str, str]]:
     return out
 
 
-def export_csv(case: Case, path: Path) -> ExportResult:
+def export_csv(case: Case, path: Path, receipt_file: Path | None = None) -> ExportResult:
     """Write the case's indicator CSV atomically and record the export in custody."""
+    references.ensure_snapshot(case)  # the matches exported are the case's own
+    require_intact(case, "CSV export")
     rows = build_rows(case)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
-    digest = write_atomic(path, buf.getvalue().encode("utf-8"))
-    case.record("exported", source=str(path.resolve()), sha256=digest, result="written",
-                detail={"format": "csv", "rows": len(rows)})
+    payload = buf.getvalue().encode("utf-8")
+    seq, head = head_of(case.db.conn)
+    receipt = receipts.sign(case, seq, head, export="csv",
+                            content_sha256=hashlib.sha256(payload).hexdigest())
+    digest = write_atomic(path, payload)
+    with case.transaction() as conn:
+        stored = receipts.issue(conn, case, receipt)
+        custody.append(conn, action="exported", examiner=case.examiner, source=str(path.resolve()),
+                       sha256=digest, result="written",
+                       detail={"format": "csv", "rows": len(rows), "checkpoint_id": stored.id})
+    receipts.publish(stored, path, receipt_file)
     return ExportResult(str(path), digest, "CSV", {"indicators": len(rows)})

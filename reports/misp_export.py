@@ -33,14 +33,18 @@ same event in MISP instead of creating another.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
 from pathlib import Path
 from typing import Any
 
+from desktop.core import custody, receipts, references
 from desktop.core.case import Case
+from desktop.core.checkpoint import head_of
 from desktop.core.tags import TagError, parse_tag, technique_name
+from desktop.core.verify import require_intact
 from reports.atomic_write import write_atomic
 from reports.sharing import SharedIndicator, case_tlp, epoch, key_judgments, shared_indicators
 from reports.stix_export import ExportResult
@@ -210,12 +214,23 @@ def _add_objects(case: Case, event: Any, case_id: str) -> int:
     return len(made)
 
 
-def export_misp(case: Case, path: Path) -> ExportResult:
-    """Write the case's MISP event atomically and record the export in custody."""
+def export_misp(case: Case, path: Path, receipt_file: Path | None = None) -> ExportResult:
+    """Write the case's MISP event atomically and record the export (and its receipt) in custody.
+
+    Fails closed (issue 11): a case that fails verification is not exported.
+    """
+    references.ensure_snapshot(case)  # the matches exported are the case's own
+    require_intact(case, "MISP export")
     doc, counts, skipped = build_event(case)
     data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    seq, head = head_of(case.db.conn)
+    receipt = receipts.sign(case, seq, head, export="misp", content_sha256=hashlib.sha256(data).hexdigest())
     digest = write_atomic(path, data)
-    case.record("exported", source=str(path.resolve()), sha256=digest, result="written",
-                detail={"format": "misp-event", "event_uuid": doc["Event"]["uuid"], "counts": counts,
-                        "skipped": skipped})
+    with case.transaction() as conn:
+        stored = receipts.issue(conn, case, receipt)
+        custody.append(conn, action="exported", examiner=case.examiner, source=str(path.resolve()),
+                       sha256=digest, result="written",
+                       detail={"format": "misp-event", "event_uuid": doc["Event"]["uuid"], "counts": counts,
+                               "skipped": skipped, "checkpoint_id": stored.id})
+    receipts.publish(stored, path, receipt_file)
     return ExportResult(str(path), digest, "MISP event", counts, skipped)

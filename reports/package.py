@@ -5,23 +5,27 @@ Layout of the zip::
 
     case.sqlite                 a consistent copy of the database (SQLite ``VACUUM INTO``)
     vault/ab/cd/<sha256>        every blob, named by its SHA-256
-    manifest.txt                hashdeep format: size, md5, sha256, path for every file above
-    checkpoint.json             the checkpoint signed at export (Ed25519) and its public key
     README.txt                  how to audit
+    examiner-key.json           the signer's public key (trust it only after checking its fingerprint)
+    manifest.txt                hashdeep format: size, md5, sha256, path of every file above
+    checkpoint.json             the signed receipt: case, custody seq and head, and the SHA-256
+                                of manifest.txt, signed with the examiner's Ed25519 key
 
-Audit without Casetrail, after unzipping into a folder::
+So the signature covers every byte of the package: the receipt signs the manifest, the manifest
+hashes every other file. Audit without Casetrail, after unzipping into a folder::
 
-    cd PACKAGE && hashdeep -c md5,sha256 -a -k manifest.txt -r -l case.sqlite vault
+    cd PACKAGE && hashdeep -c md5,sha256 -a -k manifest.txt -r -l case.sqlite vault \
+        README.txt examiner-key.json
+    sha256sum manifest.txt      # must be the content_sha256 signed in checkpoint.json
 
-(``-l`` keeps the relative paths the manifest uses.) ``casetrail verify`` on an imported
-package re-hashes the vault and recomputes the custody chain.
-
-Import never trusts the zip: member names are checked before anything is written (no absolute
-paths, no ``..``, no links, no names outside the layout above), sizes are bounded by the
-manifest, every file is hashed while it is extracted and compared with the manifest, the vault
-blobs must also hash to their own names, and the database must hold a custody chain that
-verifies and ends at or after the signed checkpoint. Only then is the case folder moved into
-place and the transfer recorded in its custody.
+Import fails closed, each refusal one sentence naming the file: member names are checked before
+anything is written (no absolute paths, no ``..``, no links, no duplicates, nothing outside the
+layout above); ``checkpoint.json`` must be there, its signature valid, its key trusted on this
+workstation (``casetrail keys trust``), and ``manifest.txt`` must hash to what it signed; every
+file must be in the manifest and match it while it is extracted; vault blobs must hash to their
+names; then the unpacked case must pass the full verification (schema by exact SQL, chain, state
+replay) and still contain the signed head. Only then is the folder moved into place and the
+transfer recorded in its custody.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import stat
 import tempfile
 import uuid
@@ -40,17 +43,29 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from desktop.core import custody
+from desktop.core import custody, keys, receipts, references
 from desktop.core.case import DB_NAME, SUFFIX, Case
-from desktop.core.checkpoint import Checkpoint, make_checkpoint, store_checkpoint, verify_external
+from desktop.core.checkpoint import (
+    MAGIC2,
+    Checkpoint,
+    checkpoint_from_json,
+    examiner_key,
+    head_of,
+    verify_external,
+    verify_one,
+)
 from desktop.core.errors import CasetrailError
+from desktop.core.progress import run_to_end
+from desktop.core.verify import require_intact, verify_case
 
 MANIFEST = "manifest.txt"
 CHECKPOINT = "checkpoint.json"
 README = "README.txt"
+KEY = "examiner-key.json"
+EXPORT = "case package"
 _BLOB_RE = re.compile(r"vault/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\Z")
 _CHUNK = 1 << 20
-AUDIT_COMMAND = "hashdeep -c md5,sha256 -a -k manifest.txt -r -l case.sqlite vault"
+AUDIT_COMMAND = f"hashdeep -c md5,sha256 -a -k manifest.txt -r -l case.sqlite vault {README} {KEY}"
 
 
 class PackageError(CasetrailError):
@@ -114,13 +129,18 @@ def parse_manifest(text: str) -> dict[str, tuple[int, str, str]]:
     return out
 
 
-def export_package(case: Case, path: Path) -> PackageResult:
-    """Write the case package and record the export (and its checkpoint) in custody.
+def export_package(case: Case, path: Path, receipt_file: Path | None = None) -> PackageResult:
+    """Write the case package and record the export (and its signed receipt) in custody.
 
     Raises:
         PackageError: the package cannot be written.
+        VerificationFailed: the case fails verification (no package of a failing case).
     """
-    cp = make_checkpoint(case)
+    references.ensure_snapshot(case)  # the matches exported are the case's own
+    require_intact(case, "case package")
+    seq, head = head_of(case.db.conn)
+    key = examiner_key(case.examiner)
+    public_doc = keys.public_document(case.examiner, keys.raw_public(key.public_key()))
     work = Path(tempfile.mkdtemp(prefix="casetrail-package-"))
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -143,13 +163,22 @@ def export_package(case: Case, path: Path) -> PackageResult:
                                    "run `casetrail verify` and do not export a damaged case")
             rows.append((size, md5, sha, name))
             sources.append((blob, name))
+        extras = {README: _readme(case, seq, head, public_doc).encode(),
+                  KEY: (json.dumps(public_doc, indent=2) + "\n").encode()}
+        for name, data in extras.items():
+            rows.append((len(data), hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                         hashlib.sha256(data).hexdigest(), name))
+        manifest = manifest_text(rows).encode()
+        receipt = receipts.sign(case, seq, head, export=EXPORT,
+                                content_sha256=hashlib.sha256(manifest).hexdigest())
         path.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(tmp, "x", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
             for src, name in sources:
                 zf.write(src, name)
-            zf.writestr(MANIFEST, manifest_text(rows))
-            zf.writestr(CHECKPOINT, json.dumps(cp.to_json(), indent=2, sort_keys=True) + "\n")
-            zf.writestr(README, _readme(case, cp))
+            for name, data in extras.items():
+                zf.writestr(name, data)
+            zf.writestr(MANIFEST, manifest)
+            zf.writestr(CHECKPOINT, json.dumps(receipt.to_json(), indent=2, sort_keys=True) + "\n")
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -161,29 +190,34 @@ def export_package(case: Case, path: Path) -> PackageResult:
         shutil.rmtree(work, ignore_errors=True)
     size, _md5, digest = _hash_file(path)
     with case.transaction() as conn:
-        stored = store_checkpoint(conn, case, cp)
+        stored = receipts.issue(conn, case, receipt)
         entry = custody.append(
             conn, action="exported", examiner=case.examiner, source=str(path), sha256=digest,
             result=f"case package written: {len(rows)} files, {size} bytes",
             detail={"format": "case package", "files": len(rows), "size": size,
                     "checkpoint_id": stored.id, "database_copy_sha256": rows[0][2],
-                    "covers_custody_up_to": cp.custody_seq})
+                    "manifest_sha256": receipt.content_sha256, "covers_custody_up_to": seq})
+    receipts.publish(stored, path, receipt_file)
     return PackageResult(path, digest, len(rows), size, stored, int(entry["seq"]))
 
 
-def _readme(case: Case, cp: Checkpoint) -> str:
+def _readme(case: Case, seq: int, head: str, key: dict[str, str]) -> str:
     return (
-        f"Casetrail case package\n\nCase: {case.meta.get('title', '')}\nCase id: {cp.case_id}\n"
+        f"Casetrail case package\n\nCase: {case.meta.get('title', '')}\n"
+        f"Case id: {case.meta.get('case_id', '')}\n"
         f"Examiner: {case.meta.get('examiner', '')}\n\n"
-        f"Audit the files (unzip first, then in the unzipped folder):\n    {AUDIT_COMMAND}\n\n"
-        f"Import into Casetrail (verifies every hash, the custody chain and the checkpoint):\n"
+        f"Audit the files (unzip first, then in the unzipped folder):\n    {AUDIT_COMMAND}\n"
+        f"and check that SHA-256(manifest.txt) is the content_sha256 that {CHECKPOINT} signs.\n\n"
+        f"Import into Casetrail (verifies every hash, the signature, the custody chain and the state):\n"
+        f"    casetrail keys trust {KEY}     (only after checking the fingerprint with the sender)\n"
         f"    casetrail import-package PACKAGE.zip DEST{SUFFIX}\n\n"
-        f"Signed checkpoint (Ed25519) over custody entry {cp.custody_seq}, head {cp.head}\n"
-        f"Key id {cp.key_id}, public key (base64) {cp.public_key}\n")
+        f"Signed receipt (Ed25519) over custody entry {seq}, head {head}, and SHA-256(manifest.txt)\n"
+        f"Signing key fingerprint {key['fingerprint']} ({key['examiner']})\n"
+        f"docs/verification.md specifies every format byte for byte.\n")
 
 
 def _safe_member(name: str) -> bool:
-    if name in (DB_NAME, MANIFEST, CHECKPOINT, README):
+    if name in (DB_NAME, MANIFEST, CHECKPOINT, README, KEY):
         return True
     p = PurePosixPath(name)
     if p.is_absolute() or ".." in p.parts or "\\" in name or ":" in name:
@@ -216,33 +250,43 @@ def import_package(zip_path: Path, dest: Path, *, examiner: str | None = None) -
     try:
         with zf:
             infos = zf.infolist()
+            names = [i.filename for i in infos]
+            if len(set(names)) != len(names):
+                twice = sorted({n for n in names if names.count(n) > 1})
+                raise PackageError(f"the package names {twice[0]!r} twice; refused")
             for info in infos:
                 mode = (info.external_attr >> 16) & 0o170000
                 if not _safe_member(info.filename) or info.is_dir() or mode == stat.S_IFLNK:
                     raise PackageError(f"the package holds an unexpected or unsafe entry "
                                        f"{info.filename!r}; refused")
-            names = [i.filename for i in infos]
-            if len(set(names)) != len(names):
-                raise PackageError("the package names a file twice; refused")
+            if CHECKPOINT not in names:
+                raise PackageError(f"the package has no {CHECKPOINT} (the signed receipt of its manifest); "
+                                   "refused: nothing proves who made it or that it is complete")
             if MANIFEST not in names or DB_NAME not in names:
-                raise PackageError("the package has no manifest or no case database; refused")
-            manifest = parse_manifest(zf.read(MANIFEST).decode("utf-8", "replace"))
-            payload = [n for n in names if n not in (MANIFEST, CHECKPOINT, README)]
+                lacking = MANIFEST if MANIFEST not in names else DB_NAME
+                raise PackageError(f"the package has no {lacking}; refused")
+            receipt = _receipt(zf.read(CHECKPOINT))
+            manifest_bytes = zf.read(MANIFEST)
+            if hashlib.sha256(manifest_bytes).hexdigest() != receipt.content_sha256:
+                raise PackageError(f"{MANIFEST} is not the manifest that {CHECKPOINT} signs (it was changed "
+                                   "or regenerated); refused")
+            manifest = parse_manifest(manifest_bytes.decode("utf-8", "replace"))
+            payload = [n for n in names if n not in (MANIFEST, CHECKPOINT)]
             missing = sorted(set(manifest) - set(payload))
             extra = sorted(set(payload) - set(manifest))
             if missing or extra:
                 raise PackageError("the package does not match its manifest: "
-                                   + "; ".join([f"missing {m}" for m in missing[:5]]
-                                               + [f"not in manifest {x}" for x in extra[:5]]))
+                                   + "; ".join([f"{m} is missing" for m in missing[:5]]
+                                               + [f"{x} is not in the manifest" for x in extra[:5]]))
             staging.mkdir(parents=True)
             (staging / "vault" / "tmp").mkdir(parents=True)
             (staging / "exports").mkdir()
             for info in infos:
-                if info.filename not in manifest:
-                    continue
-                _extract_checked(zf, info, staging, manifest[info.filename])
-            cp_data = json.loads(zf.read(CHECKPOINT)) if CHECKPOINT in names else None
-        _check_database(staging / DB_NAME, cp_data)
+                if info.filename in manifest:
+                    _extract_checked(zf, info, staging, manifest[info.filename])
+        for name in (README, KEY):
+            (staging / name).unlink(missing_ok=True)  # carried for the reader; not part of a case
+        _check_database(staging, receipt)
         os.replace(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -251,20 +295,54 @@ def import_package(zip_path: Path, dest: Path, *, examiner: str | None = None) -
     if case.read_only:
         case.close()
         raise PackageError(f"the imported case cannot be opened for writing: {case.read_only_reason}")
-    problems: list[str] = []
-    if cp_data is not None:
-        problems = verify_external(case, _checkpoint_from(cp_data))
-    if problems:
-        case.close()
-        shutil.rmtree(dest, ignore_errors=True)
-        raise PackageError("the package's checkpoint does not hold: " + "; ".join(problems))
     case.record("acquired", source=str(zip_path), sha256=package_sha, hash_before=package_sha,
                 hash_after=package_sha,
-                result=f"case package imported: {len(manifest)} files verified against the manifest",
+                result=f"case package imported: {len(manifest)} files verified against the signed manifest",
                 detail={"what": "case package imported", "files": len(manifest),
-                        "checkpoint_seq": cp_data.get("custody_seq") if cp_data else None,
-                        "checkpoint_key_id": cp_data.get("key_id") if cp_data else None})
+                        "checkpoint_seq": receipt.custody_seq, "checkpoint_head": receipt.head,
+                        "manifest_sha256": receipt.content_sha256, "signed_by": receipt.fingerprint,
+                        "signer": receipt.examiner})
     return case
+
+
+def _receipt(data: bytes) -> Checkpoint:
+    """Read and check the package's signed receipt: format, signature, trusted key."""
+    try:
+        receipt = checkpoint_from_json(json.loads(data))
+    except ValueError as exc:
+        raise PackageError(f"{CHECKPOINT} cannot be read ({exc}); refused") from exc
+    if receipt.message_format != MAGIC2 or receipt.export != EXPORT:
+        raise PackageError(f"{CHECKPOINT} does not sign a manifest (a package from a Casetrail before "
+                           "signed manifests); refused: ask the sender for a new package")
+    bad = verify_one(receipt)
+    if bad:
+        raise PackageError(f"{CHECKPOINT}: {bad}; refused")
+    if not keys.is_trusted(receipt.public_key):
+        raise PackageError(f"{CHECKPOINT} is signed by key {receipt.fingerprint} ({receipt.examiner}), which "
+                           f"this workstation does not trust; check the fingerprint with the sender, then "
+                           f"`casetrail keys trust` their key (the package carries it as {KEY})")
+    return receipt
+
+
+def _check_database(folder: Path, receipt: Checkpoint) -> None:
+    """The unpacked case must verify in full and still hold the signed head."""
+    if not (folder / DB_NAME).stat().st_size:
+        raise PackageError(f"the package's {DB_NAME} is empty; refused")
+    try:
+        case = Case.open(folder)
+    except CasetrailError as exc:
+        raise PackageError(f"the package's {DB_NAME} is not a case database: {exc}") from exc
+    try:
+        if str(case.meta.get("case_id", "")) != receipt.case_id:
+            raise PackageError(f"the package's {DB_NAME} is not the case {CHECKPOINT} signs; refused")
+        problems = verify_external(case, receipt)
+        if problems:
+            raise PackageError(f"the package's {CHECKPOINT} does not hold: {problems[0]}; refused")
+        report = run_to_end(verify_case(case, record=False, ledger=False))
+        if not report.ok:
+            raise PackageError(f"the package's case fails verification: {report.first_problem()}; refused")
+    finally:
+        case.close()
 
 
 def _extract_checked(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path,
@@ -293,24 +371,3 @@ def _extract_checked(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path,
         if m.group(3) != sha_hex or m.group(1) != sha_hex[:2] or m.group(2) != sha_hex[2:4]:
             raise PackageError(f"{info.filename} is not named by its own SHA-256; refused")
         target.chmod(0o444)
-
-
-def _check_database(db: Path, cp_data: dict[str, object] | None) -> None:
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        chain = custody.verify_chain(conn)
-    except sqlite3.DatabaseError as exc:
-        raise PackageError(f"the package's database cannot be read: {exc}") from exc
-    finally:
-        conn.close()
-    if not chain.ok:
-        raise PackageError(f"the package's custody chain is broken: {chain.reason}")
-
-
-def _checkpoint_from(data: dict[str, object]) -> Checkpoint:
-    try:
-        return Checkpoint(int(str(data.get("id", 0))), str(data["case_id"]), int(str(data["custody_seq"])),
-                          str(data["head"]), str(data.get("at", "")), str(data.get("examiner", "")),
-                          str(data["key_id"]), str(data["public_key"]), str(data["signature"]))
-    except (KeyError, ValueError) as exc:
-        raise PackageError("the package's checkpoint.json cannot be read") from exc

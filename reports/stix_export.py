@@ -43,10 +43,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop.core import custody, receipts, references
 from desktop.core.case import Case
+from desktop.core.checkpoint import head_of
 from desktop.core.indicators import normalise
 from desktop.core.intel import Library
 from desktop.core.tags import attack_techniques, attack_version
+from desktop.core.verify import require_intact
 from reports.atomic_write import write_atomic
 from reports.sharing import ActorMatch, SharedIndicator, case_tlp, key_judgments, shared_indicators
 
@@ -349,12 +352,21 @@ def _actor_object(actor: ActorMatch, make: Any) -> dict[str, Any] | None:
     return obj
 
 
-def export_stix(case: Case, path: Path) -> ExportResult:
+def export_stix(case: Case, path: Path, receipt_file: Path | None = None) -> ExportResult:
     """Write the case's STIX 2.1 bundle atomically and record the export in custody."""
+    references.ensure_snapshot(case)  # the matches exported are the case's own
+    require_intact(case, "STIX export")
     bundle, counts, skipped = build_bundle(case)
-    data = (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    digest = write_atomic(path, data)
-    case.record("exported", source=str(path.resolve()), sha256=digest, result="written",
-                detail={"format": "stix-2.1", "bundle_id": bundle["id"], "objects": counts,
-                        "skipped": skipped})
+    payload = (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    seq, head = head_of(case.db.conn)
+    receipt = receipts.sign(case, seq, head, export="stix",
+                            content_sha256=hashlib.sha256(payload).hexdigest())
+    digest = write_atomic(path, payload)
+    with case.transaction() as conn:
+        stored = receipts.issue(conn, case, receipt)
+        custody.append(conn, action="exported", examiner=case.examiner, source=str(path.resolve()),
+                       sha256=digest, result="written",
+                       detail={"format": "stix-2.1", "bundle_id": bundle["id"], "objects": counts,
+                               "skipped": skipped, "checkpoint_id": stored.id})
+    receipts.publish(stored, path, receipt_file)
     return ExportResult(str(path), digest, "STIX 2.1", counts, skipped)

@@ -37,10 +37,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from desktop.core import references
 from desktop.core.case import Case
 from desktop.core.custody import utc_now
 from desktop.core.errors import CasetrailError
 from desktop.core.intel import FeedImport, Library, library_dir
+from desktop.core.verify import require_intact
 from reports.atomic_write import write_atomic
 from reports.stix_export import TLP2_MARKING_IDS, build_bundle
 
@@ -224,6 +226,8 @@ def push_case(case: Case, url: str, collection: str, creds: Credentials,
             attempt is recorded in custody all the same).
     """
     target = collection_url(url, collection)
+    references.ensure_snapshot(case)  # issue 11: what is shared is the case's own, verified state
+    require_intact(case, "TAXII push")
     if str(case.meta.get("tlp", "")).lower() == "red":
         raise TaxiiError("the case is TLP:RED: it is not pushed to a shared collection; export it "
                          "(export --stix) for its named recipients instead")

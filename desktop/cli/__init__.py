@@ -18,12 +18,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from desktop.cli import campaigns, demo, evidence, exports, intel, review, taxii, window
+from desktop.cli import campaigns, demo, evidence, exports, intel, keys, review, taxii, window
 from desktop.cli.common import EXIT_OK, EXIT_USAGE, Command, Parser
 from desktop.core.errors import CasetrailError
 from desktop.runlog import LEVELS, start_run_log
 
-COMMAND_GROUPS = (evidence, review, campaigns, intel, exports, taxii, window, demo)
+COMMAND_GROUPS = (evidence, review, campaigns, intel, exports, keys, taxii, window, demo)
 
 log = logging.getLogger("casetrail")
 
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace, logfile: object) -> int:
     except CasetrailError as exc:
         log.warning("refused: %s", exc)
         print(f"casetrail: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
     except BrokenPipeError:
         # The reader (``| head``) went away: not an error of ours, and nothing to say to it.
         with contextlib.suppress(OSError):

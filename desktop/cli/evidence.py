@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, drive, emit, examiner, open_case
+from desktop.core import custody
 from desktop.core.acquire import import_paths
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.verify import verify_case
@@ -66,7 +67,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_analyse(args: argparse.Namespace) -> int:
     """Analyse items again (all, or the ones named), e.g. after a newer analyser is installed."""
     with open_case(args.case, write=True) as case:
-        ids = args.item or ([i.id for i in case.items()] if args.all else pending(case))
+        ids = args.item or ([i.id for i in case.items() if i.derived_how != "intelligence reference"]
+                            if args.all else pending(case))
         report = drive(analyse_items(case, ids), show=False)
     print(f"analysed {len(report.analysed)} items, {len(report.failed)} failed, "
           f"{len(report.derived)} new derived items")
@@ -94,13 +96,14 @@ def cmd_items(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Re-hash the vault and recompute the custody chain."""
-    case = Case.open(Path(args.case), examiner=examiner())
+    """Re-hash the vault, recompute the custody chain and replay the case state against it."""
+    case = Case.open(Path(args.case), examiner=examiner(), read_only=args.no_record)
     with case:
-        if case.read_only:
+        if case.read_only and not args.no_record:
             print(f"casetrail: {case.read_only_reason}; the result will not be recorded in custody",
                   file=sys.stderr)
-        report = drive(verify_case(case), show=False)
+        against = Path(args.against) if args.against else None
+        report = drive(verify_case(case, record=not args.no_record, against=against), show=False)
         names = {i.id: i.name for i in case.items()}
     if args.json:
         emit(report.to_json())
@@ -114,8 +117,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         chain = report.chain
         if chain and not chain.ok:
             print(f"CUSTODY BROKEN\tfirst bad entry {chain.first_bad_seq}: {chain.reason}")
-        for problem in report.problems:
+        for problem in report.problems + (report.replay.problems if report.replay else []):
             print(f"PROBLEM\t{problem}")
+        for cp_id, key in sorted(report.signers.items()):
+            print(f"CHECKPOINT\t{cp_id}\tsigned by key {key}")
         print(report.summary())
     return EXIT_OK if report.ok else EXIT_FOUND
 
@@ -123,10 +128,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_custody(args: argparse.Namespace) -> int:
     """Print the chain of custody."""
     with open_case(args.case, write=False) as case:
+        if args.json:
+            # Exactly the objects that are hashed, plus entry_hash (docs/verification.md).
+            emit(custody.hashed_entries(case.db.conn))
+            return EXIT_OK
         entries = case.custody()
-    if args.json:
-        emit(entries)
-        return EXIT_OK
     for e in entries:
         item = f"item {e['item_id']}" if e["item_id"] is not None else "case"
         print(f"{e['seq']}\t{e['at']}\t{e['action']}\t{item}\t{e['examiner']}@{e['host']}\t"
@@ -155,8 +161,14 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--all", action="store_true", help="every item, again")
 
     for name, fn, help_ in (("items", cmd_items, "list the evidence items"),
-                            ("verify", cmd_verify, "re-hash the vault and check the custody chain"),
+                            ("verify", cmd_verify, "re-hash the vault, check the custody chain, replay the "
+                                                   "case state"),
                             ("custody", cmd_custody, "print the chain of custody")):
         sp = add(name, fn, help_)
         sp.add_argument("case")
         sp.add_argument("--json", action="store_true")
+        if name == "verify":
+            sp.add_argument("--no-record", action="store_true",
+                            help="open read-only and append nothing (an expert's check of a copy)")
+            sp.add_argument("--against", metavar="RECEIPT.json|BRIEFING.pdf",
+                            help="prove the case still contains the chain this receipt or briefing saw")

@@ -16,7 +16,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from reports.briefing import BriefingOptions, write_briefing
 
     with open_case(args.case, write=True) as case:
-        result = write_briefing(case, Path(args.output), BriefingOptions(tlp=args.tlp))
+        result = write_briefing(case, Path(args.output), BriefingOptions(
+            tlp=args.tlp, despite_discrepancies=args.despite_discrepancies, redact=args.redact or [],
+            receipt_file=Path(args.receipt) if args.receipt else None))
     print(result.summary())
     return EXIT_OK
 
@@ -24,23 +26,24 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the case as a STIX 2.1 bundle, a MISP event, a CSV of indicators, or a case package."""
     result: Any
+    receipt = Path(args.receipt) if args.receipt else None
     with open_case(args.case, write=True) as case:
         if args.stix:
             from reports.stix_export import export_stix
 
-            result = export_stix(case, Path(args.stix))
+            result = export_stix(case, Path(args.stix), receipt)
         elif args.csv:
             from reports.csv_export import export_csv
 
-            result = export_csv(case, Path(args.csv))
+            result = export_csv(case, Path(args.csv), receipt)
         elif args.misp:
             from reports.misp_export import export_misp
 
-            result = export_misp(case, Path(args.misp))
+            result = export_misp(case, Path(args.misp), receipt)
         else:
             from reports.package import export_package
 
-            result = export_package(case, Path(args.package))
+            result = export_package(case, Path(args.package), receipt)
     print(result.summary())
     return EXIT_OK
 
@@ -51,8 +54,8 @@ def cmd_import_package(args: argparse.Namespace) -> int:
 
     case = import_package(Path(args.package), Path(args.case), examiner=examiner())
     with case:
-        print(f"imported case {case.title!r} at {case.path}: {len(case.items())} items, every hash "
-              f"verified against the package manifest and the signed checkpoint")
+        print(f"imported case {case.title!r} at {case.path}: {len(case.items())} items; the signed "
+              f"manifest, every hash, the custody chain and the case state verified")
     return EXIT_OK
 
 
@@ -62,6 +65,11 @@ def register(add: AddCommand) -> None:
     sp.add_argument("case")
     sp.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
     sp.add_argument("--tlp", choices=TLP_LEVELS, help="marking (default: the case's TLP)")
+    sp.add_argument("--despite-discrepancies", action="store_true",
+                    help="brief a case that fails verification: every page says so in red")
+    sp.add_argument("--receipt", metavar="FILE.json", help="also write the signed receipt to carry away")
+    sp.add_argument("--redact", action="append", metavar="VALUE",
+                    help="black out a value everywhere (repeatable); what is tagged above --tlp must be")
 
     sp = add("export", cmd_export, "export a STIX 2.1 bundle, a MISP event, a CSV, or a case package")
     sp.add_argument("case")
@@ -70,6 +78,7 @@ def register(add: AddCommand) -> None:
     fmt.add_argument("--csv", metavar="FILE")
     fmt.add_argument("--misp", metavar="FILE", help="a MISP event (JSON) to import into MISP")
     fmt.add_argument("--package", metavar="FILE.zip")
+    sp.add_argument("--receipt", metavar="FILE.json", help="also write the signed receipt to carry away")
 
     sp = add("import-package", cmd_import_package, "verify a case package and unpack it as a new case")
     sp.add_argument("package", metavar="PACKAGE.zip")

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from desktop.cli import references
 from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, Parser, emit, usage
 
 
@@ -51,6 +52,7 @@ def register(add: AddCommand) -> None:
     intel = add("intel", lambda a: usage("intel needs a subcommand: import or pull"),
                 "the workstation library")
     intel_sub = intel.add_subparsers(dest="intel_command", parser_class=Parser)
+    references.register_refresh(intel_sub)  # intel refresh CASE (issue 11)
     sp = intel_sub.add_parser("import", help="import STIX 2.x, MISP JSON, CSV or ip2asn TSV feeds")
     sp.set_defaults(fn=cmd_intel)
     sp.add_argument("feeds", nargs="+", metavar="FEED")

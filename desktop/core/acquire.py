@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core import custody, failpoints
+from desktop.core import custody, failpoints, state
 from desktop.core.case import ITEM_COLUMNS, Case, Item, item_from_row
 from desktop.core.detect import FileType, detect_mimes, detect_mimes_later, extension_mismatch, kind_of
 from desktop.core.errors import AcquisitionError, CasetrailError
@@ -228,6 +228,17 @@ def acquire_derived(case: Case, parent: Item, name: str, data: bytes, how: str,
                    parent=parent, how=how, detail=detail)
 
 
+def acquire_reference(case: Case, data: bytes, *, name: str, source: str,
+                      detail: dict[str, Any] | None = None) -> Acquired:
+    """Acquire a feed or ip2asn table a match came from as a *reference item* (never analysed).
+
+    See ``desktop.core.references``: the item's ``derived_how`` is ``intelligence reference``.
+    """
+    blob = case.vault.store_bytes(data, label=name)
+    return _record(case, blob, name=name, source=source, reason="intelligence reference",
+                   how="intelligence reference", detail=detail)
+
+
 @dataclass(frozen=True)
 class DerivedFile:
     """A file an analysis produced (an attachment, a message of a mailbox, a kept frame).
@@ -329,23 +340,29 @@ def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileTy
         "SELECT id FROM items WHERE sha256 = ? AND source_path = ? AND name = ? AND "
         "parent_id IS ?", (blob.sha256, source, name, parent_id)).fetchone()
     new_item = row is None
+    changes: list[dict[str, Any]] = []
     if blob.chunk_hashes:
-        conn.execute("INSERT OR IGNORE INTO blob_chunks (sha256, chunk_size, hashes) VALUES (?, ?, ?)",
-                     (blob.sha256, CHUNK, json.dumps(blob.chunk_hashes)))
+        cur = conn.execute("INSERT OR IGNORE INTO blob_chunks (sha256, chunk_size, hashes) VALUES (?, ?, ?)",
+                           (blob.sha256, CHUNK, json.dumps(blob.chunk_hashes)))
+        if cur.rowcount == 1:
+            changes.append(state.row_change(conn, "blob_chunks", blob.sha256))
+    now = custody.utc_now()  # the item row and its entry carry the same instant (verify compares)
+    kind = kind_of(ftype.mime)
     if new_item:
         cur = conn.execute(
             "INSERT INTO items (parent_id, kind, name, source_path, size, sha256, sha1, md5, "
             "mime, magic, ext_mismatch, acquired_at, acquired_by, status, derived_how) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?)",
-            (parent_id, kind_of(ftype.mime), name, source, blob.size, blob.sha256, blob.sha1,
-             blob.md5, ftype.mime, ftype.description, int(mismatch), custody.utc_now(),
+            (parent_id, kind, name, source, blob.size, blob.sha256, blob.sha1,
+             blob.md5, ftype.mime, ftype.description, int(mismatch), now,
              case.examiner, p.how))
         item_id = int(cur.lastrowid or 0)
     else:
         item_id = int(row[0])
     facts: dict[str, Any] = {
         "name": name, "size": blob.size, "sha1": blob.sha1, "md5": blob.md5,
-        "mime": ftype.mime, "extension_mismatch": mismatch,
+        "mime": ftype.mime, "extension_mismatch": mismatch, "magic": ftype.description, "kind": kind,
+        "how": p.how,
         "blob": "already in vault" if blob.existed else "stored",
         "item": "new" if new_item else "re-acquired into existing item",
         **(p.detail or {}),
@@ -357,7 +374,7 @@ def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileTy
         item_id=item_id, source=source, reason=reason, sha256=blob.sha256,
         hash_before=blob.sha256, hash_after=blob.sha256,
         result="copy verified: SHA-256 of the vault copy re-read from disk matches",
-        detail=facts)
+        detail=facts, state=changes or None, at=now)
     return item_id, new_item, blob.existed
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from desktop.core import custody
+from desktop.core import custody, state
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 
@@ -217,10 +217,15 @@ class Event:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _note(conn: sqlite3.Connection, case: Case, what: str, item_id: int | None = None,
-          **detail: Any) -> None:
+def _note(conn: sqlite3.Connection, case: Case, what: str, item_id: int | None = None, *,
+          changes: list[dict[str, Any]], **detail: Any) -> None:
+    """Record an assessment change with the complete new rows it wrote (``changes``)."""
     custody.append(conn, action="note", examiner=case.examiner, item_id=item_id,
-                   result=what, detail={"what": what, **detail})
+                   result=what, detail={"what": what, **detail}, state=changes)
+
+
+def _rows(conn: sqlite3.Connection, table: str, *keys: Any) -> list[dict[str, Any]]:
+    return [state.row_change(conn, table, *(k if isinstance(k, tuple) else (k,))) for k in keys]
 
 
 def _level(value: str, allowed: Iterable[str], name: str) -> str:
@@ -291,7 +296,7 @@ def add_hypothesis(case: Case, title: str, description: str = "") -> Hypothesis:
             "VALUES (?, ?, ?, ?, ?)", (title.strip(), description, pos, custody.utc_now(), case.examiner))
         hid = int(cur.lastrowid or 0)
         _note(conn, case, "hypothesis added", hypothesis_id=hid, title=title.strip(),
-              description=description)
+              description=description, changes=_rows(conn, "hypotheses", hid))
         row = conn.execute(f"SELECT {_HYP_COLS} FROM hypotheses WHERE id = ?", (hid,)).fetchone()  # noqa: S608
     return Hypothesis(*row)
 
@@ -310,7 +315,8 @@ def update_hypothesis(case: Case, hypothesis_id: int, *, title: str | None = Non
                      (*new, hypothesis_id))
         changed = {k: {"old": getattr(old, k), "new": v} for k, v in
                    zip(("title", "description", "position"), new, strict=True) if getattr(old, k) != v}
-        _note(conn, case, "hypothesis edited", hypothesis_id=hypothesis_id, changed=changed)
+        _note(conn, case, "hypothesis edited", hypothesis_id=hypothesis_id, changed=changed,
+              changes=_rows(conn, "hypotheses", hypothesis_id))
         row = conn.execute(f"SELECT {_HYP_COLS} FROM hypotheses WHERE id = ?",  # noqa: S608
                            (hypothesis_id,)).fetchone()
     return Hypothesis(*row)
@@ -325,7 +331,9 @@ def delete_hypothesis(case: Case, hypothesis_id: int) -> None:
         conn.execute("DELETE FROM ach_ratings WHERE hypothesis_id = ?", (hypothesis_id,))
         conn.execute("DELETE FROM hypotheses WHERE id = ?", (hypothesis_id,))
         _note(conn, case, "hypothesis deleted", hypothesis_id=hypothesis_id, title=old.title,
-              description=old.description, ratings={str(k): v for k, v in ratings.items()})
+              description=old.description, ratings={str(k): v for k, v in ratings.items()},
+              changes=_rows(conn, "ach_ratings", *((e, hypothesis_id) for e in ratings))
+              + _rows(conn, "hypotheses", hypothesis_id))
 
 
 # -- evidence and ratings --------------------------------------------------------------------
@@ -369,7 +377,7 @@ def add_evidence(case: Case, label: str, *, kind: str = "other", ref_id: int | N
         eid = int(cur.lastrowid or 0)
         _note(conn, case, "ACH evidence added", item_id=ref_id if kind == "item" else None,
               evidence_id=eid, label=label.strip(), kind=kind, ref_id=ref_id, credibility=cred,
-              relevance=rel)
+              relevance=rel, changes=_rows(conn, "evidence", eid))
         row = conn.execute(f"SELECT {_EV_COLS} FROM evidence WHERE id = ?", (eid,)).fetchone()  # noqa: S608
     return Evidence(*row)
 
@@ -392,7 +400,8 @@ def update_evidence(case: Case, evidence_id: int, *, label: str | None = None,
         conn.execute("UPDATE evidence SET label = ?, credibility = ?, relevance = ?, position = ? "
                      "WHERE id = ?", (*new.values(), evidence_id))
         changed = {k: {"old": getattr(old, k), "new": v} for k, v in new.items() if getattr(old, k) != v}
-        _note(conn, case, "ACH evidence edited", evidence_id=evidence_id, changed=changed)
+        _note(conn, case, "ACH evidence edited", evidence_id=evidence_id, changed=changed,
+              changes=_rows(conn, "evidence", evidence_id))
         row = conn.execute(f"SELECT {_EV_COLS} FROM evidence WHERE id = ?", (evidence_id,)).fetchone()  # noqa: S608
     return Evidence(*row)
 
@@ -406,7 +415,9 @@ def delete_evidence(case: Case, evidence_id: int) -> None:
         conn.execute("DELETE FROM ach_ratings WHERE evidence_id = ?", (evidence_id,))
         conn.execute("DELETE FROM evidence WHERE id = ?", (evidence_id,))
         _note(conn, case, "ACH evidence deleted", evidence_id=evidence_id, label=old.label,
-              kind=old.kind, ref_id=old.ref_id, ratings={str(k): v for k, v in ratings.items()})
+              kind=old.kind, ref_id=old.ref_id, ratings={str(k): v for k, v in ratings.items()},
+              changes=_rows(conn, "ach_ratings", *((evidence_id, h) for h in ratings))
+              + _rows(conn, "evidence", evidence_id))
 
 
 def set_rating(case: Case, evidence_id: int, hypothesis_id: int, rating: str | None) -> None:
@@ -434,7 +445,7 @@ def set_rating(case: Case, evidence_id: int, hypothesis_id: int, rating: str | N
                          "ON CONFLICT (evidence_id, hypothesis_id) DO UPDATE SET rating = excluded.rating",
                          (evidence_id, hypothesis_id, value))
         _note(conn, case, "ACH rating set", evidence_id=evidence_id, hypothesis_id=hypothesis_id,
-              old=old, new=value)
+              old=old, new=value, changes=_rows(conn, "ach_ratings", (evidence_id, hypothesis_id)))
 
 
 def score(hypotheses: list[Hypothesis], evidence: list[Evidence],
@@ -503,7 +514,7 @@ def add_judgment(case: Case, text: str, *, confidence: str, likelihood: str) -> 
             "VALUES (?, ?, ?, ?, ?, ?)", (text.strip(), conf, term, pos, custody.utc_now(), case.examiner))
         jid = int(cur.lastrowid or 0)
         _note(conn, case, "key judgment added", judgment_id=jid, text=text.strip(), confidence=conf,
-              likelihood=term)
+              likelihood=term, changes=_rows(conn, "judgments", jid))
         row = conn.execute(f"SELECT {_J_COLS} FROM judgments WHERE id = ?", (jid,)).fetchone()  # noqa: S608
     return Judgment(*row)
 
@@ -526,7 +537,8 @@ def update_judgment(case: Case, judgment_id: int, *, text: str | None = None,
         conn.execute("UPDATE judgments SET text = ?, confidence = ?, likelihood = ?, position = ? "
                      "WHERE id = ?", (*new.values(), judgment_id))
         changed = {k: {"old": getattr(old, k), "new": v} for k, v in new.items() if getattr(old, k) != v}
-        _note(conn, case, "key judgment edited", judgment_id=judgment_id, changed=changed)
+        _note(conn, case, "key judgment edited", judgment_id=judgment_id, changed=changed,
+              changes=_rows(conn, "judgments", judgment_id))
         row = conn.execute(f"SELECT {_J_COLS} FROM judgments WHERE id = ?", (judgment_id,)).fetchone()  # noqa: S608
     return Judgment(*row)
 
@@ -537,7 +549,8 @@ def delete_judgment(case: Case, judgment_id: int) -> None:
         old = Judgment(*_require(conn, "judgments", judgment_id, "key judgment"))
         conn.execute("DELETE FROM judgments WHERE id = ?", (judgment_id,))
         _note(conn, case, "key judgment deleted", judgment_id=judgment_id, text=old.text,
-              confidence=old.confidence, likelihood=old.likelihood)
+              confidence=old.confidence, likelihood=old.likelihood,
+              changes=_rows(conn, "judgments", judgment_id))
 
 
 # -- notes -----------------------------------------------------------------------------------
@@ -570,7 +583,8 @@ def add_note(case: Case, text: str, *, item_id: int | None = None,
                            "VALUES (?, ?, ?, ?, ?)", (item_id, indicator_id, text, custody.utc_now(),
                                                      case.examiner))
         nid = int(cur.lastrowid or 0)
-        _note(conn, case, "note added", item_id=item_id, note_id=nid, indicator_id=indicator_id, text=text)
+        _note(conn, case, "note added", item_id=item_id, note_id=nid, indicator_id=indicator_id, text=text,
+              changes=_rows(conn, "notes", nid))
         row = conn.execute(f"SELECT {_N_COLS} FROM notes WHERE id = ?", (nid,)).fetchone()  # noqa: S608
     return Note(*row)
 
@@ -582,7 +596,8 @@ def update_note(case: Case, note_id: int, text: str) -> Note:
     with case.transaction() as conn:
         old = Note(*_require(conn, "notes", note_id, "note"))
         conn.execute("UPDATE notes SET text = ? WHERE id = ?", (text, note_id))
-        _note(conn, case, "note edited", item_id=old.item_id, note_id=note_id, old=old.text, new=text)
+        _note(conn, case, "note edited", item_id=old.item_id, note_id=note_id, old=old.text, new=text,
+              changes=_rows(conn, "notes", note_id))
         row = conn.execute(f"SELECT {_N_COLS} FROM notes WHERE id = ?", (note_id,)).fetchone()  # noqa: S608
     return Note(*row)
 
@@ -594,7 +609,8 @@ def delete_note(case: Case, note_id: int) -> None:
         if conn.execute("SELECT 1 FROM evidence WHERE kind = 'note' AND ref_id = ?", (note_id,)).fetchone():
             raise AssessmentError(f"note {note_id} is ACH evidence; remove the evidence row first")
         conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
-        _note(conn, case, "note deleted", item_id=old.item_id, note_id=note_id, text=old.text)
+        _note(conn, case, "note deleted", item_id=old.item_id, note_id=note_id, text=old.text,
+              changes=_rows(conn, "notes", note_id))
 
 
 # -- analyst timeline events -----------------------------------------------------------------
@@ -657,7 +673,7 @@ def add_event(case: Case, at: str, title: str, detail: str = "", *, item_id: int
                                                          custody.utc_now(), case.examiner))
         eid = int(cur.lastrowid or 0)
         _note(conn, case, "timeline event added", item_id=item_id, event_id=eid, at=when,
-              title=title.strip(), detail_text=detail)
+              title=title.strip(), detail_text=detail, changes=_rows(conn, "events", eid))
     return Event(when, "analyst", title.strip(), detail, item_id, eid, f"event:{eid}")
 
 
@@ -678,7 +694,7 @@ def update_event(case: Case, event_id: int, *, at: str | None = None, title: str
                      (*new.values(), event_id))
         changed = {k: {"old": old[k], "new": v} for k, v in new.items() if old[k] != v}
         _note(conn, case, "timeline event edited", item_id=old["item_id"], event_id=event_id,
-              changed=changed)
+              changed=changed, changes=_rows(conn, "events", event_id))
     return Event(new["at"], "analyst", new["title"], new["detail"], old["item_id"], event_id,
                  f"event:{event_id}")
 
@@ -689,7 +705,7 @@ def delete_event(case: Case, event_id: int) -> None:
         row = tuple(_require(conn, "events", event_id, "timeline event"))
         conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
         _note(conn, case, "timeline event deleted", item_id=row[4], event_id=event_id, at=row[1],
-              title=row[2], detail_text=row[3])
+              title=row[2], detail_text=row[3], changes=_rows(conn, "events", event_id))
 
 
 # -- the timeline ----------------------------------------------------------------------------

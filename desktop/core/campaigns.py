@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from desktop.core import custody
+from desktop.core import custody, state
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.tags import parse_tag
@@ -430,11 +430,15 @@ def refresh(case: Case) -> CampaignChange:
                            json.dumps(c.to_json(), ensure_ascii=False, default=str)) for c in campaigns])
         conn.execute("INSERT INTO case_meta (key, value) VALUES ('campaigns_fingerprint', ?) "
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (digest,))
+        # bound to custody (issue 11): the grouping as a snapshot, the fingerprint as case state
         custody.append(conn, action="analysed", examiner=case.examiner,
                        result=f"campaigns grouped: {len(campaigns)}",
                        detail={"what": "campaigns", "fingerprint": digest,
                                "campaigns": [{"id": c.id, "items": c.items, "links": c.links}
-                                             for c in campaigns]})
+                                             for c in campaigns],
+                               "snapshot": "campaigns",
+                               "snapshot_sha256": state.snapshot_digest(conn, "campaigns")},
+                       state=[state.row_change(conn, "case_meta", "campaigns_fingerprint")])
     return CampaignChange(campaigns, True, digest)
 
 
@@ -477,6 +481,7 @@ def tag_campaign(case: Case, campaign_id: str, tags: list[str]) -> list[str]:
             custody.append(conn, action="tagged", examiner=case.examiner,
                            result=f"{verb} {tag.text} on campaign {campaign_id}",
                            detail={"target": "campaign", "campaign": campaign_id, "op": op, "tag": tag.text,
-                                   "items": current[campaign_id].items, "tags_now": now})
+                                   "items": current[campaign_id].items, "tags_now": now},
+                           state=[state.row_change(conn, "campaign_tags", campaign_id, tag.text)])
             lines.append(f"campaign {campaign_id}: {verb} {tag.text}")
     return lines

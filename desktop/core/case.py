@@ -22,7 +22,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from desktop.core import custody, store
+from desktop.core import custody, state, store
 from desktop.core.errors import CaseOpenError, ReadOnlyCaseError, SchemaUpgradeNeeded
 from desktop.core.vault import Vault, sha256_on_disk
 
@@ -77,6 +77,15 @@ def item_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Item:
     values = dict(zip(ITEM_COLUMNS, tuple(row), strict=True))
     values["ext_mismatch"] = bool(values["ext_mismatch"])
     return Item(**values)
+
+
+def _probe_version(dbfile: Path) -> int:
+    """Read the schema version without writing a byte (no WAL switch, no migration)."""
+    probe = store.connect(dbfile, read_only=True)
+    try:
+        return store.schema_version(probe)
+    finally:
+        probe.conn.close()
 
 
 class Case:
@@ -137,7 +146,8 @@ class Case:
         conn = db.conn
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany("INSERT INTO case_meta (key, value) VALUES (?, ?)", meta.items())
-        custody.append(conn, action="created", examiner=examiner, detail=meta)
+        custody.append(conn, action="created", examiner=examiner, detail=meta,
+                       state=[state.row_change(conn, "case_meta", k) for k in meta])
         conn.execute("COMMIT")
         case = cls(path, db, lock, "", examiner)
         return case
@@ -170,6 +180,11 @@ class Case:
             except OSError as exc:
                 reason = f"the case folder is not writable ({exc.strerror}); opened read-only"
         try:
+            if dbfile.stat().st_size == 0 or _probe_version(dbfile) == 0:
+                # An empty or foreign file in place of the database: never give it a fresh schema
+                # (that would turn a replaced database into an "intact", empty case).
+                raise CaseOpenError(f"{dbfile} holds no Casetrail schema (empty or replaced); "
+                                    "this is not the case's database")
             db = store.connect(dbfile, read_only=lock is None)
             problems = store.integrity_problems(db)
             if problems and lock is not None:
@@ -187,13 +202,33 @@ class Case:
                     f"{path} needs a schema upgrade that a read-only opening cannot make ({reason})"
                 )
             case = cls(path, db, lock, reason, examiner)
-        except (sqlite3.DatabaseError, ValueError) as exc:
+        except CaseOpenError:
+            if lock is not None:
+                lock.release()
+            raise
+        except (sqlite3.DatabaseError, ValueError, OSError) as exc:
             if lock is not None:
                 lock.release()
             raise CaseOpenError(f"cannot open the case database {dbfile}: {exc}") from exc
         if lock is not None:
             case.recover()
+            case.bind_state()
         return case
+
+    def bind_state(self) -> None:
+        """Record a *state baseline* once, when a case from before state binding is upgraded.
+
+        From that entry on, ``verify`` replays every change of analyst state and every analysis
+        against the tables (see ``desktop.core.state``). A case made by this version is bound
+        from its ``created`` entry and gets no baseline.
+        """
+        if state.is_bound(self.db.conn):
+            return
+        with self.transaction() as conn:
+            detail = state.baseline_detail(conn)
+            custody.append(conn, action="note", examiner=self.examiner, detail=detail,
+                           result="custody now binds all case state: baseline of the state found "
+                                  "at the upgrade")
 
     def close(self) -> None:
         """Close the database and release the writer lock."""
@@ -331,11 +366,13 @@ class Case:
     def _record_recovery(self, rel: str, kind: str, outcome: str, detail: dict[str, Any],
                          also: str | None = None) -> None:
         with self.transaction() as conn:
-            for path in (rel, also) if also else (rel,):
+            paths = (rel, also) if also else (rel,)
+            for path in paths:
                 conn.execute("INSERT OR IGNORE INTO recovery (path, kind, handled_at, outcome) "
                              "VALUES (?, ?, ?, ?)", (path, kind, custody.utc_now(), outcome))
             custody.append(conn, action="recovered", examiner=self.examiner, source=rel,
-                           sha256=detail.get("sha256"), result=outcome, detail={"kind": kind, **detail})
+                           sha256=detail.get("sha256"), result=outcome, detail={"kind": kind, **detail},
+                           state=[state.row_change(conn, "recovery", p) for p in paths])
         self.recovery.append(f"{kind} {rel}: {outcome}")
 
     def _quarantine(self, path: Path) -> Path:

@@ -10,64 +10,63 @@ and printed in every briefing, so a later copy of the case can be checked agains
 :func:`verify_checkpoints` finds a truncated tail (the signed seq no longer exists), a rewritten
 history (the entry at that seq has another hash now) and a forged or altered checkpoint row.
 
-The signed message is exactly these bytes (UTF-8, ``\n`` line ends, no trailing newline)::
+Every export stores a checkpoint that is also its *receipt*: it signs what was exported and the
+SHA-256 of the exported content together with the head, so two different briefings never carry
+one signature. The signed message is exactly these bytes (UTF-8, ``\n`` line ends, no
+trailing newline)::
 
-    casetrail-checkpoint-v1
+    casetrail-checkpoint-v2
     <case_id>
     <custody seq, decimal>
     <head entry hash, 64 lower-case hex>
+    <time signed, as stored>
+    <what was exported: briefing, case package, stix, csv, or empty>
+    <SHA-256 hex of the exported content, or empty>
 
-Ed25519 signatures are deterministic, so the same state signed with the same key always gives
-the same signature (which keeps briefings byte-reproducible).
+Checkpoints stored before issue 11 signed the first four lines only, under
+``casetrail-checkpoint-v1``; they still verify. The receipt is also appended to the workstation
+ledger (``desktop.core.ledger``) and can be written to a file to carry away.
 
-Keys: one per examiner name, created on first use in ``$CASETRAIL_HOME/keys/`` (else the
-platform's user data folder ``…/casetrail/keys/``) as PKCS#8 PEM, mode 0600. The key id is the
-first 16 hex digits of SHA-256 of the raw 32-byte public key. This module never sends a key
-anywhere and never stores a private key in a case.
+Keys are ``desktop.core.keys``: encrypted, and trusted explicitly. A checkpoint signed by a key
+this workstation does not trust is a discrepancy. This module never stores a private key in a
+case.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
-import re
 import sqlite3
-import threading
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from desktop.core import custody
+from desktop.core import custody, keys, state
 from desktop.core.case import Case
-from desktop.core.errors import CasetrailError
-from desktop.core.home import workstation_home
+from desktop.core.keys import SigningKeyError, examiner_key, keys_dir, raw_public
 
 MAGIC = "casetrail-checkpoint-v1"
-_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-class SigningKeyError(CasetrailError):
-    """The examiner's signing key cannot be created or read."""
+MAGIC2 = "casetrail-checkpoint-v2"
+__all__ = ["SigningKeyError", "examiner_key", "keys_dir"]
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """One signed checkpoint.
+    """One signed checkpoint (since issue 11 also the receipt of an export).
 
     Attributes:
         id: the ``checkpoints`` row (0 for one not stored yet).
         case_id: the case's UUID, part of the signed message.
         custody_seq: the last custody entry covered.
         head: that entry's ``entry_hash``.
-        at: when it was signed (UTC), not signed itself.
+        at: when it was signed (UTC); signed in v2.
         examiner: who signed.
         key_id: first 16 hex of SHA-256 of the raw public key.
         public_key: the raw 32-byte Ed25519 public key, base64.
         signature: the 64-byte signature, base64.
+        export: what was exported (v2), e.g. ``briefing``; empty for a bare checkpoint.
+        content_sha256: SHA-256 hex of the exported content (v2), or empty.
+        message_format: ``casetrail-checkpoint-v2`` (or ``-v1`` for checkpoints of older cases).
     """
 
     id: int
@@ -79,6 +78,9 @@ class Checkpoint:
     key_id: str
     public_key: str
     signature: str
+    export: str = ""
+    content_sha256: str = ""
+    message_format: str = MAGIC2
 
     @property
     def public_key_hex(self) -> str:
@@ -90,16 +92,26 @@ class Checkpoint:
         """The signature as hex."""
         return base64.b64decode(self.signature).hex()
 
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 hex of the raw public key (``keys list``)."""
+        return keys.fingerprint(base64.b64decode(self.public_key))
+
     def message(self) -> bytes:
         """The exact bytes the signature covers."""
-        return signed_message(self.case_id, self.custody_seq, self.head)
+        if self.message_format == MAGIC:
+            return signed_message(self.case_id, self.custody_seq, self.head)
+        return signed_message_v2(self.case_id, self.custody_seq, self.head, self.at, self.export,
+                                 self.content_sha256)
 
     def to_json(self) -> dict[str, object]:
-        """A plain dictionary, for packages and the CLI."""
+        """A plain dictionary: the receipt file, ``checkpoint.json`` of packages, the ledger."""
         return {"id": self.id, "case_id": self.case_id, "custody_seq": self.custody_seq,
                 "head": self.head, "at": self.at, "examiner": self.examiner, "key_id": self.key_id,
                 "public_key": self.public_key, "public_key_hex": self.public_key_hex,
-                "signature": self.signature, "algorithm": "Ed25519", "message_format": MAGIC}
+                "fingerprint": self.fingerprint, "signature": self.signature, "algorithm": "Ed25519",
+                "message_format": self.message_format, "export": self.export,
+                "content_sha256": self.content_sha256}
 
 
 @dataclass(frozen=True)
@@ -107,135 +119,86 @@ class CheckpointReport:
     """What :func:`verify_checkpoints` found.
 
     Attributes:
-        ok: every checkpoint verifies and matches the chain as it is now.
+        ok: every checkpoint verifies, matches the chain as it is now, and has a trusted key.
         checked: how many checkpoints were checked.
         problems: one sentence per problem, naming the checkpoint.
-        unknown_keys: key ids that are not in this workstation's key folder (a signature by a
-            key nobody here holds proves less: anyone can make a key pair).
+        unknown_keys: key ids that are not on this workstation's trust list.
+        signers: ``checkpoint id -> "key id (examiner)"``: the key of every checkpoint.
     """
 
     ok: bool
     checked: int
     problems: list[str]
     unknown_keys: list[str]
+    signers: dict[int, str]
 
 
 def signed_message(case_id: str, seq: int, head: str) -> bytes:
-    """Return the bytes a checkpoint signature covers (see the module docstring)."""
+    """The bytes a v1 checkpoint signature covers (checkpoints of cases before issue 11)."""
     return f"{MAGIC}\n{case_id}\n{int(seq)}\n{head}".encode()
+
+
+def signed_message_v2(case_id: str, seq: int, head: str, at: str, export: str, content_sha256: str) -> bytes:
+    """The bytes a checkpoint (receipt) signature covers (see the module docstring)."""
+    return f"{MAGIC2}\n{case_id}\n{int(seq)}\n{head}\n{at}\n{export}\n{content_sha256}".encode()
 
 
 def key_id(public_raw: bytes) -> str:
     """Return the key id: the first 16 hex digits of SHA-256 of the raw public key."""
-    return hashlib.sha256(public_raw).hexdigest()[:16]
-
-
-def keys_dir() -> Path:
-    """Return the workstation's key folder (``$CASETRAIL_HOME/keys`` or the platform's)."""
-    return workstation_home() / "keys"
-
-
-def _key_file(examiner: str) -> Path:
-    slug = _SLUG.sub("-", examiner.lower()).strip("-")[:40] or "examiner"
-    digest = hashlib.sha256(examiner.encode()).hexdigest()[:8]
-    return keys_dir() / f"{slug}-{digest}.ed25519.pem"
-
-
-def _raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def examiner_key(examiner: str) -> Ed25519PrivateKey:
-    """Return the examiner's signing key, creating it (mode 0600) on first use.
-
-    Raises:
-        SigningKeyError: the key folder cannot be written or the key file cannot be read.
-    """
-    path = _key_file(examiner)
-    try:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-            # Written in full under a temp name, then linked into place: a second process or
-            # thread creating the key at the same moment never reads a half-written file, and
-            # os.link never overwrites the key that won.
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(pem)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.link(tmp, path)
-            except FileExistsError:
-                return examiner_key(examiner)
-            finally:
-                tmp.unlink(missing_ok=True)
-            pub = path.with_suffix(".pub")
-            pub.write_text(f"{examiner}\nEd25519 {key_id(_raw_public(key.public_key()))}\n"
-                           f"{base64.b64encode(_raw_public(key.public_key())).decode()}\n")
-            return key
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as exc:
-        raise SigningKeyError(f"cannot use the signing key at {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise SigningKeyError(f"the signing key at {path} is not a valid key file") from exc
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise SigningKeyError(f"the signing key at {path} is not an Ed25519 key")
-    return loaded
+    return keys.fingerprint(public_raw)[:16]
 
 
 def known_key_ids() -> set[str]:
-    """Return the key ids of every key in this workstation's key folder."""
-    out: set[str] = set()
-    folder = keys_dir()
-    if not folder.is_dir():
-        return out
-    for path in folder.glob("*.ed25519.pem"):
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError):
-            continue
-        if isinstance(key, Ed25519PrivateKey):
-            out.add(key_id(_raw_public(key.public_key())))
-    return out
+    """Key ids of every key on this workstation's trust list."""
+    return {fp[:16] for fp in keys.trusted_fingerprints()}
 
 
-def _head(conn: sqlite3.Connection) -> tuple[int, str]:
+def head_of(conn: sqlite3.Connection) -> tuple[int, str]:
+    """The last custody entry's seq and hash (0 and the genesis value for an empty log)."""
     row = conn.execute("SELECT seq, entry_hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
     return (int(row[0]), str(row[1])) if row else (0, custody.GENESIS)
 
 
-def make_checkpoint(case: Case, seq: int | None = None, head: str | None = None) -> Checkpoint:
-    """Sign the chain head (or a given seq and head) without storing anything.
+def make_checkpoint(case: Case, seq: int | None = None, head: str | None = None, *, export: str = "",
+                    content_sha256: str = "", legacy: bool = False) -> Checkpoint:
+    """Sign the chain head (or a given seq and head), and what was exported, storing nothing.
 
-    The briefing uses this to print the checkpoint of the state it shows, then stores it with
-    :func:`store_checkpoint` in the same transaction that records the export.
+    Args:
+        case: the case.
+        seq: the custody entry covered (default: the head).
+        head: its entry hash.
+        export: what is exported (``briefing``, ``case package``, ``stix``, ``csv``).
+        content_sha256: SHA-256 of the exported content.
+        legacy: sign the v1 message (case, seq, head) only: the deterministic checkpoint a
+            briefing prints inside itself, before its own content hash exists.
     """
     if seq is None or head is None:
-        seq, head = _head(case.db.conn)
+        seq, head = head_of(case.db.conn)
     key = examiner_key(case.examiner)
-    raw = _raw_public(key.public_key())
+    raw = raw_public(key.public_key())
     case_id = str(case.meta.get("case_id", ""))
-    sig = key.sign(signed_message(case_id, seq, head))
-    return Checkpoint(0, case_id, seq, head, custody.utc_now(), case.examiner, key_id(raw),
-                      base64.b64encode(raw).decode(), base64.b64encode(sig).decode())
+    at = custody.utc_now()
+    cp = Checkpoint(0, case_id, seq, head, at, case.examiner, key_id(raw), base64.b64encode(raw).decode(),
+                    "", "" if legacy else export, "" if legacy else content_sha256,
+                    MAGIC if legacy else MAGIC2)
+    sig = key.sign(cp.message())
+    return replace(cp, signature=base64.b64encode(sig).decode())
 
 
 def store_checkpoint(conn: sqlite3.Connection, case: Case, cp: Checkpoint) -> Checkpoint:
     """Write a checkpoint row and its custody entry inside the caller's transaction."""
     cur = conn.execute(
-        "INSERT INTO checkpoints (custody_seq, head, at, examiner, key_id, public_key, signature) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (cp.custody_seq, cp.head, cp.at, cp.examiner, cp.key_id, cp.public_key, cp.signature))
-    stored = Checkpoint(int(cur.lastrowid or 0), cp.case_id, cp.custody_seq, cp.head, cp.at,
-                        cp.examiner, cp.key_id, cp.public_key, cp.signature)
+        "INSERT INTO checkpoints (custody_seq, head, at, examiner, key_id, public_key, signature, export, "
+        "content_sha256, message_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (cp.custody_seq, cp.head, cp.at, cp.examiner, cp.key_id, cp.public_key, cp.signature, cp.export,
+         cp.content_sha256, cp.message_format))
+    stored = replace(cp, id=int(cur.lastrowid or 0))
     custody.append(conn, action="note", examiner=case.examiner, result="signed checkpoint",
                    detail={"what": "signed checkpoint", "checkpoint_id": stored.id,
                            "custody_seq": cp.custody_seq, "head": cp.head, "key_id": cp.key_id,
-                           "public_key": cp.public_key, "signature": cp.signature})
+                           "public_key": cp.public_key, "signature": cp.signature, "export": cp.export,
+                           "content_sha256": cp.content_sha256, "message_format": cp.message_format},
+                   state=[state.row_change(conn, "checkpoints", stored.id)])
     return stored
 
 
@@ -246,7 +209,7 @@ def sign_checkpoint(case: Case) -> Checkpoint:
     after it (and is covered by the next checkpoint).
     """
     with case.transaction() as conn:
-        seq, head = _head(conn)
+        seq, head = head_of(conn)
         cp = make_checkpoint(case, seq, head)
         return store_checkpoint(conn, case, cp)
 
@@ -254,8 +217,9 @@ def sign_checkpoint(case: Case) -> Checkpoint:
 def list_checkpoints(case: Case) -> list[Checkpoint]:
     """Return the stored checkpoints, oldest first."""
     case_id = str(case.meta.get("case_id", ""))
-    rows = case.db.conn.execute("SELECT id, custody_seq, head, at, examiner, key_id, public_key, signature "
-                                "FROM checkpoints ORDER BY id")
+    rows = case.db.conn.execute(
+        "SELECT id, custody_seq, head, at, examiner, key_id, public_key, signature, export, content_sha256, "
+        "message_format FROM checkpoints ORDER BY id")
     return [Checkpoint(int(r[0]), case_id, int(r[1]), *r[2:]) for r in rows]
 
 
@@ -263,6 +227,22 @@ def latest_checkpoint(case: Case) -> Checkpoint | None:
     """Return the newest stored checkpoint, or None."""
     found = list_checkpoints(case)
     return found[-1] if found else None
+
+
+def checkpoint_from_json(data: object) -> Checkpoint:
+    """Read a receipt (``to_json``) back; raise ValueError when it is not one."""
+    if not isinstance(data, dict):
+        raise ValueError("a receipt is a JSON object")
+    try:
+        fmt = str(data.get("message_format") or MAGIC)
+        if fmt not in (MAGIC, MAGIC2):
+            raise ValueError(f"unknown receipt format {fmt!r}")
+        return Checkpoint(int(str(data.get("id", 0))), str(data["case_id"]), int(str(data["custody_seq"])),
+                          str(data["head"]), str(data.get("at", "")), str(data.get("examiner", "")),
+                          str(data["key_id"]), str(data["public_key"]), str(data["signature"]),
+                          str(data.get("export", "")), str(data.get("content_sha256", "")), fmt)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"a receipt field is missing: {exc}") from exc
 
 
 def verify_one(cp: Checkpoint) -> str | None:
@@ -321,7 +301,8 @@ def verify_checkpoints(case: Case) -> CheckpointReport:
     conn = case.db.conn
     problems: list[str] = []
     unknown: list[str] = []
-    known = known_key_ids()
+    signers: dict[int, str] = {}
+    trusted = keys.trusted_fingerprints()
     cps = list_checkpoints(case)
     hashes = {int(s): str(h) for s, h in conn.execute("SELECT seq, entry_hash FROM custody")}
     last_seq = 0
@@ -336,6 +317,18 @@ def verify_checkpoints(case: Case) -> CheckpointReport:
         bad = _against_chain(cp, hashes)
         if bad:
             problems.append(bad)
-        if cp.key_id not in known and cp.key_id not in unknown:
-            unknown.append(cp.key_id)
-    return CheckpointReport(not problems, len(cps), problems, unknown)
+        signers[cp.id] = f"{cp.key_id} ({cp.examiner})"
+        if _fingerprint_of(cp) not in trusted:
+            problems.append(f"checkpoint {cp.id} is signed by key {cp.key_id} (examiner {cp.examiner}), "
+                            "which this workstation does not trust (`casetrail keys trust` after "
+                            "checking its fingerprint)")
+            if cp.key_id not in unknown:
+                unknown.append(cp.key_id)
+    return CheckpointReport(not problems, len(cps), problems, unknown, signers)
+
+
+def _fingerprint_of(cp: Checkpoint) -> str:
+    try:
+        return cp.fingerprint
+    except ValueError:
+        return ""

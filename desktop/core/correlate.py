@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.core import warninglists
+from desktop.core import references, warninglists
 from desktop.core.case import Case
 from desktop.core.findings import decode_warnings, list_indicators
 from desktop.core.intel import AsnRecord, FeedHit, Library
@@ -160,6 +160,18 @@ def correlate(case: Case, *, type_: str | None = None, library: Library | None =
             found[ind_id] = [Match("case", f"{title} (this case)",
                                    f"items {', '.join(map(str, mine))} of this case", "this-case")]
     asn: dict[int, AsnRecord] = {}
+    if use_library and library is None and references.has_snapshot(db):
+        # The case's own snapshot, with the reference item each match came from (issue 11): the
+        # workstation library of today does not change what an earlier case states.
+        snap, snap_asn = references.snapshot(db)
+        for m in snap:
+            if m.source == "feed":
+                detail = f"{m.detail} (reference item {m.reference_item_id}, SHA-256 {m.reference_sha256})"
+                found.setdefault(m.indicator_id, []).append(Match("feed", m.name, detail, m.kind))
+            else:
+                found.setdefault(m.indicator_id, []).append(Match("case", m.name, m.detail, m.kind))
+        asn = {i: AsnRecord(n, name, country) for i, (n, name, country, _ref, _sha) in snap_asn.items()}
+        use_library = False
     own = library is None and use_library
     lib = Library.open_existing() if own else library
     try:

@@ -3,9 +3,19 @@
 
 Each entry records who (examiner, OS user), what (item, hashes), when (UTC), where (host, source
 path), why (reason), how (tool and version) and the result of the hash comparison. Every entry
-stores ``prev_hash`` and ``entry_hash = SHA-256(prev_hash ‖ canonical JSON of the entry)``, so an
-edited, deleted, inserted or reordered row breaks the chain from that row on. SQLite triggers
-(see ``store.py``) refuse UPDATE and DELETE; the chain catches whoever removes the triggers first.
+stores ``prev_hash`` and ``entry_hash = SHA-256(bytes.fromhex(prev_hash) ‖ JCS(entry))``, where
+JCS is the RFC 8785 JSON Canonicalization Scheme and ``entry`` is the object of the sixteen
+:data:`FIELDS` (``detail`` is a *string* holding JSON text, so the hashed object holds only
+strings, integers and nulls). An edited, deleted, inserted or reordered row breaks the chain from
+that row on. SQLite triggers (see ``store.py``) refuse UPDATE and DELETE; the chain catches
+whoever removes the triggers first. ``docs/verification.md`` specifies all of it byte for byte.
+
+Entries written before RFC 8785 was named used ``json.dumps(sort_keys=True, separators=(",",
+":"), ensure_ascii=False)``, which gives the same bytes as JCS for objects of strings, integers
+and nulls (the test suite proves it on arbitrary text): old cases verify unchanged.
+
+Analyst state travels in ``detail["state"]``: a list of row changes (see ``desktop.core.state``)
+that ``verify`` replays against the tables.
 
 This module never decides *whether* to record: callers record every action, inside the same
 transaction as the change the entry describes.
@@ -23,6 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import rfc8785
+
 from desktop import TOOL_NAME, __version__
 
 GENESIS = "0" * 64
@@ -30,7 +42,7 @@ ACTIONS = frozenset(
     {"created", "acquired", "derived", "analysed", "tagged", "verified", "exported", "note",
      "recovered", "opened"}
 )
-_FIELDS = (
+FIELDS = (
     "seq", "at", "action", "item_id", "examiner", "os_user", "host", "source", "reason", "tool",
     "sha256", "hash_before", "hash_after", "result", "detail", "prev_hash",
 )
@@ -59,15 +71,28 @@ def tool_id() -> str:
     return f"{TOOL_NAME} {__version__}"
 
 
+def hashed_object(entry: dict[str, Any]) -> dict[str, Any]:
+    """Return exactly the object whose JCS bytes an entry's hash covers (the :data:`FIELDS`)."""
+    return {k: entry.get(k) for k in FIELDS}
+
+
 def canonical(entry: dict[str, Any]) -> bytes:
-    """Serialise the chained fields of an entry the one way the hash is defined over."""
-    body = {k: entry.get(k) for k in _FIELDS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Serialise the chained fields of an entry with RFC 8785 (JCS), the form the hash covers."""
+    return rfc8785.dumps(hashed_object(entry))
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
-    """Return ``SHA-256(prev_hash ‖ canonical(entry))`` as hex."""
-    return hashlib.sha256(bytes.fromhex(entry["prev_hash"]) + canonical(entry)).hexdigest()
+    """Return ``SHA-256(bytes.fromhex(prev_hash) ‖ JCS(entry))`` as hex.
+
+    A value JCS cannot represent (a lone surrogate, an integer beyond 2**53) cannot have been
+    written by this module: such an entry hashes to no valid value and so breaks the chain.
+    """
+    try:
+        body = canonical(entry)
+        prev = bytes.fromhex(str(entry["prev_hash"]))
+    except (ValueError, TypeError, rfc8785.CanonicalizationError):
+        return ""
+    return hashlib.sha256(prev + body).hexdigest()
 
 
 def append(
@@ -83,8 +108,26 @@ def append(
     hash_before: str | None = None,
     hash_after: str | None = None,
     detail: dict[str, Any] | None = None,
+    state: list[dict[str, Any]] | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     """Append one entry to the chain; the caller owns the surrounding transaction.
+
+    Args:
+        conn: the case connection, inside the caller's transaction.
+        action: one of :data:`ACTIONS`.
+        examiner: who acts.
+        result: the outcome in words.
+        item_id: the item concerned, if any.
+        source: where the bytes came from (path, package).
+        reason: why (authority, request).
+        sha256: the content hash concerned.
+        hash_before: the hash before the step (source).
+        hash_after: the hash after the step (vault copy).
+        detail: what else a reader needs; kept as JSON text.
+        state: row changes made in the same transaction (``desktop.core.state.row_change``);
+            stored as ``detail["state"]`` and replayed by ``verify`` against the tables.
+        at: the entry's time, when the caller wrote the same instant into a row (items).
 
     Returns:
         The entry as stored, including ``seq`` and ``entry_hash``.
@@ -95,7 +138,7 @@ def append(
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
     entry: dict[str, Any] = {
         "seq": seq,
-        "at": utc_now(),
+        "at": at or utc_now(),
         "action": action,
         "item_id": item_id,
         "examiner": examiner,
@@ -108,7 +151,8 @@ def append(
         "hash_before": hash_before,
         "hash_after": hash_after,
         "result": result,
-        "detail": json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
+        "detail": json.dumps({**(detail or {}), **({"state": state} if state else {})},
+                             sort_keys=True, ensure_ascii=False),
         "prev_hash": prev,
     }
     entry["entry_hash"] = entry_hash(entry)
@@ -143,8 +187,8 @@ def verify_chain(conn: sqlite3.Connection) -> ChainReport:
     A gap in sequence numbers (a deleted row), a wrong ``prev_hash`` (a deleted, inserted or
     reordered row) or a wrong ``entry_hash`` (an edited row) all break the chain.
     """
-    cur = conn.execute(f"SELECT {', '.join(_FIELDS)}, entry_hash FROM custody ORDER BY seq")  # noqa: S608
-    names = [*_FIELDS, "entry_hash"]
+    cur = conn.execute(f"SELECT {', '.join(FIELDS)}, entry_hash FROM custody ORDER BY seq")  # noqa: S608
+    names = [*FIELDS, "entry_hash"]
     expected_prev, expected_seq, count = GENESIS, 1, 0
     for row in cur:
         entry = dict(zip(names, row, strict=True))
@@ -180,3 +224,14 @@ def entries(conn: sqlite3.Connection, item_id: int | None = None) -> list[dict[s
             entry["detail"] = json.loads(entry["detail"])
         out.append(entry)
     return out
+
+
+def hashed_entries(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Return every entry as exactly the object that is hashed, plus its ``entry_hash``.
+
+    This is what ``casetrail custody --json`` prints: an expert recomputes each hash from it with
+    any RFC 8785 implementation and SHA-256, without reading the database.
+    """
+    cur = conn.execute(f"SELECT {', '.join(FIELDS)}, entry_hash FROM custody ORDER BY seq")  # noqa: S608
+    names = [*FIELDS, "entry_hash"]
+    return [dict(zip(names, row, strict=True)) for row in cur]

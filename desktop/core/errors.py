@@ -36,3 +36,9 @@ class CopyMismatchError(AcquisitionError):
 
 class Cancelled(CasetrailError):  # noqa: N818 - it is an outcome, not an error condition
     """The user cancelled a long operation between two steps."""
+
+
+class VerificationFailed(CasetrailError):  # noqa: N818 - an outcome the CLI reports with exit 1
+    """The case failed verification, so an export or briefing was refused (fail closed)."""
+
+    exit_code = 1

@@ -15,13 +15,36 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.core import warninglists
+from desktop.core import custody, state, warninglists
 from desktop.core.custody import utc_now
 
 # How much an occurrence is worth by where it was read (DESIGN §5: parsed header > body > OCR).
 SOURCE_CONFIDENCE = {"analyst": 1.0, "header": 0.9, "attachment": 0.9, "metadata": 0.8,
                      "body": 0.7, "ocr": 0.5}
 _FINDING_TABLES = ("emails", "hops", "media", "ocr_lines", "occurrences")
+
+
+def mark_analysed(conn: sqlite3.Connection, *, examiner: str, item_id: int, sha256: str, kind: str,
+                  detail: dict[str, Any] | None = None, magic: str | None = None) -> dict[str, Any]:
+    """Set an item analysed and record it, with the SHA-256 of its findings, in custody.
+
+    Call it after the item's findings are written, in the same transaction: ``verify``
+    recomputes the findings hash (``desktop.core.state``), so a finding edited later is named.
+    ``magic`` (libmagic's description, when the analysis read it) is stored and recorded too.
+
+    Returns:
+        The custody entry.
+    """
+    conn.execute("UPDATE items SET status = 'analysed', kind = ?, same_as = NULL WHERE id = ?",
+                 (kind, item_id))
+    if magic:  # libmagic's description, read by the analysis child (issue 13)
+        conn.execute("UPDATE items SET magic = ? WHERE id = ?", (magic, item_id))
+    digest = state.findings_digests(conn, [item_id])[item_id]
+    stored_magic = conn.execute("SELECT magic FROM items WHERE id = ?", (item_id,)).fetchone()[0]
+    return custody.append(conn, action="analysed", examiner=examiner, item_id=item_id, sha256=sha256,
+                          result="analysed",
+                          detail={**(detail or {}), "kind": kind, "findings_sha256": digest,
+                                  "magic": stored_magic})
 
 
 def clear_item(conn: sqlite3.Connection, item_id: int) -> None:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from desktop.core import references
 from desktop.core.custody import utc_now
 from desktop.core.feeds import ACTOR_TYPES, Accounting, FeedError, ip2asn, parse_feed
 from desktop.core.home import workstation_home
@@ -451,6 +452,7 @@ class Library:
         except OSError as exc:
             raise FeedError(f"cannot read the feed {path}: {exc.strerror or exc}") from exc
         sha = hashlib.sha256(raw).hexdigest()
+        references.keep_copy(sha, raw)  # a case that matches it acquires these exact bytes (issue 11)
         row = self.conn.execute("SELECT id, format, name, entries, detail FROM feeds WHERE sha256 = ?",
                                 (sha,)).fetchone()
         if row:

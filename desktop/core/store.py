@@ -8,6 +8,7 @@ schema is current, and that the custody table refuses UPDATE and DELETE.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from pathlib import Path
 
@@ -268,8 +269,38 @@ CREATE TABLE campaign_tags (
 ) STRICT;
 """
 
+# Checkpoints become export receipts (issue 11): what was exported and the SHA-256 of its content
+# are signed with the chain head. Older rows keep the casetrail-checkpoint-v1 message.
+_V8 = """
+ALTER TABLE checkpoints ADD COLUMN export TEXT NOT NULL DEFAULT '';
+ALTER TABLE checkpoints ADD COLUMN content_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE checkpoints ADD COLUMN message_format TEXT NOT NULL DEFAULT 'casetrail-checkpoint-v1';
+"""
+
+# Intelligence as evidence (issue 11): the matches and ASN records a case states, each with the
+# reference item (a feed or ip2asn table acquired into the case) it came from.
+_V9 = """
+CREATE TABLE intel_matches (
+    id INTEGER PRIMARY KEY,
+    indicator_id INTEGER NOT NULL REFERENCES indicators(id),
+    reference_item_id INTEGER REFERENCES items(id),
+    source TEXT NOT NULL CHECK (source IN ('feed', 'case')),
+    name TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    kind TEXT NOT NULL
+) STRICT;
+CREATE INDEX intel_matches_indicator ON intel_matches(indicator_id);
+CREATE TABLE intel_asn (
+    indicator_id INTEGER PRIMARY KEY REFERENCES indicators(id),
+    reference_item_id INTEGER NOT NULL REFERENCES items(id),
+    number INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    country TEXT NOT NULL
+) STRICT;
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -349,3 +380,56 @@ def missing_custody_triggers(db: Database) -> list[str]:
         r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
     }
     return [t for t in CUSTODY_TRIGGERS if t not in present]
+
+
+# Objects SQLite itself may add to a healthy database (statistics of ANALYZE / PRAGMA optimize).
+_SQLITE_OWN = frozenset({"sqlite_stat1", "sqlite_stat4"})
+
+
+@functools.lru_cache(maxsize=8)
+def expected_schema(version: int = SCHEMA_VERSION) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """The schema that :data:`MIGRATIONS` up to ``version`` create, by exact SQL.
+
+    Built by running the migrations on an empty in-memory database and reading ``sqlite_master``:
+    ``ALTER TABLE`` rewrites the stored ``CREATE`` text the same way on every database, so a case
+    created at any version and upgraded has byte-identical SQL.
+
+    Returns:
+        ``(type, name) -> (table name, sql)`` for every table, index, trigger and view.
+    """
+    conn = sqlite3.connect(":memory:")
+    try:
+        for step in MIGRATIONS[:version]:
+            conn.executescript(step)
+        return {(str(t), str(n)): (str(tb), sql) for t, n, tb, sql in conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master")}
+    finally:
+        conn.close()
+
+
+def schema_problems(db: Database) -> list[str]:
+    """Compare the case's schema with :func:`expected_schema`, object by object, by exact SQL.
+
+    A trigger replaced by a no-op of the same name, an extra trigger, view or index, a dropped or
+    altered table: each is one sentence naming the object. Fail closed: an unreadable schema is a
+    problem, and so is a version this Casetrail does not know.
+    """
+    try:
+        version = schema_version(db)
+        rows = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return [f"the database schema cannot be read: {exc}"]
+    if not 0 < version <= SCHEMA_VERSION:
+        return [f"the database is at schema version {version}, which this Casetrail does not create"]
+    want = expected_schema(version)
+    have = {(str(t), str(n)): (str(tb), sql) for t, n, tb, sql in rows if str(n) not in _SQLITE_OWN}
+    out: list[str] = []
+    for key in sorted(set(want) | set(have)):
+        kind, name = key
+        if key not in have:
+            out.append(f"the {kind} {name} that this version creates is missing from the database")
+        elif key not in want:
+            out.append(f"the database holds an extra {kind} {name} that this version never creates")
+        elif have[key] != want[key]:
+            out.append(f"the {kind} {name} is not the one this version creates (its SQL was changed)")
+    return out

@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.core import custody
+from desktop.core import custody, state
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.indicators import TYPES, classify, normalise
@@ -294,14 +294,18 @@ def _apply_one(conn: sqlite3.Connection, examiner: str, target: str, target_id: 
     if op == "remove" and not exists:
         return f"{label}: not tagged {tag.text}, nothing removed"
     if op == "add":
-        conn.execute("INSERT INTO tags (target, target_id, tag, added_at, added_by) VALUES (?, ?, ?, ?, ?)",
-                     (target, target_id, tag.text, custody.utc_now(), examiner))
+        cur = conn.execute("INSERT INTO tags (target, target_id, tag, added_at, added_by) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           (target, target_id, tag.text, custody.utc_now(), examiner))
+        tag_id = int(cur.lastrowid or 0)
     else:
-        conn.execute("DELETE FROM tags WHERE target = ? AND target_id = ? AND tag = ?",
-                     (target, target_id, tag.text))
+        tag_id = int(conn.execute("SELECT id FROM tags WHERE target = ? AND target_id = ? AND tag = ?",
+                                  (target, target_id, tag.text)).fetchone()[0])
+        conn.execute("DELETE FROM tags WHERE id = ?", (tag_id,))
     done = "added" if op == "add" else "removed"
     custody.append(conn, action="tagged", examiner=examiner, result=done,
                    item_id=target_id if target == "item" else None,
                    detail={"target": target, "target_id": target_id, **detail, "tag": tag.text,
-                           "kind": tag.kind, "op": op})
+                           "kind": tag.kind, "op": op},
+                   state=[state.row_change(conn, "tags", tag_id)])
     return f"{label}: {done} {tag.text}{suffix}"

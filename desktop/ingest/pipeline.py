@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core import campaigns, custody, findings
+from desktop.core import campaigns, custody, findings, state
 from desktop.core.acquire import Acquired, DerivedFile, ImportReport, acquire_derived_files, import_paths
 from desktop.core.case import Case, Item
 from desktop.core.detect import describe_file
@@ -52,8 +52,10 @@ class AnalysisReport:
 
 
 def pending(case: Case) -> list[int]:
-    """Items acquired but not analysed yet."""
-    return [int(r[0]) for r in case.db.execute("SELECT id FROM items WHERE status = 'acquired' ORDER BY id")]
+    """Items acquired but not analysed yet (intelligence references are never analysed)."""
+    return [int(r[0]) for r in case.db.execute(
+        "SELECT id FROM items WHERE status = 'acquired' AND derived_how IS NOT 'intelligence reference' "
+        "ORDER BY id")]
 
 
 def _depth(case: Case, item: Item) -> int:
@@ -430,8 +432,12 @@ def _record_share(conn: sqlite3.Connection, case: Case, item: Item, owner_id: in
     conn.execute("UPDATE items SET status = ?, kind = ?, same_as = ?, "
                  "magic = CASE magic WHEN '' THEN (SELECT magic FROM items WHERE id = ?) ELSE magic END "
                  "WHERE id = ?", (status, kind, owner_id, owner_id, item.id))
+    # status, file type and findings hash bound to custody (issue 11): verify replays them
+    magic = conn.execute("SELECT magic FROM items WHERE id = ?", (item.id,)).fetchone()[0]
+    digest = state.findings_digests(conn, [item.id])[item.id]
     custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id, sha256=item.sha256,
-                   result=result, detail={"same_as": owner_id, "occurrences": count, "kind": kind})
+                   result=result, detail={"same_as": owner_id, "occurrences": count, "kind": kind,
+                                          "status": status, "magic": magic, "findings_sha256": digest})
     return status
 
 
@@ -466,12 +472,7 @@ def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: d
     for text in result.get("texts") or []:
         findings.record_text(conn, item.id, text["part"], text["text"])
     count = findings.record_occurrences(conn, item.id, occurrences)
-    conn.execute("UPDATE items SET status = 'analysed', kind = ?, same_as = NULL WHERE id = ?",
-                 (kind, item.id))
-    if result.get("magic") and not item.magic:
-        conn.execute("UPDATE items SET magic = ? WHERE id = ?", (str(result["magic"]), item.id))
-    custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
-                   sha256=item.sha256, result="analysed",
-                   detail={**(result.get("detail") or {}), "summary": result.get("summary", ""),
-                           "kind": kind, "occurrences": count,
-                           "derived_items": [d.id for d in part_items]})
+    findings.mark_analysed(conn, examiner=case.examiner, item_id=item.id, sha256=item.sha256, kind=kind,
+                           magic=str(result["magic"]) if result.get("magic") and not item.magic else None,
+                           detail={**(result.get("detail") or {}), "summary": result.get("summary", ""),
+                                   "occurrences": count, "derived_items": [d.id for d in part_items]})

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import keys
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
@@ -203,7 +204,11 @@ class BriefingDialog(QDialog):
             box.toggled.connect(self._on_option_changed)
             self.section_boxes[name] = box
             sections_layout.addWidget(box)
-        always = QLabel("The cover and the signed checkpoint are always included.", sections_box)
+        fp = keys.fingerprint_of(self.case.examiner)
+        always = QLabel("The cover and the signed checkpoint are always included. The PDF is signed "
+                        f"with the key of {self.case.examiner}"
+                        + (f", fingerprint {fp[:16]}\u2026{fp[-8:]}." if fp else "."), sections_box)
+        always.setTextFormat(Qt.TextFormat.PlainText)  # the examiner's name is case text
         always.setWordWrap(True)
         always.setObjectName("hint")
         sections_layout.addWidget(always)

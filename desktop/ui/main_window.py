@@ -53,6 +53,7 @@ from desktop.ui.detail_pane import DetailPane
 from desktop.ui.evidence_model import Column, EvidenceModel
 from desktop.ui.import_dialog import ImportReasonDialog, TaskProgressDialog
 from desktop.ui.new_case_dialog import NewCaseDialog, NewCaseRequest
+from desktop.ui.passphrase_dialog import ensure_passphrase
 from desktop.ui.tasks import TaskHandle, TaskManager
 from desktop.ui.timeline_view import TimelineView
 
@@ -601,6 +602,8 @@ class MainWindow(QMainWindow):
     def open_briefing_dialog(self) -> BriefingDialog | None:
         """Open Case \u2192 Export briefing\u2026 (window-modal) and start its first preview."""
         if self.case is None:
+            return None
+        if not ensure_passphrase(self, self.case.examiner):  # the briefing is signed
             return None
         dialog = BriefingDialog(self.case, self.tasks, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import custody, findings
+from desktop.core import custody, findings, state
 from desktop.core.case import Case, Item
 from desktop.core.indicators import TYPES, classify, normalise
 from desktop.core.progress import Progress, Task
@@ -110,7 +110,9 @@ def record_analyst_indicator(case: Case, item_id: int, type_: str, value: str,
                        result="indicator recorded by the analyst",
                        detail={"what": "indicator recorded from a selected region", "type": type_,
                                "value": value, "bbox": list(bbox), "time_s": occurrence.get("time_s"),
-                               "note": note})
+                               "note": note,
+                               # the item's findings changed: custody binds their new hash
+                               "findings_sha256": state.findings_digests(conn, [item_id])[item_id]})
     return item_id
 
 

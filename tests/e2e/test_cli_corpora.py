@@ -86,7 +86,9 @@ def test_outlook_stores_become_messages_with_their_folder_and_the_password_said(
     for src in stores:  # the store is acquired as it is
         assert top[src.name]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
         assert top[src.name]["status"] == "analysed"
-    custody = json.loads(run("custody", str(case), "--json").stdout)
+    # custody --json prints each entry as hashed: detail is JSON text (issue 11)
+    custody = [{**e, "detail": json.loads(e["detail"])}
+               for e in json.loads(run("custody", str(case), "--json").stdout)]
     derived = [e for e in custody
                if e["action"] == "derived" and e["detail"].get("how") == "outlook store message"]
     assert len(derived) == 7

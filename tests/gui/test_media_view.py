@@ -51,7 +51,8 @@ def add_image_with_ocr(case: Case, tmp_path: Path) -> int:
         findings.record_occurrences(conn, item_id, [
             {"type": "ipv4", "value": "185.141.63.120", "source": "ocr", "where": "image",
              "bbox": LINES[1]["box"], "confidence": 0.98}])
-        conn.execute("UPDATE items SET status = 'analysed', kind = 'image' WHERE id = ?", (item_id,))
+        findings.mark_analysed(conn, examiner=case.examiner, item_id=item_id,
+                               sha256=case.item(item_id).sha256, kind="image")  # type: ignore[union-attr]
     return item_id
 
 
@@ -163,7 +164,8 @@ def test_a_video_frame_is_decoded_in_a_child_at_the_scrubbed_time(
              "frame_index": 2},
             {"text": "cat /etc/hosts", "confidence": 0.9, "box": [12, 32, 120, 16], "time_s": 1.2,
              "frame_index": 6}])
-        conn.execute("UPDATE items SET status = 'analysed', kind = 'video' WHERE id = ?", (item_id,))
+        findings.mark_analysed(conn, examiner=case.examiner, item_id=item_id,
+                               sha256=case.item(item_id).sha256, kind="video")  # type: ignore[union-attr]
     view = show_media(qtbot, case_window, item_id)
     assert view.mode == "video"
     assert view.video_bar.isVisibleTo(view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -42,16 +43,20 @@ def test_key_is_made_once_private_and_named_by_its_hash(case: Case, home: Path) 
     assert cp.public_key_hex == raw.hex()
     again = ck.sign_checkpoint(case)
     assert again.key_id == cp.key_id
-    assert len(list((home / "keys").glob("*.pem"))) == 1
+    assert len(list((home / "keys").glob("*.ed25519.pem"))) == 1
     assert cp.key_id in ck.known_key_ids()
 
 
 def test_signature_is_deterministic_and_recorded(case: Case) -> None:
-    a = ck.make_checkpoint(case)
-    b = ck.make_checkpoint(case)
+    a = ck.make_checkpoint(case, legacy=True)
+    b = ck.make_checkpoint(case, legacy=True)
     assert a.signature == b.signature
     assert a.message() == b.message()
     assert a.message() == f"casetrail-checkpoint-v1\n{case.meta['case_id']}\n1\n{a.head}".encode()
+    v2 = ck.make_checkpoint(case, export="briefing", content_sha256="ab" * 32)
+    assert v2.message() == (f"casetrail-checkpoint-v2\n{case.meta['case_id']}\n1\n{a.head}\n{v2.at}\n"
+                            f"briefing\n{'ab' * 32}").encode()
+    assert ck.verify_one(v2) is None
     stored = ck.sign_checkpoint(case)
     last = case.custody()[-1]
     assert last["action"] == "note"
@@ -116,16 +121,16 @@ def test_wrong_key_id_and_other_case_are_caught(case: Case, tmp_path: Path) -> N
 
 def test_unknown_key_is_reported(case: Case, home: Path) -> None:
     ck.sign_checkpoint(case)
-    for f in (home / "keys").iterdir():
-        f.unlink()
+    shutil.rmtree(home / "keys")
     report = ck.verify_checkpoints(case)
-    assert report.ok
+    assert not report.ok, "a key this workstation does not trust is a discrepancy (issue 11)"
+    assert "does not trust" in report.problems[0]
     assert len(report.unknown_keys) == 1
 
 
 def test_damaged_key_file_is_a_clear_error(case: Case, home: Path) -> None:
     ck.sign_checkpoint(case)
-    key = next((home / "keys").glob("*.pem"))
+    key = next((home / "keys").glob("*.ed25519.pem"))
     key.chmod(0o600)
     key.write_bytes(b"not a key")
     with pytest.raises(SigningKeyError, match="not a valid key file"):

@@ -14,10 +14,11 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from desktop.core import analysis, custody, findings
+from desktop.core import analysis, findings
 from desktop.core.acquire import acquire_derived, import_paths
 from desktop.core.case import Case, Item
 from desktop.core.progress import run_to_end
+from desktop.core.tags import apply_tags
 
 HOSTILE = [
     '<font color="[[[getattr(pow, Word(\'__globals__\'))[\'os\'].system(\'touch /tmp/casetrail-pwned\') '
@@ -119,13 +120,9 @@ def build_case(root: Path, *, hostile: bool = True, title: str = "Operation Pape
             {"type": "domain", "value": "paper-lantern.example.com", "source": "header", "where": "From"},
             {"type": "ipv4", "value": "198.51.100.23", "source": "header", "where": "Received hop 1"},
         ])
-        ind = findings.indicator_id(conn, "ipv4", "203.0.113.7")
-        conn.execute("INSERT INTO tags (target, target_id, tag, added_at, added_by) VALUES "
-                     "('indicator', ?, 'attack-pattern:T1566', ?, 'Dana Analyst')", (ind, custody.utc_now()))
-        conn.execute("INSERT INTO tags (target, target_id, tag, added_at, added_by) VALUES "
-                     "('indicator', ?, 'tlp:amber', ?, 'Dana Analyst')", (ind, custody.utc_now()))
         for i in list(items.values()) + frames:
-            conn.execute("UPDATE items SET status = 'analysed' WHERE id = ?", (i.id,))
+            findings.mark_analysed(conn, examiner=case.examiner, item_id=i.id, sha256=i.sha256, kind=i.kind)
+    apply_tags(case, indicator="203.0.113.7", tags=["attack-pattern:T1566", "tlp:amber"])
     h1 = analysis.add_hypothesis(case, "State-linked operators (APT-Lantern)",
                                  "Infrastructure and tooling overlap with earlier state-linked activity.")
     h2 = analysis.add_hypothesis(case, "False flag by another actor",

@@ -13,7 +13,7 @@ import pytest
 
 from desktop.core.acquire import import_paths
 from desktop.core.case import Case
-from desktop.core.findings import record_occurrences
+from desktop.core.findings import mark_analysed, record_occurrences
 from desktop.core.intel import Library
 from desktop.core.progress import run_to_end
 from desktop.core.tags import apply_tags
@@ -40,6 +40,8 @@ def case(tmp_path: Path) -> Iterator[Case]:
     with c.transaction() as conn:
         record_occurrences(conn, item_id, [{"type": t, "value": v, "source": "body", "where": "body"}
                                            for t, v in PAIRS])
+        mark_analysed(conn, examiner=c.examiner, item_id=item_id, sha256=c.item(item_id).sha256,  # type: ignore[union-attr]
+                      kind="text")
     apply_tags(c, indicator="203.0.113.10", tags=["TLP:AMBER+STRICT", "T1566.001", "wave-3",
                                                    'admiralty-scale:source-reliability="b"'])
     try:
@@ -162,6 +164,8 @@ def test_round_trip_oasis_report_through_a_case(name: str, tmp_path: Path) -> No
         with c.transaction() as conn:
             record_occurrences(conn, item_id, [{"type": t, "value": v, "source": "analyst", "where": "feed"}
                                                for t, v in values])
+            mark_analysed(conn, examiner=c.examiner, item_id=item_id, sha256=c.item(item_id).sha256,  # type: ignore[union-attr]
+                          kind="text")
         out = tmp_path / "out.json"
         export_stix(c, out)
         validate(json.loads(out.read_text()))
