@@ -1127,7 +1127,10 @@ def render_briefing(case: Case, options: BriefingOptions, checkpoint: Checkpoint
     entries = case.custody()
     last = entries[-1] if entries else None
     cp = checkpoint or make_checkpoint(case, legacy=True)
-    decision = tlp_rule(case, options)
+    try:
+        decision: TlpDecision | None = tlp_rule(case, options)
+    except MarkingRefused:
+        decision = None  # a preview on the examiner's own screen; saving it is refused (write_briefing)
     ctx = _Ctx(case, options, tlp, Redactor(options.redact), st, cp, sections, verification, decision,
                items={i.id: i for i in case.items()})
     ind_rows = indicators_with_matches(case, use_library=options.correlate)
@@ -1250,6 +1253,15 @@ def tlp_rule(case: Case, options: BriefingOptions) -> TlpDecision:
                              f"{'; '.join(refused[:3])}{more}; choose a higher --tlp or redact them "
                              "(--redact VALUE; an item by its name and SHA-256)")
     return TlpDecision(tlp, str(case.meta.get("tlp", "amber")), tuple(redacted))
+
+
+def minimum_tlp(case: Case) -> str:
+    """The lowest marking a briefing of the case can carry without redactions (the dialog's default)."""
+    levels = [str(case.meta.get("tlp", "amber"))]
+    rows = case.db.conn.execute("SELECT DISTINCT tag FROM tags WHERE tag LIKE 'tlp:%'")
+    levels += [str(t)[4:] for (t,) in rows]
+    known = [lv for lv in levels if lv in TLP_LEVELS]
+    return max(known, key=TLP_LEVELS.index) if known else "amber"
 
 
 def _signature(case: Case, data: bytes, receipt: Checkpoint) -> bytes:

@@ -59,6 +59,7 @@ from reports.briefing import (
     SECTIONS,
     BriefingOptions,
     BriefingResult,
+    minimum_tlp,
     render_briefing,
     write_briefing,
 )
@@ -192,7 +193,9 @@ class BriefingDialog(QDialog):
         self.tlp = QComboBox(self)
         for level in TLP_LEVELS:
             self.tlp.addItem(f"TLP:{level.upper()}", level)
-        self.tlp.setCurrentIndex(max(0, self.tlp.findData(str(self.case.meta.get("tlp", "amber")))))
+        # The lowest marking that prints nothing tagged above it (issue 11's TLP rule): saving a lower
+        # one is refused unless those values are redacted.
+        self.tlp.setCurrentIndex(max(0, self.tlp.findData(minimum_tlp(self.case))))
         self.tlp.currentIndexChanged.connect(self._on_option_changed)
 
         sections_box = QGroupBox("Sections", self)
