@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.case import Case
-from desktop.core.findings import record_occurrences
+from desktop.core.findings import mark_analysed, record_occurrences
 from desktop.core.tags import apply_tags
 
 HERE = Path(__file__).resolve().parent
@@ -127,6 +127,9 @@ def _case(root: Path) -> Path:
         with case.transaction() as conn:
             record_occurrences(conn, item, [{"type": t, "value": v, "source": "body", "where": "body"}
                                             for t, v in values])
+            # findings bound to custody (issue 11): a push verifies the case first
+            mark_analysed(conn, examiner=case.examiner, item_id=item, sha256=case.items()[0].sha256,
+                          kind="text")
         apply_tags(case, indicator="lure-1.evil-loopback.net", tags=["T1566.001", "wave-3"])
         apply_tags(case, indicator="lure-2.evil-loopback.net", tags=["tlp:red"])
     return path

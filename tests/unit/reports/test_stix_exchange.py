@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from desktop.core.case import Case
-from desktop.core.findings import record_occurrences
+from desktop.core.findings import mark_analysed, record_occurrences
 from desktop.core.intel import Library
 from desktop.core.tags import apply_tags
 from reports.stix_export import TLP2_MARKING_IDS, build_bundle, export_stix
@@ -35,6 +35,9 @@ def matched(rich_case: Case) -> Case:
     with rich_case.transaction() as conn:
         record_occurrences(conn, item, [{"type": "domain", "value": v, "source": "body", "where": "body"}
                                         for v in ("arrowservice.net", "comrepair.net")])
+        # findings bound to custody (issue 11): an export verifies the case first
+        mark_analysed(conn, examiner=rich_case.examiner, item_id=item, sha256=rich_case.items()[0].sha256,
+                      kind=rich_case.items()[0].kind)
     apply_tags(rich_case, indicator="arrowservice.net", tags=["T1566.001", "wave-3", "tlp:red"])
     return rich_case
 
