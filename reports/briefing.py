@@ -647,13 +647,28 @@ def _indicators(ctx: _Ctx, rows_in: list[dict[str, Any]]) -> list[Flowable]:
         asn_s = (f"AS{asn.get('number')} {asn.get('name', '')} {asn.get('country', '')}".strip()
                  if asn else "")
         all_tags = sorted(set(r.get("tags") or []))
-        rows.append([ctx.p(r["type"], "cell"), ctx.p(defang(r["value"], r["type"]), "mono"),
+        shown = defang(r["value"], r["type"]) + _reading_note(r)
+        rows.append([ctx.p(r["type"], "cell"), ctx.p(shown, "mono"),
                      ctx.p(_where(ctx, r["occurrences"]), "cell"), ctx.p(matches or "-", "cell"),
                      ctx.p(asn_s or "-", "cell"), ctx.p(", ".join(all_tags) or "-", "cell")])
     # The type column fits "file_path" in one line; matches get the room they need most.
     out += _chunked(head, rows, [18 * mm, 50 * mm, BODY_W - 18 * mm - 50 * mm - 32 * mm - 22 * mm - 20 * mm,
                                  32 * mm, 22 * mm, 20 * mm])
     return out
+
+
+def _reading_note(row: dict[str, Any]) -> str:
+    """How an OCR-only indicator was read, so that no misread reads as a finding (issue 14).
+
+    An indicator whose every occurrence is an uncertain OCR reading is marked uncertain; one read
+    only on enhanced images says so: an enhanced image is never presented as the original pixels.
+    """
+    occs = row.get("occurrences") or []
+    if row.get("uncertain"):
+        return " (uncertain OCR reading)"
+    if occs and all(o.get("status") == "enhanced" for o in occs):
+        return " (read on an enhanced image)"
+    return ""
 
 
 def _open_image(ctx: _Ctx, item: Item) -> PILImage.Image | str:

@@ -35,6 +35,14 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def _source(occurrence: dict[str, Any]) -> str:
+    """The source, with how sure an OCR reading is: ``ocr (uncertain)``, ``ocr (enhanced image)``."""
+    status = occurrence.get("status")
+    if occurrence.get("source") == "ocr" and status in ("uncertain", "enhanced"):
+        return f"ocr ({'enhanced image' if status == 'enhanced' else 'uncertain'})"
+    return str(occurrence["source"])
+
+
 def build_rows(case: Case) -> list[dict[str, str]]:
     """The CSV rows of a case (pure: reads the case and the library, writes nothing)."""
     first_seen = {(str(t), str(v)): str(f) for t, v, f in
@@ -50,7 +58,7 @@ def build_rows(case: Case) -> list[dict[str, str]]:
             "tags": " | ".join(ind["tags"]),
             "first_seen": first_seen.get((ind["type"], ind["value"]), ""),
             "occurrences": str(len(occ)),
-            "sources": " | ".join(sorted({str(o["source"]) for o in occ})),
+            "sources": " | ".join(sorted({_source(o) for o in occ})),
             "items": " | ".join(str(i) for i in sorted({int(o["item_id"]) for o in occ})),
             "matches": " | ".join(f"{m['source']}: {m['name']} ({m['detail']})" for m in ind["matches"]),
             "asn": f"AS{asn['number']} {asn['name']} {asn['country']}".strip() if asn else "",

@@ -25,8 +25,9 @@ def cmd_indicators(args: argparse.Namespace) -> int:
         sources = sorted({o["source"] for o in r["occurrences"]})
         items = sorted({o["item_id"] for o in r["occurrences"]})
         shown = defang(r["value"], r["type"]) if args.defang else r["value"]
+        mark = "\tuncertain OCR reading" if r.get("uncertain") else ""
         print(f"{r['type']}\t{shown}\t{len(r['occurrences'])}x\t{','.join(sources)}\t"
-              f"items {','.join(map(str, items))}")
+              f"items {','.join(map(str, items))}{mark}")
     return EXIT_OK
 
 

@@ -150,12 +150,18 @@ def correlate(case: Case, *, type_: str | None = None, library: Library | None =
     if unchecked:
         listed.update(warninglists.shipped().check_many(unchecked))
     occurrence_items: dict[int, list[int]] = {}
-    for ind, item in db.execute("SELECT DISTINCT indicator_id, item_id FROM occurrences ORDER BY 1, 2"):
+    certain_items: dict[int, list[int]] = {}
+    for ind, item, certain in db.execute(
+            "SELECT indicator_id, item_id, MAX(NOT (source = 'ocr' AND COALESCE(status, 'uncertain') = "
+            "'uncertain')) FROM occurrences GROUP BY indicator_id, item_id ORDER BY 1, 2"):
         occurrence_items.setdefault(ind, []).append(item)
+        if certain:
+            certain_items.setdefault(ind, []).append(item)
     items = {ind: tuple(ids) for ind, ids in occurrence_items.items()}
     found: dict[int, list[Match]] = {}
     title = case.title
-    for ind_id, mine in items.items():
+    # An uncertain OCR reading (a possible misread) does not tie items together.
+    for ind_id, mine in certain_items.items():
         if len(mine) > 1:
             found[ind_id] = [Match("case", f"{title} (this case)",
                                    f"items {', '.join(map(str, mine))} of this case", "this-case")]
@@ -217,6 +223,10 @@ def indicators_with_matches(case: Case, type_: str | None = None, *, library: Li
         row["tags"] = tags.get(ind_id, [])
         c = corr.get(ind_id)
         row["matches"] = [m.to_json() for m in c.matches] if c else []
+        if row.get("uncertain"):
+            # a match of a possible misread is shown, never as a certain one
+            for match in row["matches"]:
+                match["detail"] = f"uncertain OCR reading; {match['detail']}"
         if c is not None and c.asn is not None:
             row["asn"] = c.asn.to_json()
     return rows

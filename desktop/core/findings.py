@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desktop.core import custody, state, warninglists
+from desktop.core.confusables import skeleton
 from desktop.core.custody import utc_now
 
 # How much an occurrence is worth by where it was read (DESIGN §5: parsed header > body > OCR).
@@ -208,22 +209,66 @@ def record_occurrences(conn: sqlite3.Connection, item_id: int, occurrences: Iter
     """Store where each indicator was found; return how many occurrences were stored.
 
     Each occurrence: ``type``, ``value`` (normalised), ``source``, ``where`` and optionally ``raw``,
-    ``offset``, ``time_s``, ``bbox`` [x, y, w, h], ``confidence``, ``frame_item_id``.
+    ``offset``, ``time_s``, ``bbox`` [x, y, w, h], ``confidence``, ``frame_item_id``; OCR occurrences
+    also ``status``, ``frames_agree``, ``reads``, ``alternatives`` and ``enhanced_item_id``/``recipe``.
+
+    An OCR reading that differs from an indicator already in the case only by confusable characters
+    (``f1-voter.org`` where a header said ``fl-voter.org``) is recorded as ``uncertain`` with that
+    indicator among its alternatives: a misread must not become a second, certain lead.
     """
     occs = list(occurrences)
+    ocr = [o for o in occs if o["source"] == "ocr"]
+    if ocr:
+        _check_confusable_twins(conn, item_id, ocr)
     ids = indicator_ids(conn, [(o["type"], o["value"]) for o in occs])
     rows = []
     for occ in occs:
         base = SOURCE_CONFIDENCE.get(occ["source"], 0.5)
         conf = occ.get("confidence")
         bbox = json.dumps(occ["bbox"]) if occ.get("bbox") else None
+        status = occ.get("status") if occ["source"] == "ocr" else None
+        detail = None
+        if occ["source"] == "ocr":
+            status = status if status in OCR_STATUSES else "uncertain"
+            detail = json.dumps({"confidence": round(float(conf), 4) if conf is not None else None,
+                                 "alternatives": list(occ.get("alternatives") or []),
+                                 **({"recipe": occ["recipe"]} if occ.get("recipe") else {}),
+                                 **({"frame_time_s": occ["frame_time_s"]}
+                                    if occ.get("frame_time_s") is not None else {})},
+                                ensure_ascii=False)
         rows.append((ids[(occ["type"], occ["value"])], item_id, occ["source"], occ["where"],
                      occ.get("raw"), occ.get("offset"), occ.get("time_s"), bbox,
-                     base * float(conf) if conf is not None else base, occ.get("frame_item_id")))
+                     base * float(conf) if conf is not None else base, occ.get("frame_item_id"),
+                     status, occ.get("frames_agree"), occ.get("reads"), detail, occ.get("enhanced_item_id")))
     conn.executemany(
         "INSERT INTO occurrences (indicator_id, item_id, source, where_, raw, offset, time_s, bbox, "
-        "confidence, frame_item_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "confidence, frame_item_id, status, frames_agree, reads, ocr_detail, enhanced_item_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return len(rows)
+
+
+OCR_STATUSES = ("certain", "uncertain", "enhanced")
+
+
+def _check_confusable_twins(conn: sqlite3.Connection, item_id: int, ocr: list[dict[str, Any]]) -> None:
+    """Marks OCR readings that are confusable twins of indicators the case already holds."""
+    types = sorted({o["type"] for o in ocr})
+    marks = ", ".join("?" for _ in types)
+    known: dict[tuple[str, str], list[str]] = {}
+    rows = conn.execute(
+        f"SELECT DISTINCT i.type, i.value FROM indicators i JOIN occurrences o ON o.indicator_id = i.id "  # noqa: S608
+        f"WHERE i.type IN ({marks}) AND NOT (o.item_id = ? AND o.source = 'ocr') "
+        "AND COALESCE(o.status, 'certain') != 'uncertain'", (*types, item_id)).fetchall()
+    for type_, value in rows:
+        known.setdefault((str(type_), skeleton(str(value))), []).append(str(value))
+    for occ in ocr:
+        twins = [v for v in known.get((occ["type"], skeleton(occ["value"])), []) if v != occ["value"]]
+        same = occ["value"] in known.get((occ["type"], skeleton(occ["value"])), [])
+        if twins and not same:
+            if occ.get("status") != "uncertain":
+                occ["where"] = f"{occ['where']} (uncertain reading: confusable with {', '.join(twins)})"
+            occ["status"] = "uncertain"
+            occ["alternatives"] = sorted({*(occ.get("alternatives") or []), *twins})
 
 
 def list_indicators(conn: sqlite3.Connection, type_: str | None = None) -> list[dict[str, Any]]:
@@ -239,14 +284,18 @@ def list_indicators(conn: sqlite3.Connection, type_: str | None = None) -> list[
     if not out:
         return []
     rows = conn.execute(
-        "SELECT indicator_id, item_id, source, where_, time_s, bbox, confidence, raw, offset, frame_item_id "
+        "SELECT indicator_id, item_id, source, where_, time_s, bbox, confidence, raw, offset, frame_item_id, "
+        "status, frames_agree, reads, ocr_detail, enhanced_item_id "
         "FROM occurrences ORDER BY indicator_id, item_id, COALESCE(time_s, 0), COALESCE(offset, 0), id")
-    for ind_id, item_id, source, where, time_s, bbox, conf, raw, offset, frame in rows:
+    for (ind_id, item_id, source, where, time_s, bbox, conf, raw, offset, frame, status, agree, reads, detail,
+         enhanced) in rows:
         target = out.get(int(ind_id))
         if target is None:
             continue
         occ: dict[str, Any] = {"item_id": item_id, "source": source, "where": where,
                                "confidence": round(float(conf), 3)}
+        if source == "ocr":
+            occ.update(_ocr_fields(status, agree, reads, detail, enhanced))
         if time_s is not None:
             occ["time_s"] = time_s
         if bbox:
@@ -258,6 +307,9 @@ def list_indicators(conn: sqlite3.Connection, type_: str | None = None) -> list[
         if frame is not None:
             occ["frame_item_id"] = frame
         target["occurrences"].append(occ)
+    for row in out.values():
+        if row["occurrences"] and all(o.get("status") == "uncertain" for o in row["occurrences"]):
+            row["uncertain"] = True
     return [v for v in out.values() if v["occurrences"]]
 
 
@@ -276,10 +328,32 @@ def share_analysis(conn: sqlite3.Connection, item_id: int, owner_id: int) -> int
     conn.execute("DELETE FROM occurrences WHERE item_id = ? AND source != 'analyst'", (item_id,))
     cur = conn.execute(
         "INSERT INTO occurrences (indicator_id, item_id, source, where_, raw, offset, time_s, bbox, "
-        "confidence, frame_item_id) SELECT indicator_id, ?, source, where_, raw, offset, time_s, bbox, "
-        "confidence, frame_item_id FROM occurrences WHERE item_id = ? AND source != 'analyst' ORDER BY id",
+        "confidence, frame_item_id, status, frames_agree, reads, ocr_detail, enhanced_item_id) "
+        "SELECT indicator_id, ?, source, where_, raw, offset, time_s, bbox, confidence, frame_item_id, "
+        "status, frames_agree, reads, ocr_detail, enhanced_item_id "
+        "FROM occurrences WHERE item_id = ? AND source != 'analyst' ORDER BY id",
         (item_id, owner_id))
     return int(cur.rowcount)
+
+
+def _ocr_fields(status: str | None, agree: int | None, reads: int | None, detail: str | None,
+                enhanced: int | None) -> dict[str, Any]:
+    """The status, confidence, agreement and alternatives of one OCR occurrence (issue 14).
+
+    Readings recorded before statuses existed were never checked across frames: uncertain.
+    """
+    extra: dict[str, Any] = json.loads(detail) if detail else {}
+    out: dict[str, Any] = {"status": status or "uncertain", "frames_agree": int(agree or 1),
+                           "reads": int(reads or 1)}
+    if extra.get("confidence") is not None:
+        out["confidence"] = float(extra["confidence"])
+    if extra.get("alternatives"):
+        out["alternatives"] = list(extra["alternatives"])
+    if enhanced is not None:
+        out["enhanced_item_id"] = enhanced
+    if extra.get("recipe"):
+        out["recipe"] = extra["recipe"]
+    return out
 
 
 def email_of(conn: sqlite3.Connection, item_id: int) -> dict[str, Any] | None:
@@ -298,3 +372,97 @@ def email_of(conn: sqlite3.Connection, item_id: int) -> dict[str, Any] | None:
     for hop in mail["hops"]:
         hop["flags"] = json.loads(hop["flags"])
     return mail
+
+
+@dataclass(frozen=True)
+class EnhancedImageRow:
+    """An enhanced image derived from a video or screenshot, as the window lists it.
+
+    Attributes:
+        item_id: the enhanced image's own item.
+        parent_id: the video or screenshot it was made from.
+        time_s: the frame time (None for a screenshot).
+        box: the region of the original it enhances, ``(x, y, w, h)``.
+        recipe: the steps applied, in words.
+        read_as: what was read on it.
+        marked_by: the examiner who marked the region, or "" when analysis found it weak or faint.
+    """
+
+    item_id: int
+    parent_id: int
+    time_s: float | None
+    box: tuple[int, int, int, int]
+    recipe: str
+    read_as: tuple[str, ...]
+    marked_by: str = ""
+
+
+def enhanced_images(conn: sqlite3.Connection, parent_id: int) -> list[EnhancedImageRow]:
+    """The enhanced images made from an item, from the custody entries that acquired them."""
+    rows = conn.execute(
+        "SELECT i.id, c.detail FROM items i JOIN custody c ON c.item_id = i.id AND c.action = 'derived' "
+        "WHERE i.parent_id = ? AND i.derived_how = 'enhanced image' ORDER BY i.id", (parent_id,)).fetchall()
+    out: list[EnhancedImageRow] = []
+    for item_id, stored in rows:
+        entry = json.loads(stored) if stored else {}
+        detail = entry.get("detail", entry) if isinstance(entry, dict) else {}
+        if not isinstance(detail, dict) or "recipe" not in detail:
+            continue
+        box = detail.get("box") or [0, 0, 0, 0]
+        read = detail.get("read_as") or []
+        read_as = tuple(str(r) for r in read) if isinstance(read, list) else (str(read),)
+        time_s = detail.get("time_s")
+        when = float(time_s) if time_s is not None else None
+        x, y, w, h = (int(v) for v in box[:4])
+        out.append(EnhancedImageRow(int(item_id), parent_id, when, (x, y, w, h), str(detail["recipe"]),
+                                    read_as, str(detail.get("marked_by") or "")))
+    return out
+
+
+@dataclass(frozen=True)
+class OcrFinding:
+    """An indicator read by OCR on an item, as the window marks the line it was read on.
+
+    Attributes:
+        value: the indicator's value.
+        status: ``certain``, ``uncertain`` or ``enhanced``.
+        frame_time_s: time of the frame whose reading it rests on (the OCR line's time).
+        time_s: first time its complete value was visible.
+        box: the line's box in that frame.
+        confidence: the reading's confidence.
+        frames_agree: how many reads agree.
+        reads: how many reads were made.
+        alternatives: other values read at the same place.
+        enhanced_item_id: the enhanced image it was read on, if any.
+    """
+
+    value: str
+    status: str
+    frame_time_s: float | None
+    time_s: float | None
+    box: tuple[int, ...]
+    confidence: float
+    frames_agree: int
+    reads: int
+    alternatives: tuple[str, ...] = ()
+    enhanced_item_id: int | None = None
+
+
+def ocr_findings(conn: sqlite3.Connection, item_id: int) -> list[OcrFinding]:
+    """Every OCR occurrence of an item with its status (what the OCR hits list marks)."""
+    rows = conn.execute(
+        "SELECT i.value, o.status, o.time_s, o.bbox, o.confidence, o.frames_agree, o.reads, o.ocr_detail, "
+        "o.enhanced_item_id FROM occurrences o JOIN indicators i ON i.id = o.indicator_id "
+        "WHERE o.item_id = ? AND o.source = 'ocr' AND o.bbox IS NOT NULL ORDER BY o.time_s, o.id",
+        (item_id,)).fetchall()
+    out = []
+    for value, status, time_s, bbox, conf, agree, reads, detail, enhanced in rows:
+        extra = json.loads(detail) if detail else {}
+        frame_t = extra.get("frame_time_s", time_s)
+        reading_conf = extra.get("confidence")
+        out.append(OcrFinding(str(value), str(status or "uncertain"), frame_t, time_s,
+                              tuple(int(v) for v in json.loads(bbox)),
+                              float(reading_conf if reading_conf is not None else conf),
+                              int(agree or 1), int(reads or 1), tuple(extra.get("alternatives") or ()),
+                              enhanced))
+    return out

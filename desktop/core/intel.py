@@ -389,7 +389,10 @@ class Library:
         case_id = str(meta.get("case_id") or case.path.resolve())
         rows = case.db.conn.execute(
             "SELECT i.type, i.value, group_concat(DISTINCT o.item_id) FROM indicators i "
-            "JOIN occurrences o ON o.indicator_id = i.id GROUP BY i.id").fetchall()
+            "JOIN occurrences o ON o.indicator_id = i.id "
+            # an uncertain OCR reading (a possible misread) never becomes a lead for other cases
+            "WHERE NOT (o.source = 'ocr' AND COALESCE(o.status, 'uncertain') = 'uncertain') "
+            "GROUP BY i.id").fetchall()
         with self._transaction() as conn:
             conn.execute("DELETE FROM case_indicators WHERE case_id = ?", (case_id,))
             conn.execute(

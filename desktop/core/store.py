@@ -299,8 +299,20 @@ CREATE TABLE intel_asn (
 ) STRICT;
 """
 
+# How sure an OCR reading is (issue 14): ``status`` certain / uncertain / enhanced (NULL for other
+# sources), how many reads agree and were made, and ``ocr_detail`` (JSON: the reading's own confidence,
+# alternative readings, the enhancement recipe). ``enhanced_item_id`` is the enhanced image read.
+_V10 = """
+ALTER TABLE occurrences ADD COLUMN status TEXT
+    CHECK (status IS NULL OR status IN ('certain', 'uncertain', 'enhanced'));
+ALTER TABLE occurrences ADD COLUMN frames_agree INTEGER;
+ALTER TABLE occurrences ADD COLUMN reads INTEGER;
+ALTER TABLE occurrences ADD COLUMN ocr_detail TEXT;
+ALTER TABLE occurrences ADD COLUMN enhanced_item_id INTEGER;
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

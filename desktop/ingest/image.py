@@ -54,6 +54,7 @@ class ImageAnalysis:
             by name, values as text).
         lines: OCR lines of the whole (upright) image; empty if no engine was given.
         warnings: readable sentences about anything that limited the analysis.
+        occurrences: the indicators read (``screen_text.Occurrence``, with status); not in ``to_dict``.
         thumbnail_png: a PNG at most 512 px on its longest side; not part of ``to_dict``.
     """
 
@@ -66,6 +67,8 @@ class ImageAnalysis:
     exif: dict[str, Any] = field(default_factory=dict)
     lines: list[OcrLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    occurrences: list[Any] = field(default_factory=list, repr=False)
+    enhanced: list[dict[str, Any]] = field(default_factory=list, repr=False)
     thumbnail_png: bytes = field(default=b"", repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,8 +148,63 @@ def _analyse(image: Image.Image, engine: OcrEngine | None) -> ImageAnalysis:
     thumb.save(buffer, format="PNG")
     result.thumbnail_png = buffer.getvalue()
     if engine is not None:
-        result.lines = engine.read(np.asarray(rgb, dtype=np.uint8))
+        pixels = np.asarray(rgb, dtype=np.uint8)
+        result.occurrences, result.lines, result.enhanced = read_screenshot(pixels, engine)
     return result
+
+
+def read_screenshot(pixels: Any, engine: OcrEngine) -> tuple[list[Any], list[OcrLine], list[dict[str, Any]]]:
+    """Reads every line of a screenshot with per-character scores; weak or faint lines also enhanced.
+
+    A screenshot is one frame: there is no second frame to vote with, so a reading is certain only
+    when its characters scored high (the rules of ``screen_text``), and a weak or low-contrast line
+    is read again from enhanced variants (whose readings are labelled ``enhanced``).
+
+    Returns:
+        The settled occurrences (``screen_text.Occurrence``), the lines read in reading order, and
+        the enhanced images (``box``, ``recipe``, ``read_as``, ``confidence``, ``png``) that
+        occurrences rest on.
+    """
+    from desktop.ingest.screen_reader import ENHANCE_BELOW_CONF, LOW_CONTRAST, enhance_variants, png_gray
+    from desktop.ingest.screen_text import Reading, ScreenText
+
+    boxes = engine.detect(pixels)
+    bands, offsets, margins = [], [], []
+    for x, y, w, h in boxes:
+        crop = pixels[y:y + h, x:x + w]
+        v, hz = max(3, h // 3), max(4, h // 2)
+        bands.append(np.pad(crop, ((v, v), (hz, hz), (0, 0)), mode="edge"))
+        offsets.append((x, y))
+        margins.append((hz, v))
+    readings = engine.read_lines(bands, offsets, margins) if bands else []
+    screen = ScreenText()
+    lines: list[OcrLine] = []
+    images: dict[tuple[tuple[int, int, int, int], str], dict[str, Any]] = {}
+    luma = np.asarray(0.299 * pixels[:, :, 0] + 0.587 * pixels[:, :, 1] + 0.114 * pixels[:, :, 2],
+                      dtype=np.uint8)
+    for (x, y, w, h), reading in zip(boxes, readings, strict=True):
+        band = luma[y:y + h, x:x + w]
+        contrast = float(np.percentile(band, 98) - np.percentile(band, 2)) if band.size else 0.0
+        if reading is not None:
+            lines.append(reading.line())
+            screen.add(Reading(0.0, 0, reading.box, reading.text, reading.confidence, reading.char_conf))
+        weak = reading is None or reading.confidence < ENHANCE_BELOW_CONF or contrast < LOW_CONTRAST
+        if band.size and weak:
+            variants = enhance_variants(band)
+            padded = [np.pad(np.repeat(img[:, :, None], 3, axis=2), ((4, 4), (8, 8), (0, 0)), mode="edge")
+                      for _, img, _ in variants]
+            got_all = engine.read_lines(padded, [(x, y)] * len(padded), [(8, 4)] * len(padded))
+            for (recipe, img, _scale), got in zip(variants, got_all, strict=True):
+                if got is not None:
+                    screen.add(Reading(0.0, 0, (x, y, w, h), got.text, got.confidence, got.char_conf,
+                                       enhanced=recipe))
+                    images[((x, y, w, h), recipe)] = {
+                        "box": [x, y, w, h], "recipe": recipe, "read_as": got.text,
+                        "confidence": round(got.confidence, 4), "png": png_gray(img)}
+    lines.sort(key=lambda ln: (ln.box[1] + ln.box[3] // 2, ln.box[0]))
+    occurrences = screen.occurrences()
+    used = {(o.box, o.enhanced) for o in occurrences if o.status == "enhanced"}
+    return occurrences, lines, [img for key, img in images.items() if key in used]
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

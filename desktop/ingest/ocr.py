@@ -11,6 +11,7 @@ than fetching one.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,30 @@ class OcrLine:
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-serialisable form."""
         return {"text": self.text, "confidence": round(self.confidence, 4), "box": list(self.box)}
+
+
+@dataclass(frozen=True)
+class LineReading:
+    """One line recognised character by character: what consensus and first-seen times need.
+
+    Attributes:
+        text: the recognised text, stripped of outer white space.
+        confidence: the mean of the character scores (the recogniser's line score).
+        box: ``(x, y, w, h)`` of the band that was read, in full-frame pixels.
+        char_conf: the score of each character of ``text``, 0..1.
+        char_x: ``(x0, x1)`` of each character of ``text`` in full-frame pixels (from the CTC
+            time steps: good to about half a character).
+    """
+
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]
+    char_conf: tuple[float, ...]
+    char_x: tuple[tuple[int, int], ...]
+
+    def line(self) -> OcrLine:
+        """The plain line (text, score, box)."""
+        return OcrLine(self.text, self.confidence, self.box)
 
 
 def bundled_model_dir() -> Path:
@@ -143,6 +168,22 @@ class OcrEngine:
         lines.sort(key=lambda ln: (ln.box[1] + ln.box[3] // 2, ln.box[0]))
         return lines
 
+    def detect(self, image: RGBImage, *, offset: tuple[int, int] = (0, 0)) -> list[tuple[int, int, int, int]]:
+        """Finds the text lines of an image without reading them: ``(x, y, w, h)`` boxes, offset added.
+
+        The caller reads them with :meth:`read_lines`, which gives character scores and positions.
+        """
+        bgr = _to_bgr(image)
+        if bgr is None:
+            return []
+        with self._lock:
+            result = self._engine(bgr, use_det=True, use_cls=False, use_rec=False)
+        boxes = getattr(result, "boxes", None)
+        if boxes is None:
+            return []
+        hulls = [_hull(quad, offset) for quad in boxes]
+        return sorted((b for b in hulls if b[2] > 2 and b[3] > 2), key=lambda b: (b[1] + b[3] // 2, b[0]))
+
     def read_line(self, band: RGBImage, *, offset: tuple[int, int] = (0, 0)) -> OcrLine | None:
         """Recognises a band already known to hold exactly one line of text, skipping detection.
 
@@ -167,6 +208,82 @@ class OcrEngine:
             return None
         h, w = band.shape[:2]
         return self._line(txts[0], scores[0], (offset[0], offset[1], w, h))
+
+    def read_lines(self, bands: list[RGBImage], offsets: list[tuple[int, int]],
+                   margins: list[tuple[int, int]] | None = None) -> list[LineReading | None]:
+        """Recognises many single-line bands in batches, with a score and position per character.
+
+        Batching is what makes reading every changed line of a busy screen affordable: the
+        recogniser's fixed cost per call is paid once per batch of up to eight bands of similar
+        shape instead of once per line.
+
+        Args:
+            bands: RGB ``uint8`` arrays, one line each (with its margin).
+            offsets: ``(x, y)`` of each band's content in the full frame.
+            margins: ``(left, top)`` padding added around each band's content, subtracted from
+                character positions so that they are in frame pixels.
+
+        Returns:
+            One reading per band, None where nothing scored above ``min_confidence``.
+        """
+        rec = self._engine.text_rec
+        out: list[LineReading | None] = [None] * len(bands)
+        items = [(i, _to_bgr(b)) for i, b in enumerate(bands)]
+        ready = [(i, b) for i, b in items if b is not None]
+        ready.sort(key=lambda ib: ib[1].shape[1] / ib[1].shape[0])
+        height = int(rec.rec_image_shape[1])
+        chars: list[str] = rec.postprocess_op.character
+        # Every band of a batch is padded to the widest one: batch only bands of similar shape.
+        batches: list[list[tuple[int, npt.NDArray[np.uint8]]]] = []
+        for index, bgr in ready:
+            ratio = bgr.shape[1] / bgr.shape[0]
+            if batches and len(batches[-1]) < 8 and ratio <= 1.25 * (batches[-1][0][1].shape[1]
+                                                                    / batches[-1][0][1].shape[0]) + 1:
+                batches[-1].append((index, bgr))
+            else:
+                batches.append([(index, bgr)])
+        for batch in batches:
+            ratio = max(max(b.shape[1] / b.shape[0] for _, b in batch), rec.rec_image_shape[2] / height)
+            tensor = np.concatenate([rec.resize_norm_img(b, ratio)[np.newaxis] for _, b in batch]).astype(
+                np.float32)
+            with self._lock:
+                preds = np.asarray(rec.session(tensor))
+            steps = preds.shape[1]
+            padded_w = height * ratio
+            for row, (index, bgr) in enumerate(batch):
+                h, w = bgr.shape[:2]
+                resized_w = min(padded_w, math.ceil(height * w / h))
+                scale = (padded_w / steps) * (w / resized_w)  # band pixels per time step
+                left, _top = margins[index] if margins else (0, 0)
+                out[index] = self._decode(preds[row], chars, scale, left, offsets[index], (w, h))
+        return out
+
+    def _decode(self, pred: npt.NDArray[np.float32], chars: list[str], scale: float, left: int,
+                offset: tuple[int, int], size: tuple[int, int]) -> LineReading | None:
+        ids = pred.argmax(axis=1)
+        probs = pred.max(axis=1)
+        keep = np.ones(len(ids), dtype=bool)
+        keep[1:] = ids[1:] != ids[:-1]
+        keep &= ids != 0  # the CTC blank
+        steps = np.flatnonzero(keep)
+        text = "".join(chars[int(ids[j])] for j in steps)
+        if not text.strip():
+            return None
+        confs = [float(probs[j]) for j in steps]
+        centres = [(j + 0.5) * scale - left for j in steps]
+        bounds = []
+        for k, c in enumerate(centres):
+            lo = (centres[k - 1] + c) / 2 if k > 0 else c - scale * 1.5
+            hi = (centres[k + 1] + c) / 2 if k + 1 < len(centres) else c + scale * 1.5
+            bounds.append((int(offset[0] + max(0.0, lo)), int(offset[0] + max(0.0, hi))))
+        lead = len(text) - len(text.lstrip())
+        trail = len(text.rstrip())
+        text, confs, bounds = text[lead:trail], confs[lead:trail], bounds[lead:trail]
+        confidence = float(np.mean(confs))
+        if confidence < self._min_confidence:
+            return None
+        w, h = size
+        return LineReading(text, confidence, (offset[0], offset[1], w, h), tuple(confs), tuple(bounds))
 
     def _line(self, text: object, score: object, box: tuple[int, int, int, int]) -> OcrLine | None:
         cleaned = str(text).strip()

@@ -11,6 +11,7 @@ messages recurse. A failure marks the item ``analysis failed: <reason>``; the ev
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
 import shutil
@@ -452,9 +453,13 @@ def _part_occurrences(result: dict[str, Any], part_items: list[Item]) -> list[di
                              "where": where} for t in ("md5", "sha1", "sha256")]
     frames = {int(p["detail"]["frame_index"]): d.id for p, d in zip(parts, part_items, strict=True)
               if p["how"] == "video frame"}
+    enhanced = {json.dumps([p["detail"]["frame_index"], p["detail"]["box"], p["detail"]["recipe"]]): d.id
+                for p, d in zip(parts, part_items, strict=True) if p["how"] == "enhanced image"}
     for occ in occurrences:
         if "frame_index" in occ:
             occ["frame_item_id"] = frames.get(int(occ.pop("frame_index")))
+        if "enhanced_key" in occ:
+            occ["enhanced_item_id"] = enhanced.get(json.dumps(occ.pop("enhanced_key")))
     return occurrences
 
 

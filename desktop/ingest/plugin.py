@@ -37,6 +37,15 @@ class Occurrence(TypedDict):
     confidence: NotRequired[float | None]
     frame_index: NotRequired[int]
     frame_item_id: NotRequired[int | None]
+    # OCR readings (issue 14, desktop.ingest.screen_text): how sure, and what they rest on
+    status: NotRequired[str]
+    frames_agree: NotRequired[int]
+    reads: NotRequired[int]
+    alternatives: NotRequired[list[str]]
+    frame_time_s: NotRequired[float | None]
+    recipe: NotRequired[str]
+    enhanced_key: NotRequired[list[Any]]
+    enhanced_item_id: NotRequired[int | None]
 
 
 class Part(TypedDict):

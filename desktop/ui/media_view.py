@@ -53,13 +53,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import custody, findings, state
+from desktop.core import custody, findings, recordings, state
 from desktop.core.case import Case, Item
 from desktop.core.indicators import TYPES, classify, normalise
 from desktop.core.progress import Progress, Task
 from desktop.core.store import Database
-from desktop.ingest import frames
+from desktop.ingest import enhance, frames
 from desktop.ui.custody_view import configure_table
+from desktop.ui.enhanced_view import EnhancedPanel
 from desktop.ui.ocr_hits import OcrHitsModel, OcrLineRow, time_text
 from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 
@@ -68,6 +69,7 @@ BOX_PEN = QColor("#1e88e5")
 INDICATOR_PEN = QColor("#ff8f00")
 SELECTED_PEN = QColor("#e53935")
 ANALYST_PEN = QColor("#8e24aa")
+UNCERTAIN_PEN = QColor("#9e9e9e")
 ANALYST_WHERE = "region selected by analyst"
 
 
@@ -123,7 +125,8 @@ class Box:
     Attributes:
         rect: ``(x, y, w, h)`` in upright full-resolution pixels.
         text: shown as the tooltip.
-        kind: ``line``, ``indicator`` (a line holding an indicator) or ``analyst``.
+        kind: ``line``, ``indicator`` (a line holding an indicator), ``uncertain`` (a line whose
+            indicators are all uncertain readings) or ``analyst``.
         line_id: the OCR line it shows, if any.
     """
 
@@ -273,9 +276,11 @@ class MediaCanvas(QGraphicsView):
     def _style_boxes(self) -> None:
         for box, item in self.box_items:
             selected = box.line_id is not None and box.line_id == self.highlighted
-            colour = SELECTED_PEN if selected else {"indicator": INDICATOR_PEN, "analyst": ANALYST_PEN}.get(
-                box.kind, BOX_PEN)
+            colour = SELECTED_PEN if selected else {"indicator": INDICATOR_PEN, "analyst": ANALYST_PEN,
+                                                    "uncertain": UNCERTAIN_PEN}.get(box.kind, BOX_PEN)
             pen = QPen(colour, 3 if selected or box.kind != "line" else 1.5)
+            if box.kind == "uncertain":
+                pen.setStyle(Qt.PenStyle.DashLine)  # an uncertain reading: shown, but not as a finding
             pen.setCosmetic(True)  # the same line width at every zoom
             item.setPen(pen)
             fill = QColor(colour)
@@ -410,6 +415,13 @@ class MediaView(QWidget):
         self.select_button.setToolTip("Drag out a region of the picture and record what it shows as an "
                                       "indicator (source: analyst).")
         self.select_button.toggled.connect(self._on_select_button_toggled)
+        self.enhance_button = QToolButton(self)
+        self.enhance_button.setText("Enhance region\u2026")
+        self.enhance_button.setCheckable(True)
+        self.enhance_button.setToolTip(
+            "Drag out a blurred or faint region: enhanced variants are made, read and kept as derived items "
+            "with their recipe, and shown beside the original.")
+        self.enhance_button.toggled.connect(self._on_enhance_button_toggled)
         self.boxes_toggle = QCheckBox("OCR boxes", self)
         self.boxes_toggle.setChecked(True)
         self.boxes_toggle.toggled.connect(self._on_boxes_toggle_toggled)
@@ -421,6 +433,7 @@ class MediaView(QWidget):
         bar.addSpacing(12)
         bar.addWidget(self.boxes_toggle)
         bar.addWidget(self.select_button)
+        bar.addWidget(self.enhance_button)
         bar.addStretch(1)
         bar.addWidget(self.status)
 
@@ -476,7 +489,14 @@ class MediaView(QWidget):
         right_layout.addWidget(self.meta)
         right_layout.addWidget(hits_label)
         right_layout.addWidget(self.only_hits)
-        right_layout.addWidget(self.hits, 1)
+        self.enhanced = EnhancedPanel(self._enhanced_png, self)
+        self.enhanced.variant_activated.connect(self._on_enhanced_variant_activated)
+        lists = QSplitter(Qt.Orientation.Vertical, self)
+        lists.setChildrenCollapsible(False)
+        lists.addWidget(self.hits)
+        lists.addWidget(self.enhanced)
+        lists.setSizes([260, 260])
+        right_layout.addWidget(lists, 1)
 
         self.content = QSplitter(Qt.Orientation.Horizontal, self)
         self.content.setChildrenCollapsible(False)
@@ -529,7 +549,11 @@ class MediaView(QWidget):
             self.hits_model.clear()
             return False
         self.select_button.setEnabled(not case.read_only)
+        self.enhance_button.setEnabled(not case.read_only)
+        self.enhance_button.setChecked(False)
         media = self._media(item.analysis_id)  # the same content as another item: its analysis
+        owner = item.parent_id if item.derived_how == "video frame" and item.parent_id else item.analysis_id
+        self.enhanced.set_rows(findings.enhanced_images(reader.conn, owner))
         if item.derived_how == "video frame":
             self.mode = "frame"
             self._show_frame_item(item, reader)
@@ -603,6 +627,7 @@ class MediaView(QWidget):
             if token == self._token and isinstance(image, QImage):
                 self.canvas.set_picture(image, size)
                 self._update_boxes(time_s)
+                self.enhanced.show_original(image, time_s, size[0] if size else 0)
                 self.status.setText("")
                 self.picture_shown.emit(-1.0 if time_s is None else time_s)
 
@@ -674,6 +699,7 @@ class MediaView(QWidget):
             if token == self._token and isinstance(image, QImage):
                 self.canvas.set_picture(image)
                 self._update_boxes(time_s)
+                self.enhanced.show_original(image, time_s)
                 self.picture_shown.emit(time_s if time_s is not None else -1.0)
 
         self._track(self.tasks.run_read("Show frame", lambda: as_task(load, "reading"), on_success=shown,
@@ -712,7 +738,8 @@ class MediaView(QWidget):
         lines: list[OcrLineRow] = self.hits_model.lines_near(time_s)
         boxes = [Box(line.box, line.text + (f"\nIndicators: {', '.join(line.indicators)}"
                                             if line.indicators else ""),
-                     "indicator" if line.indicators else "line", line.id) for line in lines]
+                     "uncertain" if line.uncertain else "indicator" if line.indicators else "line", line.id)
+                 for line in lines]
         boxes += self._analyst_boxes(time_s)
         self.canvas.set_boxes(boxes)
         self.canvas.highlight(self.canvas.highlighted)
@@ -801,6 +828,11 @@ class MediaView(QWidget):
                 parts.append(f"Encoder: {_e(str(media['encoder']))}")
             if media.get("creation_time"):
                 parts.append(f"Created: {_e(str(media['creation_time']))}")
+            if self.reader is not None:
+                # copies in this case (re-encoded, cropped, re-posted); other cases: casetrail recordings
+                copies = recordings.same_recordings(self.reader.conn).get(item.analysis_id, [])
+                for copy in copies[:5]:
+                    parts.append(f"<b>{_e(copy.describe().capitalize())}</b> ({_e(copy.other_name)})")
         for warning in media.get("warnings") or []:
             parts.append(f"<span style='color:#8a4b00'>\u26a0 {_e(str(warning))}</span>")
         return "<br>".join(parts)
@@ -838,8 +870,55 @@ class MediaView(QWidget):
         self.zoom_label.setText(f"{zoom * 100:.0f}%")
 
     def _on_canvas_region_selected(self, region: QRectF) -> None:
+        if self.enhance_button.isChecked():
+            self.enhance_button.setChecked(False)
+            self.enhance_region(region)
+            return
         self.select_button.setChecked(False)
         self.ask_region_indicator(region)
+
+    def _on_enhance_button_toggled(self, on: bool) -> None:
+        if on:
+            self.select_button.setChecked(False)
+        self.canvas.set_selecting(on)
+
+    def _on_enhanced_variant_activated(self, time_s: float) -> None:
+        if self.mode == "video" and time_s >= 0:
+            self.seek(time_s)
+
+    def _enhanced_png(self, item_id: int) -> QImage | str:
+        if self.case is None:
+            return "no case"
+        try:
+            return decode_png(enhance.variant_png(self.case, item_id))
+        except (ValueError, OSError, frames.RenderError) as exc:
+            return str(exc)
+
+    def enhance_region(self, region: QRectF) -> None:
+        """Enhance a marked region (in a child, on the write pool) and show the variants beside it."""
+        if self.item is None or self.case is None or self.case.read_only:
+            return
+        case = self.case
+        target = case.item(self.item.parent_id) if self.mode == "frame" and self.item.parent_id else self.item
+        if target is None:
+            return
+        box = (int(region.x()), int(region.y()), round(region.width()), round(region.height()))
+        time_s = self.time_s if self.mode in ("video", "frame") else None
+        self.status.setText("Enhancing the region in a separate process\u2026")
+        self.tasks.run_write("Enhance region", lambda: enhance.enhance_region(case, target, time_s, box),
+                             on_success=self._on_enhance_succeeded)
+
+    def _on_enhance_succeeded(self, outcome: enhance.EnhanceOutcome) -> None:
+        if self.reader is None or self.item is None:
+            return
+        owner = self.item.parent_id if self.mode == "frame" and self.item.parent_id else self.item.id
+        self.enhanced.set_rows(findings.enhanced_images(self.reader.conn, owner))
+        self.hits_model.load(self.reader, owner, at_time=self.time_s if self.mode == "frame" else None)
+        read = "; ".join(t for v in outcome.variants for t, _ in v.lines) or "nothing legible"
+        self.status.setText(f"Enhanced {len(outcome.variants)} variants (derived items): read {read}")
+        image = self.canvas.pixmap_item.pixmap().toImage()
+        self.enhanced.show_original(image, self.time_s, self.canvas.picture_size[0])
+        self.indicator_recorded.emit(outcome.item_id)
 
     # -- recording an indicator --------------------------------------------------------------
 

@@ -10,13 +10,13 @@ what the core recorded.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from desktop.core import findings
 from desktop.core.store import Database
 from desktop.ui.row_model import ReadOnlyTableModel
 
@@ -24,6 +24,7 @@ _Index = QModelIndex | QPersistentModelIndex
 _PAGE = 200
 HEADERS = ("Time", "Text", "Confidence")
 INDICATOR_FOREGROUND = QColor("#8a4b00")
+UNCERTAIN_FOREGROUND = QColor("#6d6d6d")  # shown, never hidden, but not as a finding
 LineIdRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -46,6 +47,23 @@ class OcrLineRow:
     confidence: float
     box: tuple[int, int, int, int]
     indicators: tuple[str, ...] = ()
+    readings: tuple[findings.OcrFinding, ...] = ()
+
+    @property
+    def uncertain(self) -> bool:
+        """Every indicator read on this line is an uncertain reading."""
+        return bool(self.readings) and all(r.status == "uncertain" for r in self.readings)
+
+    def describe(self) -> str:
+        """The line and how sure each of its readings is, for a tooltip."""
+        parts = [self.text]
+        for r in self.readings:
+            label = {"certain": "certain", "uncertain": "UNCERTAIN reading",
+                     "enhanced": "read on an ENHANCED image, not the original pixels"}.get(r.status, r.status)
+            alt = f"; also read as {', '.join(r.alternatives)}" if r.alternatives else ""
+            parts.append(f"{r.value}: {label}, confidence {r.confidence:.2f}, {r.frames_agree} of {r.reads} "
+                         f"reads agree{alt}")
+        return "\n".join(parts)
 
 
 def time_text(seconds: float | None) -> str:
@@ -70,11 +88,14 @@ class OcrHitsModel(ReadOnlyTableModel):
         self._ids: list[int] = []
         self._cache: dict[int, OcrLineRow] = {}
         self._found: dict[tuple[float, tuple[int, ...]], list[str]] = {}
+        self._status: dict[tuple[float, tuple[int, ...]], list[findings.OcrFinding]] = {}
         self._with_indicators: set[int] = set()
         self._only_indicators = False
         self._at_time: float | None = None
         self._bold = QFont()
         self._bold.setBold(True)
+        self._uncertain_font = QFont()
+        self._uncertain_font.setItalic(True)
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -84,13 +105,12 @@ class OcrHitsModel(ReadOnlyTableModel):
         self._reader, self._item_id, self._at_time = reader, item_id, at_time
         self._cache.clear()
         self._found = {}
+        self._status = {}
         if reader is not None and item_id is not None:
-            rows = reader.execute(
-                "SELECT o.time_s, o.bbox, i.value FROM occurrences o "
-                "JOIN indicators i ON i.id = o.indicator_id "
-                "WHERE o.item_id = ? AND o.source = 'ocr' AND o.bbox IS NOT NULL", (item_id,)).fetchall()
-            for time_s, bbox, value in rows:
-                self._found.setdefault(_key(time_s, json.loads(bbox)), []).append(str(value))
+            for found in findings.ocr_findings(reader.conn, item_id):
+                key = _key(found.frame_time_s, found.box)
+                self._found.setdefault(key, []).append(found.value)
+                self._status.setdefault(key, []).append(found)
         self._ids = self._load_ids()
         self.endResetModel()
 
@@ -162,16 +182,19 @@ class OcrHitsModel(ReadOnlyTableModel):
             return None
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (time_text(line.time_s), line.text, f"{line.confidence:.2f}")[col]
+            mark = "? " if line.uncertain and col == 1 else ""
+            return (time_text(line.time_s), mark + line.text, f"{line.confidence:.2f}")[col]
         if role == LineIdRole:
             return line.id
         if role == Qt.ItemDataRole.ToolTipRole:
+            if line.readings:
+                return line.describe()
             found = f"\nIndicators: {', '.join(line.indicators)}" if line.indicators else ""
             return f"{line.text}{found}"
         if line.indicators and role == Qt.ItemDataRole.FontRole:
-            return self._bold
+            return self._uncertain_font if line.uncertain else self._bold
         if line.indicators and role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(INDICATOR_FOREGROUND)
+            return QBrush(UNCERTAIN_FOREGROUND if line.uncertain else INDICATOR_FOREGROUND)
         if role == Qt.ItemDataRole.TextAlignmentRole and col != 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -180,8 +203,9 @@ class OcrHitsModel(ReadOnlyTableModel):
 
     def _row(self, r: tuple[Any, ...]) -> OcrLineRow:
         box = (int(r[4]), int(r[5]), int(r[6]), int(r[7]))
-        return OcrLineRow(int(r[0]), r[1], str(r[2]), float(r[3]), box,
-                          tuple(self._found.get(_key(r[1], box), ())))
+        key = _key(r[1], box)
+        return OcrLineRow(int(r[0]), r[1], str(r[2]), float(r[3]), box, tuple(self._found.get(key, ())),
+                          tuple(self._status.get(key, ())))
 
     def _load_ids(self) -> list[int]:
         if self._reader is None or self._item_id is None:

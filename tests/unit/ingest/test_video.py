@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 from desktop.ingest.ocr import OcrEngine
 from desktop.ingest.video import VideoAnalysis, analyse_video, probe
 
+from .recordings import make, render, truth
 from .screencast import Shown, render_screencast, terminal_font
 
 SHOWN = (
@@ -93,7 +94,7 @@ def test_every_indicator_found_at_its_first_frame(analysis: tuple[VideoAnalysis,
 
 def test_reads_only_what_changed(analysis: tuple[VideoAnalysis, list[float]]) -> None:
     result, _ = analysis
-    assert result.ocr_calls["full"] == 1  # the first frame; every later change is a line or a crop
+    assert result.ocr_calls["full"] <= 1  # the first frame; every later change is a line or a crop
     assert len(result.frames) < 40  # of 130 decoded
     # speed itself is measured by tests/bench/video_ocr_speed.py; wall time here depends on the load
     assert sum(result.ocr_calls.values()) < 40
@@ -169,7 +170,7 @@ def test_scrolling_terminal_reads_only_the_new_lines(tmp_path: Path, engine: Ocr
     shown.append(Shown(10.0, "scp loot.zip root@45.142.212.61:/srv/"))
     path = render_screencast(tmp_path / "scroll.mp4", shown, duration_s=11, font_size=40, scroll=True)
     result = analyse_video(path, engine)
-    assert result.ocr_calls["full"] == 1, result.ocr_calls
+    assert result.ocr_calls["full"] <= 1, result.ocr_calls
     for i in (15, 17, 18):
         assert _first_time(result, f"line {i:02d}") == pytest.approx(0.5 + 0.5 * i, abs=0.5)
     assert _first_time(result, "45.142.212.61") == pytest.approx(10.0, abs=0.5)
@@ -196,6 +197,29 @@ def test_rotation_metadata_is_applied_before_reading(tmp_path: Path, engine: Ocr
     _, _, png = next(result.kept_frames())
     with Image.open(io.BytesIO(png)) as kept:
         assert kept.size == (640, 360)  # stored as the viewer sees it
+
+
+def test_typed_at_30_fps_reports_settled_values_only(tmp_path: Path, engine: OcrEngine) -> None:
+    # every key press leaves the screen still for a frame or two: no prefix may become an indicator
+    rec = make("typed", 3, duration_s=10, small=True)
+    path = render(rec, tmp_path / "typed.mp4")
+    result = analyse_video(path, engine)
+    expected = {(t.type, t.value): t.time_s for t in truth(rec) if t.readable}
+    presented = {(o.found.type, o.found.value): o for o in result.occurrences if o.status != "uncertain"}
+    assert expected, "the generator showed no indicator"
+    false = [k for k in presented if k not in expected]
+    assert not false, f"values presented as certain that were never on screen: {false}"
+    found = [k for k in expected if k in presented]
+    assert len(found) >= 0.8 * len(expected), (sorted(expected), sorted(presented))
+    for key in found:
+        assert abs(presented[key].time_s - expected[key]) <= 0.5, (key, presented[key].time_s, expected[key])
+    for occ in result.occurrences:
+        assert occ.status in ("certain", "uncertain", "enhanced")
+        assert 0.0 <= occ.confidence <= 1.0
+        assert 1 <= occ.frames_agree <= occ.reads
+    kept = {index for index, _, _ in result.kept_frames()}
+    assert {o.frame_index for o in result.occurrences} <= kept  # every occurrence cites a kept frame
+    assert sum(result.ocr_calls.values()) < 40  # not one read per key press (300 frames)
 
 
 # ------------------------------------------------------------------------------------- hostile

@@ -102,18 +102,20 @@ def build_case(root: Path, *, hostile: bool = True, title: str = "Operation Pape
         findings.record_ocr_lines(conn, video.id, lines)
         occ: list[dict[str, Any]] = [
             {"type": "ipv4", "value": "203.0.113.7", "source": "ocr", "where": "frame", "raw": "203.0.113.7",
-             "time_s": 12.0, "bbox": _bbox(*FRAME_TEXT[0]), "confidence": 0.9, "frame_item_id": frames[0].id},
+             "status": "certain", "time_s": 12.0, "bbox": _bbox(*FRAME_TEXT[0]), "confidence": 0.9,
+             "frame_item_id": frames[0].id},
             {"type": "domain", "value": "login-portal.example.net", "source": "ocr", "where": "frame",
              "raw": "login-portal.example.net", "time_s": 12.0, "bbox": _bbox(*FRAME_TEXT[1]),
-             "confidence": 0.8, "frame_item_id": frames[0].id},
+             "confidence": 0.8, "frame_item_id": frames[0].id, "status": "certain"},
             {"type": "domain", "value": "login-portal.example.net", "source": "ocr", "where": "frame",
              "raw": "login-portal.example.net", "time_s": 47.5, "bbox": _bbox(FRAME_TEXT[1][0], (40, 140)),
-             "confidence": 0.8, "frame_item_id": frames[1].id},
+             "confidence": 0.8, "frame_item_id": frames[1].id, "status": "certain"},
         ]
         findings.record_occurrences(conn, video.id, occ)
         findings.record_occurrences(conn, screen.id, [
             {"type": "url", "value": "http://payload.example.org/a.exe", "source": "ocr", "where": "image",
-             "raw": "hxxp://payload[.]example[.]org/a.exe", "bbox": [58, 298, 560, 36], "confidence": 0.7}])
+             "raw": "hxxp://payload[.]example[.]org/a.exe", "bbox": [58, 298, 560, 36], "confidence": 0.7,
+             "status": "certain"}])
         findings.record_occurrences(conn, mail.id, [
             {"type": "email", "value": "billing@paper-lantern.example.com", "source": "header",
              "where": "From"},

@@ -1,0 +1,574 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Screen lines over time: the settled text of each line, agreed across frames, and its indicators.
+
+A screen recording shows the same line of text in many frames, and a line being typed shows every
+prefix of its final value. Reading each frame on its own turns key presses into false indicators
+(``/etc/host`` before ``/etc/hosts``) and compression noise into misreads (``protonma11.com``). This
+module owns the answer: it follows each line (a *track*: a terminal row, a field being typed into)
+through the reads, shifting tracks when the screen scrolls; groups the reads of one value and votes
+per character across them, weighted by recognition confidence; decides which values *settled*
+(a value that later grows on the same line was a prefix being typed and is never an indicator,
+unless it was run: something appeared below it while it was shown); and turns settled values into
+indicator occurrences with the first time their complete value was visible, a confidence, how many
+reads agree and the alternative readings.
+
+Whether a reading is certain is decided here and only here: a value read once with a weak or
+confusable character (l/1/I, O/0, rn/m, S/5), or read differently in other frames, is
+``uncertain``; one that only an enhanced image produced is ``enhanced``. It never reads pixels and
+never imports Qt: the video analyser feeds it readings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from desktop.core.confusables import confusable_positions, skeleton
+from desktop.core.indicators import Found, extract
+from desktop.ingest.plugin import Occurrence as Record
+
+# Characters that OCR models confuse with a neighbour of another class; a reading that rests on
+# one of them with less than CONFIRM_CONF needs a second, agreeing reading to be certain.
+CONFIRM_CONF = 0.97
+# Below this mean character score over an indicator's span a single reading is uncertain.
+CERTAIN_CONF = 0.9
+# A value that changes again within this many seconds without having been run was being edited.
+EDIT_DWELL_S = 1.5
+# An original reading this strong, agreeing with a strong enhanced one (the average of its static
+# frames), is confirmed; a weaker one only legible after enhancement is labelled enhanced.
+BACKED_CONF = 0.8
+STATUSES = ("certain", "uncertain", "enhanced")
+# A line last read as a prefix that shows up extended on another line this soon after was a line
+# being typed whose track was lost (it moved with a redraw), not a settled value.
+LOST_LINE_S = 4.0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One recognition of one screen line in one frame (or in an enhanced image of it).
+
+    Attributes:
+        t: time of the frame, seconds.
+        frame_index: the frame's index.
+        box: ``(x, y, w, h)`` of the line in that frame.
+        text: what was read.
+        confidence: mean character score.
+        char_conf: score per character of ``text``.
+        char_times: for each character, since when its pixels had been as read (seconds), or None.
+        column: which column of the screen the line is in (0 for a single-column screen).
+        enhanced: the recipe name if the reading comes from an enhanced image, else "".
+    """
+
+    t: float
+    frame_index: int
+    box: tuple[int, int, int, int]
+    text: str
+    confidence: float
+    char_conf: tuple[float, ...]
+    char_times: tuple[float, ...] | None = None
+    column: int = 0
+    enhanced: str = ""
+
+
+@dataclass
+class Value:
+    """One value a track showed, with every reading of it."""
+
+    readings: list[Reading] = field(default_factory=list)
+    run: bool = False
+
+    @property
+    def first_t(self) -> float:
+        """When the value was first read."""
+        return self.readings[0].t
+
+    @property
+    def text(self) -> str:
+        """The consensus of its readings."""
+        return consensus(self.readings)[0]
+
+
+@dataclass
+class Track:
+    """A line of the screen followed through time: one terminal row, one text field."""
+
+    id: int
+    box: tuple[int, int, int, int]
+    column: int
+    values: list[Value] = field(default_factory=list)
+    alive: bool = True
+    ended_t: float | None = None
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """An indicator read on screen, ready to be recorded.
+
+    Attributes:
+        found: the indicator in the consensus text (offsets into ``text``).
+        text: the consensus text of the line.
+        time_s: the first time its complete value was visible.
+        frame_index: a frame in which it is visible (the first reading that shows it).
+        box: the line's box in that frame.
+        confidence: 0..1, from the character scores and how the readings voted.
+        frames_agree: how many readings show exactly this value.
+        reads: how many readings the line's value had.
+        status: ``certain``, ``uncertain`` or ``enhanced``.
+        alternatives: other values read at the same place (confusable variants and the like).
+        enhanced: the recipe of the enhanced image it comes from, if ``status`` is ``enhanced``.
+    """
+
+    found: Found
+    text: str
+    time_s: float
+    frame_index: int
+    box: tuple[int, int, int, int]
+    confidence: float
+    frames_agree: int
+    reads: int
+    status: str
+    alternatives: tuple[str, ...] = ()
+    enhanced: str = ""
+    frame_time_s: float | None = None
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def similar(a: str | Reading, b: str | Reading) -> bool:
+    """Two readings of the same value: equal but for a few misread characters.
+
+    A character counts as misread when the two differ only by confusables (``l``/``1``...) or one
+    of the readings scored it weakly; two confident readings that differ (``...212.16`` then
+    ``...212.61``) are two values, and so are a text and its extension (a key press).
+    """
+    ta, tb = _norm(a.text if isinstance(a, Reading) else a), _norm(b.text if isinstance(b, Reading) else b)
+    if ta == tb:
+        return True
+    if ta.startswith(tb) or tb.startswith(ta):
+        return False
+    if skeleton(ta) == skeleton(tb):
+        return True
+    if len(ta) != len(tb):
+        return abs(len(ta) - len(tb)) <= 1 and len(ta) >= 20 and _edit_distance(ta, tb, limit=1) <= 1
+    ca = a.char_conf if isinstance(a, Reading) and len(a.text) == len(ta) else None
+    cb = b.char_conf if isinstance(b, Reading) and len(b.text) == len(tb) else None
+    diffs = [i for i, (x, y) in enumerate(zip(ta, tb, strict=True)) if x != y]
+    if len(diffs) > max(1, len(ta) // 12):
+        return False
+    weak = [i for i in diffs if (ca is not None and ca[i] < CERTAIN_CONF)
+            or (cb is not None and cb[i] < CERTAIN_CONF) or skeleton(ta[i]) == skeleton(tb[i])]
+    return len(weak) == len(diffs) if (ca is not None or cb is not None) else len(diffs) <= 1
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, stopping once it exceeds ``limit`` (rows are short)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+def extends(earlier: str, later: str) -> bool:
+    """``later`` is ``earlier`` with more typed after it (allowing a confusable re-read)."""
+    a, b = _norm(earlier), _norm(later)
+    if len(b) <= len(a):
+        return False
+    head = b[: len(a)]
+    return head == a or skeleton(head) == skeleton(a)
+
+
+def consensus(readings: list[Reading]) -> tuple[str, list[float]]:
+    """The agreed text of some readings and the support of each of its characters (0..1).
+
+    Readings of the same length vote per character, each vote weighted by that character's score;
+    otherwise the text whose readings carry the most total confidence wins, and its characters'
+    support is their score times that text's share of the weight.
+    """
+    if not readings:
+        return "", []
+    if len(readings) == 1:
+        r = readings[0]
+        return r.text, list(r.char_conf)
+    by_len: dict[int, list[Reading]] = defaultdict(list)
+    for r in readings:
+        by_len[len(r.text)].append(r)
+    total = sum(r.confidence for r in readings)
+    length, group = max(by_len.items(), key=lambda kv: sum(r.confidence for r in kv[1]))
+    share = sum(r.confidence for r in group) / total if total else 0.0
+    chars: list[str] = []
+    support: list[float] = []
+    for i in range(length):
+        votes: dict[str, float] = defaultdict(float)
+        for r in group:
+            votes[r.text[i]] += r.char_conf[i] if i < len(r.char_conf) else r.confidence
+        char, weight = max(votes.items(), key=lambda kv: kv[1])
+        chars.append(char)
+        support.append(share * weight / sum(votes.values()) * max(
+            (r.char_conf[i] for r in group if r.text[i] == char and i < len(r.char_conf)), default=0.0))
+    return "".join(chars), support
+
+
+class ScreenText:
+    """Follows the lines of one video through its reads; see the module docstring.
+
+    Feed it with :meth:`scroll`, :meth:`add` and :meth:`lost` as the video is read, then call
+    :meth:`occurrences` once at the end.
+    """
+
+    def __init__(self) -> None:
+        self.tracks: list[Track] = []
+        self._starts: list[tuple[float, int, int, int]] = []  # (t, track id, column, y) of new values
+        self._unseen: set[int] = set()
+        self.bounds: dict[int, tuple[int, int]] = {}  # column -> (x0, x1) in frame pixels
+
+    # -- feeding ---------------------------------------------------------------------------------
+
+    def scroll(self, dy: int, t: float, columns: Iterable[int] | None = None) -> None:
+        """The screen (or the given columns) moved up by ``dy`` pixels (down if negative)."""
+        wanted = set(columns) if columns is not None else None
+        for track in self.tracks:
+            if not track.alive or (wanted is not None and track.column not in wanted):
+                continue
+            x, y, w, h = track.box
+            track.box = (x, y - dy, w, h)
+            if y - dy + h <= 0:
+                self._end(track, t)
+
+    def lost(self, region: tuple[int, int, int, int], t: float, column: int | None = None) -> None:
+        """A region was read and showed no text where tracks were: those lines are gone."""
+        for track in self._overlapping(region, column):
+            self._end(track, t)
+
+    def begin_whole(self) -> None:
+        """The whole screen is about to be read afresh: lines not read again will have ended."""
+        self._unseen = {track.id for track in self.tracks if track.alive}
+
+    def end_whole(self, t: float) -> None:
+        """The whole screen was read: every line that was not read again has ended."""
+        for track in self.tracks:
+            if track.id in self._unseen:
+                self._end(track, t)
+        self._unseen = set()
+
+    def add(self, reading: Reading) -> Track:
+        """Adds one reading to the track of its line (a new track for a new line)."""
+        track = self._match(reading)
+        if track is None:
+            track = Track(len(self.tracks), reading.box, reading.column)
+            self.tracks.append(track)
+        track.alive, track.ended_t = True, None
+        self._unseen.discard(track.id)
+        if not reading.enhanced:
+            track.box = reading.box
+        current = track.values[-1] if track.values else None
+        before = track.values[-2] if len(track.values) >= 2 else None
+        if current is not None and (similar(current.readings[-1], reading) or reading.enhanced):
+            current.readings.append(reading)
+        elif (before is not None and current is not None and len(current.readings) == 1
+              and reading.t - current.first_t < EDIT_DWELL_S
+              and similar(before.readings[-1], reading)):
+            # a glitch (a pointer over the line, a frame caught mid-redraw) between two readings of
+            # the same value: forget it
+            track.values.pop()
+            before.readings.append(reading)
+        else:
+            track.values.append(Value([reading]))
+            self._starts.append((reading.t, track.id, reading.column, reading.box[1]))
+        return track
+
+    def _match(self, reading: Reading) -> Track | None:
+        x, y, w, h = reading.box
+        best: tuple[float, Track] | None = None
+        for track in self.tracks:
+            if not track.alive or track.column != reading.column:
+                continue
+            tx, ty, tw, th = track.box
+            overlap = min(y + h, ty + th) - max(y, ty)
+            if overlap < 0.5 * min(h, th):
+                continue
+            # a line grows to the right while typed; its left edge stays within a character
+            if abs(tx - x) > max(h, 12) and not (x < tx + tw and tx < x + w):
+                continue
+            score = overlap / max(h, th) - abs(tx - x) / 1000
+            if best is None or score > best[0]:
+                best = (score, track)
+        return best[1] if best else None
+
+    def _overlapping(self, region: tuple[int, int, int, int], column: int | None) -> list[Track]:
+        x, y, w, h = region
+        out = []
+        for track in self.tracks:
+            if not track.alive or (column is not None and track.column != column):
+                continue
+            tx, ty, tw, th = track.box
+            if min(y + h, ty + th) - max(y, ty) >= 0.5 * th and min(x + w, tx + tw) > max(x, tx):
+                out.append(track)
+        return out
+
+    def _end(self, track: Track, t: float) -> None:
+        track.alive = False
+        track.ended_t = t
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def settled(self) -> list[tuple[Track, Value]]:
+        """The values that settled: not a prefix being typed, not an edit that was never run."""
+        self._mark_run()
+        out = []
+        for track in self.tracks:
+            for i, value in enumerate(track.values):
+                nxt = track.values[i + 1] if i + 1 < len(track.values) else None
+                if nxt is not None and not value.run:
+                    if extends(value.text, nxt.text):
+                        continue  # a prefix that later grew: keystrokes, not a value
+                    if nxt.first_t - value.first_t < EDIT_DWELL_S and _edited(value.text, nxt.text):
+                        continue  # edited again at once: a typo being corrected
+                if nxt is None and not value.run and self._grew_elsewhere(track, value):
+                    continue  # the line moved (a redraw, a scroll not followed) and went on growing
+                out.append((track, value))
+        return out
+
+    def _grew_elsewhere(self, track: Track, value: Value) -> bool:
+        """The last value of a line reappears, extended, on another line of its column soon after."""
+        last_t = value.readings[-1].t
+        for other in self.tracks:
+            if other is track or other.column != track.column:
+                continue
+            for later in other.values:
+                if last_t - 0.05 <= later.first_t <= last_t + LOST_LINE_S and extends(value.text, later.text):
+                    return True
+        return False
+
+    def _mark_run(self) -> None:
+        """A value was run if a new line started below it, in its column, while it was shown."""
+        for track in self.tracks:
+            for i, value in enumerate(track.values):
+                until = track.values[i + 1].first_t if i + 1 < len(track.values) else (
+                    track.ended_t if track.ended_t is not None else float("inf"))
+                y = track.box[1]
+                value.run = any(
+                    value.first_t < t0 < until and tid != track.id and col == track.column and y0 > y
+                    for t0, tid, col, y0 in self._starts)
+
+    def occurrences(self) -> list[Occurrence]:
+        """Every indicator of every settled value, with its status; see :class:`Occurrence`.
+
+        A line that reaches the right edge of its column and continues on the next row (a wrap)
+        is also read joined to that row; an indicator across the wrap replaces the pieces of it
+        that each row holds on its own (``records-vot`` / ``er.info``).
+        """
+        settled = self.settled()
+        wrapped, cut = self._wrapped(settled)
+        out: list[Occurrence] = []
+        for _track, value in settled:
+            for occ in _value_occurrences(value):
+                edge = cut.get(id(value))
+                if edge is not None and ((edge == "end" and occ.found.end >= len(occ.text) - 1)
+                                         or (edge == "start" and occ.found.start <= 1)):
+                    continue
+                out.append(occ)
+        return out + wrapped
+
+    def _wrapped(self, settled: list[tuple[Track, Value]]) -> tuple[list[Occurrence], dict[int, str]]:
+        by_column: dict[int, list[tuple[Track, Value]]] = defaultdict(list)
+        for track, value in settled:
+            by_column[track.column].append((track, value))
+        out: list[Occurrence] = []
+        cut: dict[int, str] = {}
+        for column, items in by_column.items():
+            widest = max(v.readings[0].box[0] + v.readings[0].box[2] for _, v in items)
+            right = self.bounds.get(column, (0, widest))[1]
+            left = min(v.readings[0].box[0] for _, v in items)
+            for track, value in items:
+                x, y, w, h = value.readings[0].box
+                text = value.text
+                char_w = w / max(1, len(text))
+                # a wrapped row fills its column to the edge (less the terminal's margin)
+                if len(text) < 8 or right - (x + w) > 1.2 * char_w + 16:
+                    continue
+                below = [(t2, v2) for t2, v2 in items if t2 is not track
+                         and -0.3 * h <= v2.readings[0].box[1] - (y + h) <= 0.8 * h
+                         and abs(v2.readings[0].box[0] - left) <= 1.5 * char_w
+                         and abs(v2.first_t - value.first_t) <= 1.0]
+                if not below:
+                    continue
+                _, nxt = min(below, key=lambda tv: tv[1].readings[0].box[1])
+                a, sa = consensus([r for r in value.readings if not r.enhanced] or value.readings)
+                b, sb = consensus([r for r in nxt.readings if not r.enhanced] or nxt.readings)
+                first, second = value.readings[0], nxt.readings[0]
+                bx, by = min(x, second.box[0]), y
+                bw = max(x + w, second.box[0] + second.box[2]) - bx
+                bh = second.box[1] + second.box[3] - by
+                joined = Reading(first.t, first.frame_index, (bx, by, bw, bh), a + b,
+                                 min(first.confidence, second.confidence), tuple(sa + sb), None, track.column)
+                across = [o for o in _value_occurrences(Value([joined]))
+                          if o.found.start < len(a) < o.found.end]
+                if across:
+                    out += [Occurrence(o.found, o.text, max(first.t, second.t), o.frame_index, o.box,
+                                       o.confidence, o.frames_agree, o.reads, o.status, o.alternatives,
+                                       frame_time_s=round(first.t, 3))
+                            for o in across]
+                    cut[id(value)], cut[id(nxt)] = "end", "start"
+        return out, cut
+
+
+def _edited(a: str, b: str) -> bool:
+    """``b`` keeps at least half of ``a`` from the start: the end of the line was edited."""
+    a, b = _norm(a), _norm(b)
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(1, len(a) // 2)
+
+
+def _key(f: Found) -> tuple[str, str]:
+    return f.type, f.value.casefold() if _is_windows(f) else f.value
+
+
+def _value_occurrences(value: Value) -> list[Occurrence]:
+    """The indicators of one settled value, each with its status (see the module docstring).
+
+    Other readings of the same place that give a different value of the same type are its
+    alternatives, and make it uncertain; an enhanced reading that shows *more* of a value than the
+    original pixels did (``cdn.florida.org`` where the faint original read ``orida.org``) replaces
+    the partial reading, with status ``enhanced``.
+    """
+    readings = value.readings
+    plain = [r for r in readings if not r.enhanced]
+    text, support = consensus(plain or readings)
+    found = extract(text, ocr=True)
+    per_reading = [(r, extract(r.text, ocr=True)) for r in readings]
+    first = plain[0] if plain else readings[0]
+    enhanced_found = [(r, g) for r, got in per_reading if r.enhanced for g in got]
+    # an enhanced value that contains a plain one at the same place supersedes it
+    superseded: set[tuple[str, str]] = set()
+    extra: list[tuple[Reading, Found]] = []
+    for r, g in enhanced_found:
+        inside = [f for f in found if f.type == g.type and f.value != g.value and f.value in g.value
+                  and _same_place(f, text, g, r.text)]
+        if inside:
+            superseded |= {_key(f) for f in inside}
+            if _key(g) not in {_key(e) for _, e in extra}:
+                extra.append((r, g))
+    out = []
+    for f in found:
+        key = _key(f)
+        if key in superseded:
+            continue
+        agree = [r for r, got in per_reading if key in {_key(g) for g in got}]
+        agree_plain = [r for r in agree if not r.enhanced]
+        alternatives = sorted({g.value for r, got in per_reading for g in got
+                               if _key(g) != key and g.type == f.type and _same_place(f, text, g, r.text)}
+                              - {f.value})
+        span = support[f.start:f.end] or [0.0]
+        confidence = sum(span) / len(span)
+        weak_confusable = any(support[i] < CONFIRM_CONF for i in confusable_positions(text, f.start, f.end)
+                              if i < len(support))
+        distinct = len({r.frame_index for r in agree_plain})
+        # two frames, or the original and an enhanced image (e.g. the average of the static frames),
+        # that read the same value, each with strong characters
+        span = support[f.start:f.end] or [0.0]
+        confidence = sum(span) / len(span)
+        backed = bool(agree_plain) and confidence >= BACKED_CONF and any(_strong(r, key) for r in agree
+                                                                          if r.enhanced)
+        confirmed = (distinct >= 2 or backed) and not alternatives
+        strong = confidence >= CERTAIN_CONF and not weak_confusable and not alternatives
+        if confirmed or (agree_plain and strong):
+            status = "certain"
+        elif any(r.enhanced for r in agree) and not alternatives:
+            status = "enhanced"  # what makes it legible is the enhanced image, not the original pixels
+        else:
+            status = "uncertain"
+        enhanced_by = next((r for r in agree if r.enhanced), None)
+        shown = agree_plain[0] if agree_plain else (agree[0] if agree else first)
+        time_s = _first_visible(shown, f, text) if shown.char_times else shown.t
+        out.append(Occurrence(f, text, round(time_s, 3), shown.frame_index, shown.box, round(confidence, 4),
+                              len(agree), len(readings), status, tuple(alternatives),
+                              enhanced_by.enhanced if status == "enhanced" and enhanced_by else "",
+                              round(shown.t, 3)))
+    for r, g in extra:
+        scores = r.char_conf[g.start:g.end] or (0.0,)
+        confidence = sum(scores) / len(scores)
+        others = sorted({e.value for rr, e in enhanced_found if e.type == g.type and _key(e) != _key(g)
+                         and _same_place(g, r.text, e, rr.text) and g.value not in e.value})
+        status = "enhanced" if confidence >= CERTAIN_CONF * 0.9 and not others else "uncertain"
+        agreeing = sum(1 for _, got in per_reading if _key(g) in {_key(e) for e in got})
+        t = plain[0].t if plain else r.t
+        out.append(Occurrence(g, r.text, round(t, 3), first.frame_index, first.box, round(confidence, 4),
+                              agreeing, len(readings), status, tuple(others),
+                              r.enhanced if status == "enhanced" else "", round(first.t, 3)))
+    return out
+
+
+def _strong(reading: Reading, key: tuple[str, str]) -> bool:
+    """The reading shows the value with every character scored high (confusables higher still)."""
+    for found in extract(reading.text, ocr=True):
+        if _key(found) != key:
+            continue
+        scores = reading.char_conf[found.start:found.end]
+        if not scores or sum(scores) / len(scores) < CERTAIN_CONF:
+            return False
+        weak = confusable_positions(reading.text, found.start, found.end)
+        return all(reading.char_conf[i] >= CONFIRM_CONF for i in weak if i < len(reading.char_conf))
+    return False
+
+
+def _same_place(a: Found, text_a: str, b: Found, text_b: str) -> bool:
+    """Two findings of two readings of one line cover the same part of it (relative positions)."""
+    la, lb = max(1, len(text_a)), max(1, len(text_b))
+    a0, a1 = a.start / la, a.end / la
+    b0, b1 = b.start / lb, b.end / lb
+    return min(a1, b1) - max(a0, b0) > -0.02
+
+
+def _is_windows(f: Found) -> bool:
+    # Windows paths are case-insensitive: readings that differ only in case agree
+    return f.type == "file_path" and (f.value[1:3] == ":\\" or f.value.startswith("\\\\"))
+
+
+def _first_visible(reading: Reading, f: Found, text: str) -> float:
+    """When the last pixel of the indicator's characters took the value it has in the reading."""
+    times = reading.char_times or ()
+    if len(times) != len(reading.text):
+        return reading.t
+    # the consensus text may differ from this reading by a character or two: same offsets
+    lo, hi = f.start, min(f.end, len(times))
+    if lo >= hi:
+        return reading.t
+    del text
+    return min(reading.t, max(times[lo:hi]))
+
+
+def occurrence_record(occ: Occurrence) -> Record:
+    """One settled on-screen indicator as the occurrence the pipeline records.
+
+    The ``where`` says what kind of reading it is, so that every view, export and briefing that
+    prints it says so: ``enhanced image of the frame at …`` (never presented as the original
+    pixels) or ``… (uncertain reading)``.
+    """
+    found = occ.found
+    where = f"frame at {occ.time_s:.2f} s"
+    record: Record = {
+        "type": found.type, "where": "", "value": found.value, "raw": found.raw, "source": "ocr", "bbox": list(occ.box),
+        "confidence": occ.confidence, "time_s": occ.time_s, "frame_index": occ.frame_index,
+        "status": occ.status, "frames_agree": occ.frames_agree, "reads": occ.reads,
+        "alternatives": list(occ.alternatives), "frame_time_s": occ.frame_time_s}
+    if occ.status == "enhanced":
+        where = f"enhanced image of the frame at {occ.time_s:.2f} s ({occ.enhanced})"
+        record["recipe"] = occ.enhanced
+        record["enhanced_key"] = [occ.frame_index, list(occ.box), occ.enhanced]
+    if occ.status == "uncertain":
+        where += " (uncertain reading)"
+    record["where"] = where
+    return record

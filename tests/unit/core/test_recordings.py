@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The same recording re-encoded, rescaled, cropped or bordered is recognised; another one is not."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop.core.recordings import SAME_SHARE, fingerprints, match, same_recordings
+from desktop.ingest.fingerprint import Fingerprint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ingest.recordings import make, render
+
+
+def _copy(source: Path, target: Path, *, size: tuple[int, int], border: int = 0, crop: float = 0.0,
+          bitrate: int = 300_000) -> Path:
+    """Re-encodes a video as a platform would: another size, a border or a crop, a low bitrate."""
+    with av.open(str(source)) as src, av.open(str(target), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = bitrate
+        for frame in src.decode(video=0):
+            image = frame.to_image()
+            if crop:
+                w, h = image.size
+                image = image.crop((int(w * crop), int(h * crop), int(w * (1 - crop)), int(h * (1 - crop))))
+            inner = (size[0] - 2 * border, size[1] - 2 * border)
+            canvas = Image.new("RGB", size, (0, 0, 0))
+            canvas.paste(image.resize(inner), (border, border))
+            for packet in stream.encode(av.VideoFrame.from_image(canvas)):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return target
+
+
+def _fingerprint(path: Path) -> dict[str, object]:
+    fp = Fingerprint()
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            fp.offer(float(frame.time or 0.0), np.asarray(frame.to_ndarray(format="gray")))
+    return fp.to_dict()
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("copies")
+    original = render(make("typed", 5, duration_s=12, small=True), folder / "original.mp4")
+    return {
+        "original": original,
+        "bordered": _copy(original, folder / "bordered.mp4", size=(480, 270), border=16),
+        "cropped": _copy(original, folder / "cropped.mp4", size=(640, 360), crop=0.04, bitrate=200_000),
+        "other": render(make("typed", 6, duration_s=12, small=True), folder / "other.mp4"),
+        "other-theme": render(make("light", 5, duration_s=12, small=True), folder / "other-theme.mp4"),
+    }
+
+
+def test_copies_match_and_other_recordings_do_not(videos: dict[str, Path]) -> None:
+    prints = {name: _fingerprint(path) for name, path in videos.items()}
+    samples = {name: fingerprints_of(fp) for name, fp in prints.items()}
+    for copy in ("bordered", "cropped"):
+        share, offset = match(samples["original"], samples[copy])
+        assert share >= SAME_SHARE, (copy, share)
+        assert abs(offset) <= 1.0
+    for other in ("other", "other-theme"):
+        share, _ = match(samples["original"], samples[other])
+        assert share < SAME_SHARE, (other, share)
+
+
+def fingerprints_of(fp: dict[str, object]) -> list[tuple[float, int, int]]:
+    rows = fp["samples"]
+    assert isinstance(rows, list)
+    return [(float(t), int(p, 16), int(d, 16)) for t, p, d in rows]
+
+
+def test_same_recordings_across_items_and_cases(videos: dict[str, Path], tmp_path: Path) -> None:
+    import sqlite3
+
+    def case_db(folder: Path, media: dict[int, tuple[str, Path]]) -> sqlite3.Connection:
+        folder.mkdir()
+        conn = sqlite3.connect(folder / "case.sqlite")
+        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("CREATE TABLE media (item_id INTEGER, kind TEXT, detail TEXT)")
+        for item_id, (name, path) in media.items():
+            conn.execute("INSERT INTO items VALUES (?, ?)", (item_id, name))
+            conn.execute("INSERT INTO media VALUES (?, 'video', ?)",
+                         (item_id, json.dumps({"fingerprint": _fingerprint(path)})))
+        conn.commit()
+        return conn
+
+    mine = case_db(tmp_path / "mine.casetrail", {1: ("original.mp4", videos["original"]),
+                                                 2: ("other.mp4", videos["other"]),
+                                                 3: ("reposted.mp4", videos["cropped"])})
+    case_db(tmp_path / "theirs.casetrail", {7: ("bordered.mp4", videos["bordered"])}).close()
+    assert set(fingerprints(mine)) == {1, 2, 3}
+    found = same_recordings(mine, others=[("x", "Earlier campaign", tmp_path / "theirs.casetrail")])
+    assert [c.other_item_id for c in found[1]] == [3, 7] or [c.other_item_id for c in found[1]] == [7, 3]
+    texts = [c.describe() for c in found[1]]
+    assert any(t.startswith("same recording as item 3, ") and t.endswith("% of frames") for t in texts)
+    assert any("in case 'Earlier campaign'" in t for t in texts)
+    assert 2 not in found  # a different session that looks alike is not a copy

