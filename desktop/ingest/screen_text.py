@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from desktop.core.confusables import confusable_positions, skeleton
 from desktop.core.indicators import Found, extract
@@ -560,7 +559,8 @@ def occurrence_record(occ: Occurrence) -> Record:
     found = occ.found
     where = f"frame at {occ.time_s:.2f} s"
     record: Record = {
-        "type": found.type, "where": "", "value": found.value, "raw": found.raw, "source": "ocr", "bbox": list(occ.box),
+        "type": found.type, "where": "", "value": found.value, "raw": found.raw, "source": "ocr",
+        "bbox": list(occ.box),
         "confidence": occ.confidence, "time_s": occ.time_s, "frame_index": occ.frame_index,
         "status": occ.status, "frames_agree": occ.frames_agree, "reads": occ.reads,
         "alternatives": list(occ.alternatives), "frame_time_s": occ.frame_time_s}

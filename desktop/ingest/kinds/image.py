@@ -35,8 +35,11 @@ class ImageAnalyser:
         occurrences = []
         for occ in result.occurrences:
             record = occurrence_record(occ)
-            for key in ("time_s", "frame_index", "frame_time_s", "enhanced_key"):
-                record.pop(key, None)
+            # a screenshot has no frame times: a still image
+            record.pop("time_s", None)
+            record.pop("frame_index", None)
+            record.pop("frame_time_s", None)
+            record.pop("enhanced_key", None)
             enhanced = occ.status == "enhanced"
             record["where"] = f"enhanced image of a line ({occ.enhanced})" if enhanced else (
                 "image (uncertain reading)" if occ.status == "uncertain" else "image")
