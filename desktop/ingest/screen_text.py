@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from desktop.core.confusables import confusable_positions, skeleton
 from desktop.core.indicators import Found, extract
@@ -42,6 +42,8 @@ STATUSES = ("certain", "uncertain", "enhanced")
 # A line last read as a prefix that shows up extended on another line this soon after was a line
 # being typed whose track was lost (it moved with a redraw), not a settled value.
 LOST_LINE_S = 4.0
+# A line that was still growing this close to the end of the recording may not be complete.
+TYPED_AT_END_S = 2.5
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Value:
 
     readings: list[Reading] = field(default_factory=list)
     run: bool = False
+    doubt: str = ""  # why none of its readings can be certain ("" when nothing speaks against it)
 
     @property
     def first_t(self) -> float:
@@ -228,6 +231,7 @@ class ScreenText:
         self._starts: list[tuple[float, int, int, int]] = []  # (t, track id, column, y) of new values
         self._unseen: set[int] = set()
         self.bounds: dict[int, tuple[int, int]] = {}  # column -> (x0, x1) in frame pixels
+        self.end_t = float("inf")  # when the recording ends (set once it has been read)
 
     # -- feeding ---------------------------------------------------------------------------------
 
@@ -333,6 +337,11 @@ class ScreenText:
                         continue  # edited again at once: a typo being corrected
                 if nxt is None and not value.run and self._grew_elsewhere(track, value):
                     continue  # the line moved (a redraw, a scroll not followed) and went on growing
+                prev = track.values[i - 1] if i > 0 else None
+                if nxt is None and track.ended_t is None and prev is not None and not value.run \
+                        and value.first_t >= self.end_t - TYPED_AT_END_S and extends(prev.text, value.text):
+                    # still being typed when the recording ended: the next key press may extend it
+                    value.doubt = "typed until the recording ended"
                 out.append((track, value))
         return out
 
@@ -366,23 +375,31 @@ class ScreenText:
         that each row holds on its own (``records-vot`` / ``er.info``).
         """
         settled = self.settled()
-        wrapped, cut = self._wrapped(settled)
+        wrapped, cut, at_edge = self._wrapped(settled)
         out: list[Occurrence] = []
         for _track, value in settled:
             for occ in _value_occurrences(value):
                 edge = cut.get(id(value))
-                if edge is not None and ((edge == "end" and occ.found.end >= len(occ.text) - 1)
+                ends_line = occ.found.end >= len(occ.text) - 1
+                if edge is not None and ((edge == "end" and ends_line)
                                          or (edge == "start" and occ.found.start <= 1)):
                     continue
+                if occ.status != "uncertain" and (value.doubt or (id(value) in at_edge and ends_line)
+                                                  or not occ.found.raw.isascii()):
+                    # typed until the end, cut by the edge of its column (a wrap not joined), or
+                    # read with letters screens of commands and addresses do not show
+                    occ = replace(occ, status="uncertain", enhanced="")
                 out.append(occ)
         return out + wrapped
 
-    def _wrapped(self, settled: list[tuple[Track, Value]]) -> tuple[list[Occurrence], dict[int, str]]:
+    def _wrapped(self, settled: list[tuple[Track, Value]]
+                 ) -> tuple[list[Occurrence], dict[int, str], set[int]]:
         by_column: dict[int, list[tuple[Track, Value]]] = defaultdict(list)
         for track, value in settled:
             by_column[track.column].append((track, value))
         out: list[Occurrence] = []
         cut: dict[int, str] = {}
+        at_edge: set[int] = set()
         for column, items in by_column.items():
             widest = max(v.readings[0].box[0] + v.readings[0].box[2] for _, v in items)
             right = self.bounds.get(column, (0, widest))[1]
@@ -394,6 +411,8 @@ class ScreenText:
                 # a wrapped row fills its column to the edge (less the terminal's margin)
                 if len(text) < 8 or right - (x + w) > 1.2 * char_w + 16:
                     continue
+                if column in self.bounds:
+                    at_edge.add(id(value))  # it touches the edge of its pane: it may go on below
                 below = [(t2, v2) for t2, v2 in items if t2 is not track
                          and -0.3 * h <= v2.readings[0].box[1] - (y + h) <= 0.8 * h
                          and abs(v2.readings[0].box[0] - left) <= 1.5 * char_w
@@ -417,7 +436,8 @@ class ScreenText:
                                        frame_time_s=round(first.t, 3))
                             for o in across]
                     cut[id(value)], cut[id(nxt)] = "end", "start"
-        return out, cut
+                    at_edge.discard(id(value))
+        return out, cut, at_edge
 
 
 def _edited(a: str, b: str) -> bool:

@@ -477,6 +477,7 @@ class _Collector:
     def finish(self) -> None:
         """Settles the tracks into occurrences and keeps exactly the frames they cite."""
         analysis = self.analysis
+        self.screen.end_t = analysis.analysed_s
         analysis.occurrences = self.screen.occurrences()
         cited = {o.frame_index for o in analysis.occurrences}
         for index, rgb in self.frames.items():

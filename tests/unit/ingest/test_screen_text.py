@@ -149,3 +149,14 @@ def test_helpers() -> None:
     text, support = consensus([_reading(0, "ab1", weak={2: 0.4}), _reading(0, "abl"), _reading(0, "abl")])
     assert text == "abl"
     assert support[2] > 0.5
+
+
+def test_a_line_still_being_typed_when_the_recording_ends_is_uncertain() -> None:
+    screen = ScreenText()
+    screen.add(_reading(28.0, "$ ssh root@194.207.219"))
+    screen.add(_reading(29.5, "$ ssh root@194.207.219.16"))  # the next key press never came
+    screen.end_t = 30.0
+    occ = next(o for o in screen.occurrences() if o.found.type == "ipv4")
+    assert occ.status == "uncertain"
+    screen.end_t = 60.0  # the same line long before the end: it settled
+    assert next(o for o in screen.occurrences() if o.found.type == "ipv4").status == "certain"
