@@ -337,6 +337,7 @@ class ScreenText:
                         continue  # edited again at once: a typo being corrected
                 if nxt is None and not value.run and self._grew_elsewhere(track, value):
                     continue  # the line moved (a redraw, a scroll not followed) and went on growing
+                value.doubt = ""
                 prev = track.values[i - 1] if i > 0 else None
                 if nxt is None and track.ended_t is None and prev is not None and not value.run \
                         and value.first_t >= self.end_t - TYPED_AT_END_S and extends(prev.text, value.text):
