@@ -25,7 +25,8 @@ class ImageAnalyser:
         if probe.derived_how in ("video frame", "enhanced image"):
             # A kept frame (or an enhanced image of a line) was read when its video or screenshot
             # was analysed; OCR-ing it again adds nothing.
-            return {"kind": "image", "summary": f"{probe.derived_how}, read with its video or screenshot"}
+            source = "its video" if probe.derived_how == "video frame" else "the picture it enhances"
+            return {"kind": "image", "summary": f"{probe.derived_how}, read with {source}"}
         from desktop.ingest.image import analyse_image
         from desktop.ingest.screen_text import occurrence_record
 
