@@ -376,7 +376,7 @@ class ScreenText:
         that each row holds on its own (``records-vot`` / ``er.info``).
         """
         settled = self.settled()
-        wrapped, cut, at_edge = self._wrapped(settled)
+        wrapped, cut, _at_edge = self._wrapped(settled)
         out: list[Occurrence] = []
         for _track, value in settled:
             for occ in _value_occurrences(value):
@@ -385,10 +385,10 @@ class ScreenText:
                 if edge is not None and ((edge == "end" and ends_line)
                                          or (edge == "start" and occ.found.start <= 1)):
                     continue
-                if occ.status != "uncertain" and (value.doubt or (id(value) in at_edge and ends_line)
-                                                  or not occ.found.raw.isascii()):
-                    # typed until the end, cut by the edge of its column (a wrap not joined), or
-                    # read with letters screens of commands and addresses do not show
+                # only what ends the line can be extended by a key press that never came
+                if occ.status != "uncertain" and ((value.doubt and ends_line) or not occ.found.raw.isascii()):
+                    # typed until the end, or read with letters that screens of commands and
+                    # addresses do not show
                     occ = replace(occ, status="uncertain", enhanced="")
                 out.append(occ)
         return out + wrapped
