@@ -164,7 +164,7 @@ def enhance_region(case: Case, item: Item, time_s: float | None, box: tuple[int,
     Raises:
         frames.RenderError: the picture could not be decoded or read.
     """
-    from desktop.core import custody, findings
+    from desktop.core import custody, findings, state
     from desktop.core.acquire import acquire_derived
     from desktop.core.indicators import extract
     from desktop.core.progress import Progress
@@ -198,9 +198,12 @@ def enhance_region(case: Case, item: Item, time_s: float | None, box: tuple[int,
                 outcome.indicators.append((found.type, found.value))
     with case.transaction() as conn:
         findings.record_occurrences(conn, item.id, occurrences)
+        # the item's findings changed: the entry binds their new digest (issue 11's replay)
+        digest = state.findings_digests(conn, [item.id])[item.id]
         custody.append(conn, action="note", examiner=case.examiner, item_id=item.id,
                        result="region enhanced at the analyst's request",
-                       detail={"what": "enhanced a marked region", "time_s": time_s, "box": list(box),
+                       detail={"what": "enhanced a marked region", "findings_sha256": digest,
+                               "time_s": time_s, "box": list(box),
                                "variants": [{"item_id": v.item_id, "recipe": v.recipe,
                                              "read_as": [t for t, _ in v.lines]} for v in outcome.variants],
                                "indicators": [list(k) for k in dict.fromkeys(outcome.indicators)]})

@@ -56,3 +56,7 @@ def _check_enhancement(case: Case, tmp_path: Path) -> None:
     assert {e.item_id for e in listed} == {c.id for c in children}
     assert all(e.marked_by == "A. Examiner" for e in listed)
     json.dumps([e.__dict__ for e in listed])
+    from desktop.core.verify import verify_case
+
+    report = run_to_end(verify_case(case))  # the enhanced findings are bound in custody
+    assert report.ok, report
