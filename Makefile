@@ -9,9 +9,10 @@ SHARED := ../shared
 
 .PHONY: run test lint unit contract bench soak package demo clean system-deps notices revision bundle \
 	test-package
-# Debian packages some checks use (qpdf --check and pdftotext on briefings, hashdeep in the
-# import benchmark); tests that need them skip with a reason when they are absent.
-SYSTEM_PACKAGES := qpdf poppler-utils hashdeep
+# Debian packages some checks use (qpdf --check, pdftotext and pdfsig on briefings, certutil to
+# trust a certificate for pdfsig, hashdeep in the import benchmark); tests that need them skip
+# with a reason when they are absent.
+SYSTEM_PACKAGES := qpdf poppler-utils libnss3-tools hashdeep
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Casetrail needs Python 3.11 ($(PYTHON)) on PATH"; exit 2; }

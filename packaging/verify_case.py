@@ -28,7 +28,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 GENESIS = "0" * 64
@@ -123,6 +126,7 @@ def _jcs(v: Any) -> str:
 
 
 def sha(data: bytes) -> str:
+    """SHA-256 hex."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -142,12 +146,13 @@ class Verifier:
         if int(self.conn.execute("PRAGMA user_version").fetchone()[0]) == 0:
             raise ValueError("case.sqlite holds no Casetrail schema (empty or replaced)")
         cols = [d[1] for d in self.conn.execute("PRAGMA table_info(custody)")]
-        rows = self.conn.execute(f"SELECT {', '.join(FIELDS)}, entry_hash FROM custody ORDER BY seq")
+        rows = self.conn.execute(f"SELECT {', '.join(FIELDS)}, entry_hash FROM custody ORDER BY seq")  # noqa: S608
         self.entries = [dict(zip([*FIELDS, "entry_hash"], r, strict=False)) for r in rows] if cols else []
         self.meta = dict(self.conn.execute("SELECT key, value FROM case_meta"))
         self.hashes = {int(e["seq"]): str(e["entry_hash"]) for e in self.entries}
 
     def run(self) -> list[str]:
+        """Every check of the case folder; returns the problems found."""
         self.schema()
         self.chain()
         self.vault()
@@ -158,6 +163,7 @@ class Verifier:
         return self.problems
 
     def schema(self) -> None:
+        """§4.5: the two append-only triggers, byte for byte, and no view."""
         for name, sql in self.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"):
             if name not in TRIGGERS:
                 self.problems.append(f"the database holds an extra trigger {name}")
@@ -170,6 +176,7 @@ class Verifier:
             self.problems.append(f"the database holds an extra view {name}")
 
     def chain(self) -> None:
+        """§3: seq without gaps, each entry linked to and hashed over the one before."""
         prev, expected = GENESIS, 1
         for e in self.entries:
             seq = int(e["seq"])
@@ -192,6 +199,7 @@ class Verifier:
             self.problems.append("the custody chain does not start with the case's creation")
 
     def vault(self) -> None:
+        """§4.1: every item's blob exists and hashes to its name."""
         for item_id, digest in self.conn.execute("SELECT id, sha256 FROM items ORDER BY id"):
             path = self.folder / "vault" / digest[:2] / digest[2:4] / digest
             h = hashlib.sha256()
@@ -208,7 +216,8 @@ class Verifier:
     def _rows(self, table: str) -> dict[tuple[Any, ...], dict[str, Any]]:
         cur = self.conn.execute(f"SELECT * FROM {table}")  # noqa: S608 - names of the spec
         names = [d[0] for d in cur.description]
-        return {tuple(dict(zip(names, r, strict=False))[c] for c in REPLAYED[table]): dict(zip(names, r, strict=False)) for r in cur}
+        rows = [dict(zip(names, r, strict=False)) for r in cur]
+        return {tuple(row[c] for c in REPLAYED[table]): row for row in rows}
 
     def _defaults(self, table: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -242,10 +251,11 @@ class Verifier:
         doc = {}
         for table in SNAPSHOTS[name]:
             doc[table] = [json.loads(r) for r in sorted(jcs(list(x)) for x in
-                                                         self.conn.execute(f"SELECT * FROM {table}"))]
+                                                         self.conn.execute(f"SELECT * FROM {table}"))]  # noqa: S608
         return sha(jcs(doc))
 
     def replay(self) -> None:
+        """§4.1 to §4.4: items, replayed tables, findings and snapshots agree with custody."""
         details = []
         for e in self.entries:
             try:
@@ -254,7 +264,8 @@ class Verifier:
                 d = {}
             details.append(d if isinstance(d, dict) else {})
         bound = bool(details and "state" in details[0]) or any(
-            e["action"] == "note" and d.get("what") == "state baseline" for e, d in zip(self.entries, details, strict=False))
+            e["action"] == "note" and d.get("what") == "state baseline"
+            for e, d in zip(self.entries, details, strict=False))
         if not bound:
             self.problems.append("the case predates state binding: it cannot be replayed")
             return
@@ -295,14 +306,16 @@ class Verifier:
                     kind[i] = d["kind"]
                 if "magic" in d:
                     magic[i] = d["magic"]
-            if "findings_sha256" in d and (e["action"] != "analysed" or _status(e["result"], d) == "analysed"):
+            sets_analysed = e["action"] != "analysed" or _status(e["result"], d) == "analysed"
+            if "findings_sha256" in d and sets_analysed:
                 findings[i] = d["findings_sha256"]
         cur = self.conn.execute("SELECT * FROM items ORDER BY id")
         names = [c[0] for c in cur.description]
         items = [dict(zip(names, r, strict=False)) for r in cur]
         ids = {int(it["id"]) for it in items}
         for i in sorted(set(first) - ids):
-            self.problems.append(f"item {i}, acquired in custody entry {first[i]['seq']}, is missing from the items table")
+            self.problems.append(f"item {i}, acquired in custody entry {first[i]['seq']}, is missing from "
+                                 "the items table")
         empty = sha(b"{}")
         actual = self._findings()
         for it in items:
@@ -356,10 +369,12 @@ class Verifier:
                     self.problems.append(f"the {name} snapshot was changed behind the application's back")
 
     def checkpoints(self) -> None:
+        """§5: every checkpoint's signature, trusted key, order and head still in the chain."""
         case_id = self.meta.get("case_id", "")
         last_seq = 0
-        for row in self.conn.execute("SELECT id, custody_seq, head, at, examiner, key_id, public_key, signature, "
-                                     "export, content_sha256, message_format FROM checkpoints ORDER BY id"):
+        for row in self.conn.execute("SELECT id, custody_seq, head, at, examiner, key_id, public_key, "
+                                     "signature, export, content_sha256, message_format FROM checkpoints "
+                                     "ORDER BY id"):
             cp = dict(zip(("id", "custody_seq", "head", "at", "examiner", "key_id", "public_key", "signature",
                            "export", "content_sha256", "message_format"), row, strict=False))
             cp["case_id"] = case_id
@@ -374,17 +389,21 @@ class Verifier:
                 self.problems.append(f"checkpoint {cp['id']}: {bad}")
 
     def prefix(self, cp: dict[str, Any]) -> str | None:
+        """Why the case no longer holds the chain a receipt saw, or None."""
         seq = int(cp["custody_seq"])
         if seq == 0:
             return None if cp["head"] == GENESIS else "an empty chain must have the genesis head"
         if seq not in self.hashes:
-            return f"custody entry {seq} it saw is gone: the case was restored to an earlier copy or its tail was cut"
+            return (f"custody entry {seq} it saw is gone: the case was restored to an earlier copy or its "
+                    "tail was cut")
         if self.hashes[seq] != cp["head"]:
             return f"custody entry {seq} has another hash than it saw: the history was rewritten"
         return None
 
     def against_ledger(self) -> None:
-        assert self.ledger is not None
+        """§6: the ledger's lines follow each other; the case holds every chain its receipts saw."""
+        if self.ledger is None:
+            return
         try:
             lines = self.ledger.read_bytes().split(b"\n")
         except FileNotFoundError:
@@ -402,6 +421,7 @@ class Verifier:
                     self.problems.append(f"ledger receipt of {rec.get('file')}: {bad}")
 
     def against(self, path: Path) -> None:
+        """§5, §7: check the case against a receipt file or a signed briefing PDF."""
         data = path.read_bytes()
         if data.startswith(b"%PDF"):
             found = re.findall(rb'\{"algorithm": "Ed25519", .*?"signature": "[A-Za-z0-9+/=]+"\}', data, re.S)
@@ -411,6 +431,7 @@ class Verifier:
             rec = json.loads(found[-1])
             if sha(data[:int(rec["content_size"])]) != rec["content_sha256"]:
                 self.problems.append(f"{path.name} was altered: its content does not have the signed SHA-256")
+            self.problems += [f"{path.name}: {p}" for p in pdf_signature_problems(data, rec)]
         else:
             rec = json.loads(data)
         if rec.get("case_id") != self.meta.get("case_id"):
@@ -430,6 +451,7 @@ def _status(result: str, detail: dict[str, Any]) -> str:
 
 
 def message(cp: dict[str, Any]) -> bytes:
+    """The bytes a checkpoint or receipt signs (§5)."""
     fmt = cp.get("message_format") or "casetrail-checkpoint-v1"
     head = [fmt, str(cp["case_id"]), str(int(cp["custody_seq"])), str(cp["head"])]
     if fmt == "casetrail-checkpoint-v2":
@@ -438,9 +460,11 @@ def message(cp: dict[str, Any]) -> bytes:
 
 
 def check_receipt(cp: dict[str, Any], trusted: set[str] | None) -> str | None:
+    """Why a checkpoint or receipt does not hold (signature, key id, trust), or None."""
     try:
         raw = base64.b64decode(cp["public_key"], validate=True)
-        Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(cp["signature"], validate=True), message(cp))
+        signature = base64.b64decode(cp["signature"], validate=True)
+        Ed25519PublicKey.from_public_bytes(raw).verify(signature, message(cp))
     except (ValueError, KeyError):
         return "the public key or signature cannot be read"
     except InvalidSignature:
@@ -450,6 +474,143 @@ def check_receipt(cp: dict[str, Any], trusted: set[str] | None) -> str | None:
     if trusted is not None and sha(raw) not in trusted:
         return f"signed by key {cp['key_id']} ({cp.get('examiner')}), which is not trusted"
     return None
+
+
+# -- the briefing's PDF signature (docs/verification.md §7): CMS SignedData, RFC 5652 --------------
+
+OID_SIGNED_DATA = bytes.fromhex("2a864886f70d010702")
+OID_CONTENT_TYPE = bytes.fromhex("2a864886f70d010903")
+OID_DATA = bytes.fromhex("2a864886f70d010701")
+OID_MESSAGE_DIGEST = bytes.fromhex("2a864886f70d010904")
+OID_SIGNING_CERT_V2 = bytes.fromhex("2a864886f70d010910022f")
+DIGESTS = {bytes.fromhex("608648016503040201"): hashes.SHA256(),
+           bytes.fromhex("608648016503040203"): hashes.SHA512()}
+OID_RSA = (bytes.fromhex("2a864886f70d010101"),  # rsaEncryption
+           bytes.fromhex("2a864886f70d01010b"))  # sha256WithRSAEncryption
+OID_ED25519 = bytes.fromhex("2b6570")
+
+
+def _tlv(data: bytes, i: int) -> tuple[int, int, int]:
+    """(tag, first content byte, end) of the DER element starting at ``i`` (one-byte tags)."""
+    tag, n = data[i], data[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n, i = int.from_bytes(data[i:i + k], "big"), i + k
+    if i + n > len(data):
+        raise ValueError("a DER element runs past its end")
+    return tag, i, i + n
+
+
+def _kids(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """The elements inside ``data[start:end]``: (tag, element start, content start, end)."""
+    out, i = [], start
+    while i < end:
+        tag, s, e = _tlv(data, i)
+        out.append((tag, i, s, e))
+        i = e
+    return out
+
+
+def pdf_signature_problems(data: bytes, rec: dict[str, Any]) -> list[str]:
+    """Check a briefing's PAdES signature and that the receipt's examiner key vouches for its signer.
+
+    The last ``/ByteRange [0 b c d]`` must cover the whole file but the ``/Contents <hex>`` in
+    ``b..c``; that hex is a DER CMS SignedData whose ``messageDigest`` is the hash of the covered
+    bytes, whose signed attributes (DER, tag [0] read as SET) verify under the signer's
+    certificate (RSA PKCS#1 v1.5; Ed25519 for briefings signed before document keys), whose
+    ``signingCertificateV2`` names that certificate, and whose certificate has the SHA-256 the
+    receipt names and the receipt's Ed25519 key vouches for (``document_binding``).
+    """
+    ranges = re.findall(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data)
+    if not ranges:
+        return ["it carries no PDF signature"]
+    a, b, c, d = (int(x) for x in ranges[-1])
+    if a != 0 or c + d != len(data) or not b < c or data[b:b + 1] != b"<" or data[c - 1:c] != b">":
+        return ["its PDF signature does not cover the whole file (bytes were added after it was signed)"]
+    try:
+        der = bytes.fromhex(data[b + 1:c - 1].decode("ascii"))
+        _, s, e = _tlv(der, 0)  # ContentInfo: contentType, [0] SignedData
+        info = _kids(der, s, e)
+        if der[info[0][2]:info[0][3]] != OID_SIGNED_DATA or info[1][0] != 0xA0:
+            raise ValueError("not a CMS SignedData")
+        # SignedData: version, digestAlgorithms, encapContentInfo, [0] certificates, ..., signerInfos
+        _, s, e = _tlv(der, info[1][2])
+        signed_data = _kids(der, s, e)
+        held = next(k for k in signed_data if k[0] == 0xA0)
+        certs = [der[x:y] for _, x, _, y in _kids(der, held[2], held[3])]
+        first = _kids(der, signed_data[-1][2], signed_data[-1][3])[0]
+        # SignerInfo: version, sid, digestAlgorithm, [0] signedAttrs, signatureAlgorithm, signature
+        _, sid, digest_alg, attrs_el, sig_alg_el, sig_el = _kids(der, first[2], first[3])[:6]
+        if sid[0] != 0x30 or attrs_el[0] != 0xA0:
+            raise ValueError("the signer is not named by issuer and serial, or has no signed attributes")
+        serial_el = _kids(der, sid[2], sid[3])[1]
+        serial = int.from_bytes(der[serial_el[2]:serial_el[3]], "big", signed=True)
+        digest_oid = der[slice(*_kids(der, digest_alg[2], digest_alg[3])[0][2:4])]
+        sig_alg = der[slice(*_kids(der, sig_alg_el[2], sig_alg_el[3])[0][2:4])]
+        signature = der[sig_el[2]:sig_el[3]]
+        attrs: dict[bytes, bytes] = {}
+        for _, _, x, y in _kids(der, attrs_el[2], attrs_el[3]):  # Attribute: type, SET of values
+            oid_el, values = _kids(der, x, y)[:2]
+            attrs[der[oid_el[2]:oid_el[3]]] = der[values[2]:values[3]]
+        # the signature covers the DER of the signed attributes with the SET tag (RFC 5652 §5.4)
+        signed_attrs = b"\x31" + der[attrs_el[1] + 1:attrs_el[3]]
+        cert_der = next(c for c in certs if x509.load_der_x509_certificate(c).serial_number == serial)
+        cert = x509.load_der_x509_certificate(cert_der)
+        ess_hash = b""
+        ess = attrs.get(OID_SIGNING_CERT_V2, b"")
+        if ess:  # SigningCertificateV2 { certs SEQUENCE OF ESSCertIDv2, ... } (RFC 5035)
+            outer = _kids(ess, 0, len(ess))[0]
+            listed = _kids(ess, outer[2], outer[3])[0]
+            first_id = _kids(ess, listed[2], listed[3])[0]
+            # ESSCertIDv2 { hashAlgorithm DEFAULT sha256, certHash OCTET STRING, issuerSerial OPTIONAL }
+            id_fields = _kids(ess, first_id[2], first_id[3])
+            if id_fields[0][0] == 0x30:
+                hash_alg = _kids(ess, id_fields[0][2], id_fields[0][3])[0]
+                if ess[hash_alg[2]:hash_alg[3]] != bytes.fromhex("608648016503040201"):
+                    raise ValueError("signingCertificateV2 does not use SHA-256")
+            ess_hash = next(ess[x:y] for t, _, x, y in id_fields if t == 0x04)
+    except (ValueError, IndexError, StopIteration):
+        return ["its PDF signature cannot be read (not a DER CMS SignedData as Casetrail writes it)"]
+    if digest_oid not in DIGESTS:
+        return ["its PDF signature uses a digest algorithm this verifier does not know"]
+    h = hashes.Hash(DIGESTS[digest_oid])
+    h.update(data[:b])
+    h.update(data[c:])
+    problems = []
+    value = attrs.get(OID_MESSAGE_DIGEST, b"")
+    if value[:1] != b"\x04" or value[2:] != h.finalize():
+        problems.append("its PDF signature does not hold: the signed bytes were changed")
+    if attrs.get(OID_CONTENT_TYPE, b"")[2:] != OID_DATA:
+        problems.append("its PDF signature does not sign PDF data (content type)")
+    key = cert.public_key()
+    try:
+        if sig_alg in OID_RSA and isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, signed_attrs, padding.PKCS1v15(), DIGESTS[digest_oid])
+        elif sig_alg == OID_ED25519 and isinstance(key, Ed25519PublicKey):
+            key.verify(signature, signed_attrs)
+        else:
+            return [*problems, "its PDF signature uses a signature algorithm this verifier does not know"]
+    except InvalidSignature:
+        problems.append("its PDF signature does not hold: the signature does not match its signed attributes")
+    if ess_hash != hashlib.sha256(cert_der).digest():  # PAdES: the signed attributes name the signer
+        problems.append("its PDF signature does not name its signer certificate (signingCertificateV2)")
+    digest = sha(cert_der)
+    raw = base64.b64decode(rec["public_key"])
+    unvouched = (f"it is signed by a certificate (SHA-256 {digest[:16]}…) that examiner key {rec['key_id']} "
+                 f"({rec.get('examiner')}) does not vouch for")
+    if rec.get("document_certificate_sha256"):
+        message = f"casetrail-document-key-v1\n{sha(raw)}\n{digest}".encode()
+        try:
+            if digest != rec["document_certificate_sha256"]:
+                raise InvalidSignature
+            Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(rec["document_binding"]), message)
+        except (InvalidSignature, ValueError, KeyError):
+            problems.append(unvouched)
+    elif not isinstance(key, Ed25519PublicKey) or key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw) != raw:
+        problems.append(unvouched)  # before document keys, the examiner key itself signed the PDF
+    return problems
 
 
 # -- packages -------------------------------------------------------------------------------------

@@ -1075,9 +1075,11 @@ def _checkpoint_section(ctx: _Ctx, chain: custody.ChainReport, prior: int) -> li
         "briefing was made. The signature can be checked with any Ed25519 implementation against the "
         "public key above; the key id should be the one the examiner published. The export of this "
         "briefing is recorded after this entry, with the PDF's SHA-256. The PDF itself is signed (PAdES, "
-        "the examiner's Ed25519 key in a certificate): any PDF tool that checks signatures shows whether "
-        "a byte was changed, and the signed receipt it carries binds the SHA-256 of this content to the "
-        "chain head; `casetrail verify CASE --against THIS.pdf` checks it against the case. "
+        "RSA-3072 with SHA-256, by the examiner's document-signing certificate): any PDF tool that checks "
+        "signatures (Adobe Acrobat or Reader, pdfsig, openssl cms, pyHanko) shows whether a byte was "
+        "changed. The signed receipt it carries binds the SHA-256 of this content to the chain head and "
+        "names that certificate, which the key above vouches for; `casetrail verify CASE --against "
+        "THIS.pdf` checks all of it against the case. "
         "docs/verification.md specifies every format byte for byte.", "small"))
     return out
 
@@ -1280,9 +1282,8 @@ def minimum_tlp(case: Case) -> str:
 
 
 def _signature(case: Case, data: bytes, receipt: Checkpoint) -> bytes:
-    """Seal the rendered PDF: embed the receipt and add the examiner's PAdES signature."""
-    key = keys.examiner_key(case.examiner)
-    return sign_pdf(data, receipt, key, keys.cert_file(case.examiner).read_bytes(), case.examiner)
+    """Seal the rendered PDF: embed the receipt and the PAdES signature of the examiner's document key."""
+    return sign_pdf(data, receipt, keys.document_key(case.examiner))
 
 
 def write_briefing(case: Case, path: Path, options: BriefingOptions | None = None) -> BriefingResult:

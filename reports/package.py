@@ -140,7 +140,8 @@ def export_package(case: Case, path: Path, receipt_file: Path | None = None) -> 
     require_intact(case, "case package")
     seq, head = head_of(case.db.conn)
     key = examiner_key(case.examiner)
-    public_doc = keys.public_document(case.examiner, keys.raw_public(key.public_key()))
+    public_doc = keys.public_document(case.examiner, keys.raw_public(key.public_key()),
+                                      keys.published_document(case.examiner))
     work = Path(tempfile.mkdtemp(prefix="casetrail-package-"))
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:

@@ -14,12 +14,21 @@ A signature proves only as much as the key behind it. Three rules follow:
   colleagues' keys imported with ``casetrail keys trust FILE``. A checkpoint or receipt signed
   by a key that is not on the list is a discrepancy, whatever examiner name it carries: anyone
   can make a key pair under any name.
-- **A certificate for the key** (self-signed X.509 with the Ed25519 key, subject = examiner)
-  lets standard PDF tools check the briefing's PAdES signature.
+- **A document-signing key signs PDFs.** Few PDF tools check Ed25519 signatures (poppler's
+  ``pdfsig``/NSS and ``openssl cms`` cannot; Adobe lists RSA and ECDSA only), so a briefing's
+  PAdES signature is made by a second key per examiner: RSA-3072, PKCS#1 v1.5 with SHA-256,
+  in a self-signed certificate (subject = examiner), which every PDF validator checks and which
+  signs deterministically. The examiner's Ed25519 key *vouches* for that certificate: it signs
+  ``casetrail-document-key-v1`` + its own fingerprint + the certificate's SHA-256 (the
+  *binding*). The binding travels in every signed briefing and with the public key (``keys
+  export``/``keys trust``), so a PDF signer certificate no trusted examiner key vouches for is
+  a discrepancy. The document key is encrypted like the examiner key (same passphrase), made
+  on first use (also for an examiner whose key predates it), and recorded in the ledger.
 
 The fingerprint of a key is the SHA-256 of its raw 32-byte public key, 64 hex digits; its *key
-id*, printed in checkpoints, is the first 16. Trust and key creation are also appended to the
-workstation ledger (``desktop.core.ledger``). This module never sends a key anywhere.
+id*, printed in checkpoints, is the first 16. Checkpoints, receipts, manifests and the ledger
+stay Ed25519. Trust and key creation are also appended to the workstation ledger
+(``desktop.core.ledger``). This module never sends a key anywhere.
 """
 
 from __future__ import annotations
@@ -38,7 +47,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
@@ -46,11 +57,15 @@ from desktop.core.errors import CasetrailError
 from desktop.core.home import workstation_home
 
 PUBLIC_FORMAT = "casetrail-public-key-v1"
+BINDING_FORMAT = "casetrail-document-key-v1"
+DOCUMENT_KEY_BITS = 3072
+DOCUMENT_MEMBERS = ("document_certificate", "document_certificate_sha256", "document_binding")
 _SLUG = re.compile(r"[^a-z0-9]+")
 _FP = re.compile(r"[0-9a-f]{16,64}\Z")
 _session_passphrase: str | None = None
 _lock = threading.RLock()
 _unlocked: dict[tuple[str, str], Ed25519PrivateKey] = {}  # (key file, SHA-256 of file + passphrase)
+_unlocked_documents: dict[tuple[str, str], DocumentKey] = {}
 
 
 class SigningKeyError(CasetrailError):
@@ -71,6 +86,8 @@ class KeyInfo:
         public_key: the raw public key, base64.
         trusted: on this workstation's trust list.
         private: the private key is held here (encrypted).
+        document_certificate_sha256: SHA-256 of the document-signing certificate the key vouches
+            for, or empty (none known yet). Not part of the ``--json`` shape.
     """
 
     fingerprint: str
@@ -78,6 +95,7 @@ class KeyInfo:
     public_key: str
     trusted: bool
     private: bool
+    document_certificate_sha256: str = ""
 
     @property
     def key_id(self) -> str:
@@ -154,9 +172,18 @@ def key_file(examiner: str) -> Path:
     return _stem(examiner).with_suffix(".ed25519.pem")
 
 
-def cert_file(examiner: str) -> Path:
-    """Where the certificate of the examiner's key lives (for PDF signatures)."""
-    return _stem(examiner).with_suffix(".cert.pem")
+def document_key_file(examiner: str) -> Path:
+    """Where the examiner's encrypted document-signing key (RSA) lives."""
+    return _stem(examiner).with_suffix(".document.pem")
+
+
+def document_cert_file(examiner: str) -> Path:
+    """Where the certificate of the examiner's document-signing key lives (for PDF tools)."""
+    return _stem(examiner).with_suffix(".document.cert.pem")
+
+
+def _public_file(examiner: str) -> Path:
+    return _stem(examiner).with_suffix(".pub.json")
 
 
 def _write_new(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -174,24 +201,59 @@ def _write_new(path: Path, data: bytes, mode: int = 0o600) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def public_document(examiner: str, public_raw: bytes) -> dict[str, str]:
-    """The exported public key: what ``keys export`` writes and ``keys trust`` reads."""
+def public_document(examiner: str, public_raw: bytes,
+                    document: dict[str, str] | None = None) -> dict[str, str]:
+    """The exported public key: what ``keys export`` writes and ``keys trust`` reads.
+
+    ``document`` adds the document-signing certificate the key vouches for (the members
+    ``document_certificate`` (PEM), ``document_certificate_sha256`` and ``document_binding``).
+    """
     return {"format": PUBLIC_FORMAT, "examiner": examiner, "algorithm": "Ed25519",
-            "public_key": base64.b64encode(public_raw).decode(), "fingerprint": fingerprint(public_raw)}
+            "public_key": base64.b64encode(public_raw).decode(), "fingerprint": fingerprint(public_raw),
+            **(document or {})}
 
 
-def _record_trust(examiner: str, public_raw: bytes, how: str) -> bool:
-    """Put a key on the trust list; append it to the ledger. Returns False if it was there."""
+def _record_trust(examiner: str, public_raw: bytes, how: str, document: dict[str, str] | None = None) -> bool:
+    """Put a key on the trust list; append it to the ledger. Returns False if it was there.
+
+    A key already trusted learns the document certificate it vouches for (``document``, whose
+    binding the caller has checked): that needs no new trust decision, since the key itself
+    signed the binding. The change is appended to the ledger.
+    """
     from desktop.core import ledger  # the ledger signs nothing itself; no import cycle at load
 
     fp = fingerprint(public_raw)
     path = _trusted_dir() / f"{fp}.json"
     if path.is_file():
+        if document:
+            found = _read_json(path)
+            if found is not None and any(found.get(m) != document[m] for m in DOCUMENT_MEMBERS):
+                doc = {**found, **document}
+                _write_new(path, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode(), 0o644)
+                _ledger_document(examiner, fp, document, how)
         return False
-    doc = public_document(examiner, public_raw)
+    doc = public_document(examiner, public_raw, document)
     _write_new(path, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode(), 0o644)
-    ledger.append({"type": "key trusted", "how": how, **doc})
+    ledger.append({"type": "key trusted", "how": how, **public_document(examiner, public_raw)})
+    if document:
+        _ledger_document(examiner, fp, document, how)
     return True
+
+
+def _ledger_document(examiner: str, fp: str, document: dict[str, str], how: str) -> None:
+    from desktop.core import ledger
+
+    ledger.append({"type": "document key", "how": how, "examiner": examiner, "fingerprint": fp,
+                   "document_certificate_sha256": document["document_certificate_sha256"],
+                   "document_binding": document["document_binding"]})
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 # -- the examiner's key ----------------------------------------------------------------------------
@@ -265,36 +327,221 @@ def _create(examiner: str, path: Path) -> Ed25519PrivateKey:
 
 
 def _ensure_companions(examiner: str, key: Ed25519PrivateKey, *, how: str) -> None:
-    """The public half, the certificate and the trust entry of an own key, written once."""
+    """The public half and the trust entry of an own key, written once."""
     raw = raw_public(key.public_key())
-    pub = _stem(examiner).with_suffix(".pub.json")
+    pub = _public_file(examiner)
     if not pub.is_file():
         _write_new(pub, (json.dumps(public_document(examiner, raw), indent=2) + "\n").encode(), 0o644)
-    cert = cert_file(examiner)
-    if not cert.is_file():
-        _write_new(cert, make_certificate(examiner, key).public_bytes(serialization.Encoding.PEM), 0o644)
     _record_trust(examiner, raw, how)
 
 
-def make_certificate(examiner: str, key: Ed25519PrivateKey) -> x509.Certificate:
-    """A self-signed certificate of the examiner's key, for PAdES signatures.
+# -- the document-signing key (PDF signatures) -----------------------------------------------------
 
-    Deterministic (fixed validity, serial from the fingerprint; Ed25519 signs deterministically),
-    so the same key always has the same certificate.
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """An examiner's unlocked document-signing key, its certificate, and the binding to the examiner.
+
+    Attributes:
+        examiner: whose key it is.
+        key: the RSA private key (unlocked).
+        certificate: its self-signed certificate (:func:`make_document_certificate`).
+        fingerprint: the fingerprint of the examiner's Ed25519 key that vouches for it.
+        binding: base64 of the Ed25519 signature over :func:`binding_message`.
+    """
+
+    examiner: str
+    key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+    fingerprint: str
+    binding: str
+
+    @property
+    def certificate_der(self) -> bytes:
+        """The certificate, DER."""
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def certificate_sha256(self) -> str:
+        """SHA-256 hex of the certificate's DER (what ``openssl x509 -fingerprint -sha256`` prints)."""
+        return hashlib.sha256(self.certificate_der).hexdigest()
+
+    def public_members(self) -> dict[str, str]:
+        """The members a public-key document carries for it (:data:`DOCUMENT_MEMBERS`)."""
+        return {"document_certificate": self.certificate.public_bytes(serialization.Encoding.PEM).decode(),
+                "document_certificate_sha256": self.certificate_sha256, "document_binding": self.binding}
+
+
+def binding_message(examiner_fingerprint: str, certificate_sha256: str) -> bytes:
+    r"""What the examiner's Ed25519 key signs to vouch for a document-signing certificate.
+
+    Three lines joined by ``\n``, no final line feed: ``casetrail-document-key-v1``, the
+    examiner key's fingerprint, the SHA-256 of the certificate's DER (both 64 lower-case hex).
+    """
+    return f"{BINDING_FORMAT}\n{examiner_fingerprint}\n{certificate_sha256}".encode()
+
+
+def binding_problem(public_raw: bytes, certificate_sha256: str, binding: str) -> str | None:
+    """Why the Ed25519 key ``public_raw`` does not vouch for that certificate, or None when it does."""
+    try:
+        sig = base64.b64decode(binding, validate=True)
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(
+            sig, binding_message(fingerprint(public_raw), certificate_sha256.lower()))
+    except (ValueError, TypeError):
+        return "its binding to the examiner key cannot be read"
+    except InvalidSignature:
+        return "the examiner key does not vouch for it (the binding signature does not hold)"
+    return None
+
+
+def make_document_certificate(examiner: str, key: rsa.RSAPrivateKey, examiner_fp: str) -> x509.Certificate:
+    """The self-signed certificate of a document-signing key.
+
+    Deterministic (fixed validity, serial from the public key, PKCS#1 v1.5 signs
+    deterministically), so a key always has the same certificate and the certificate never
+    needs to be stored to be trusted. It is a CA certificate of path length 0 (``keyCertSign``)
+    because NSS (``pdfsig``) accepts a self-signed certificate as a trust anchor only so; the
+    subject names the examiner and, for a reader's eye, the key id of the examiner key that
+    vouches for it (the binding is what proves it). Valid from 2000 to 9999-12-31 (RFC 5280's
+    "no expiration"): a briefing must stay checkable for as long as the case is kept.
     """
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, examiner),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Casetrail examiner key")])
-    raw = raw_public(key.public_key())
-    start = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
+                                         f"examiner key {examiner_fp[:16]}"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Casetrail document signing key")])
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
     usage = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
                           data_encipherment=False, key_agreement=False, key_cert_sign=True,
                           crl_sign=False, encipher_only=False, decipher_only=False)
     return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(int(fingerprint(raw)[:30], 16)).not_valid_before(start)
-            .not_valid_after(datetime.datetime(2999, 12, 31, tzinfo=datetime.UTC))
+            .serial_number(int(hashlib.sha256(spki).hexdigest()[:30], 16))
+            .not_valid_before(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
+            .not_valid_after(datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(usage, critical=True)
-            .sign(key, None))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+
+
+def document_key(examiner: str) -> DocumentKey:
+    """Return the examiner's document-signing key, unlocking it (or creating it on first use).
+
+    The examiner's own key is unlocked (or created, or migrated) first: it signs the binding.
+    An examiner whose key predates document keys gets one here, at the first signing; its
+    certificate and binding are written next to the key, into the public-key file and the
+    trust entry, and appended to the ledger.
+
+    Raises:
+        PassphraseNeeded: no passphrase is available.
+        SigningKeyError: a key cannot be read, created, or unlocked with the passphrase.
+    """
+    with _lock:
+        identity = examiner_key(examiner)
+        path = document_key_file(examiner)
+        how = "document key (recorded)"
+        try:
+            if not path.exists():
+                _create_document_key(examiner, path)
+                how = "document key (created)"
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SigningKeyError(f"cannot use the document-signing key at {path}: "
+                                  f"{exc.strerror or exc}") from exc
+        phrase = _passphrase(examiner, new=False)
+        cache_key = (str(path), hashlib.sha256(data + phrase).hexdigest())
+        if cache_key in _unlocked_documents:
+            return _unlocked_documents[cache_key]
+        try:
+            loaded = serialization.load_pem_private_key(data, password=phrase)
+        except (ValueError, TypeError) as exc:
+            raise SigningKeyError(f"the passphrase does not unlock the document-signing key at "
+                                  f"{path}") from exc
+        if not isinstance(loaded, rsa.RSAPrivateKey) or loaded.key_size < DOCUMENT_KEY_BITS:
+            raise SigningKeyError(f"the document-signing key at {path} is not an RSA key of "
+                                  f"{DOCUMENT_KEY_BITS} bits or more")
+        raw = raw_public(identity.public_key())
+        fp = fingerprint(raw)
+        cert = make_document_certificate(examiner, loaded, fp)
+        digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+        binding = base64.b64encode(identity.sign(binding_message(fp, digest))).decode()
+        doc = DocumentKey(examiner, loaded, cert, fp, binding)
+        _publish_document(examiner, raw, doc, how)
+        _unlocked_documents[cache_key] = doc
+        return doc
+
+
+def _create_document_key(examiner: str, path: Path) -> None:
+    """Write a new encrypted RSA key at ``path``; a key made at the same moment elsewhere wins."""
+    phrase = _passphrase(examiner, new=False)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=DOCUMENT_KEY_BITS)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.BestAvailableEncryption(phrase)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)  # never overwrites
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _publish_document(examiner: str, raw: bytes, doc: DocumentKey, how: str) -> None:
+    """Write the certificate, the public-key file and the trust entry of a document key when they lag."""
+    pem = doc.certificate.public_bytes(serialization.Encoding.PEM)
+    cert = document_cert_file(examiner)
+    try:
+        current = cert.read_bytes()
+    except OSError:
+        current = b""
+    if current != pem:
+        _write_new(cert, pem, 0o644)
+    members = doc.public_members()
+    pub = _public_file(examiner)
+    found = _read_json(pub)
+    if found is None or any(found.get(m) != members[m] for m in DOCUMENT_MEMBERS):
+        full = public_document(examiner, raw, members)
+        _write_new(pub, (json.dumps(full, indent=2) + "\n").encode(), 0o644)
+    _record_trust(examiner, raw, how, members)
+
+
+def published_document(examiner: str) -> dict[str, str] | None:
+    """The document certificate of an own key as its public-key file carries it (no passphrase)."""
+    doc = _read_json(_public_file(examiner))
+    found = _read_public(_public_file(examiner))
+    try:
+        return document_members(doc, found[1]) if doc and found else None
+    except SigningKeyError:
+        return None
+
+
+def document_members(doc: dict[str, Any], public_raw: bytes) -> dict[str, str] | None:
+    """The document certificate a public-key document carries, checked; None when it has none.
+
+    Raises:
+        SigningKeyError: it carries one that its key does not vouch for, or that cannot be read.
+    """
+    if not any(m in doc for m in DOCUMENT_MEMBERS):
+        return None
+    try:
+        pem = str(doc["document_certificate"])
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+        binding = str(doc["document_binding"])
+    except (KeyError, ValueError) as exc:
+        raise SigningKeyError("its document-signing certificate cannot be read") from exc
+    if digest != str(doc.get("document_certificate_sha256", "")).lower():
+        raise SigningKeyError("its document_certificate_sha256 is not the SHA-256 of its "
+                              "document certificate")
+    bad = binding_problem(public_raw, digest, binding)
+    if bad:
+        raise SigningKeyError(f"its document-signing certificate: {bad}")
+    return {"document_certificate": pem, "document_certificate_sha256": digest, "document_binding": binding}
 
 
 # -- the trust list --------------------------------------------------------------------------------
@@ -389,12 +636,24 @@ def list_keys() -> list[KeyInfo]:
             examiner, raw = found
             fp = fingerprint(raw)
             private = key_file(examiner).is_file()
-            seen.setdefault(fp, KeyInfo(fp, examiner, base64.b64encode(raw).decode(), fp in trusted, private))
+            seen.setdefault(fp, KeyInfo(fp, examiner, base64.b64encode(raw).decode(), fp in trusted, private,
+                                        _document_sha(pub, raw)))
     for fp in sorted(trusted - set(seen)):
-        found = _read_public(_trusted_dir() / f"{fp}.json")
+        path = _trusted_dir() / f"{fp}.json"
+        found = _read_public(path)
         if found:
-            seen[fp] = KeyInfo(fp, found[0], base64.b64encode(found[1]).decode(), True, False)
+            seen[fp] = KeyInfo(fp, found[0], base64.b64encode(found[1]).decode(), True, False,
+                               _document_sha(path, found[1]))
     return list(seen.values())
+
+
+def _document_sha(path: Path, raw: bytes) -> str:
+    doc = _read_json(path)
+    try:
+        members = document_members(doc, raw) if doc else None
+    except SigningKeyError:
+        return ""
+    return members["document_certificate_sha256"] if members else ""
 
 
 def find_key(prefix: str) -> KeyInfo:
@@ -416,7 +675,17 @@ def find_key(prefix: str) -> KeyInfo:
 def export_key(prefix: str, path: Path) -> KeyInfo:
     """Write a known key's public half to ``path`` (``keys export``)."""
     info = find_key(prefix)
-    doc = public_document(info.examiner, base64.b64decode(info.public_key))
+    raw = base64.b64decode(info.public_key)
+    members = None
+    for source in (_trusted_dir() / f"{info.fingerprint}.json", _public_file(info.examiner)):
+        found = _read_json(source)
+        try:
+            members = document_members(found, raw) if found else None
+        except SigningKeyError:
+            members = None
+        if members:
+            break
+    doc = public_document(info.examiner, raw, members)
     try:
         path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
@@ -437,9 +706,15 @@ def trust_key(path: Path) -> tuple[KeyInfo, bool]:
     if found is None:
         raise SigningKeyError(f"{path} is not an examiner's public key exported by `casetrail keys export`")
     examiner, raw = found
-    added = _record_trust(examiner, raw, f"trusted from {path.name}")
+    doc = _read_json(path) or {}
+    try:
+        members = document_members(doc, raw)
+    except SigningKeyError as exc:
+        raise SigningKeyError(f"{path} is refused: {exc}") from exc
+    added = _record_trust(examiner, raw, f"trusted from {path.name}", members)
     fp = fingerprint(raw)
-    return KeyInfo(fp, examiner, base64.b64encode(raw).decode(), True, key_file(examiner).is_file()), added
+    return KeyInfo(fp, examiner, base64.b64encode(raw).decode(), True, key_file(examiner).is_file(),
+                   members["document_certificate_sha256"] if members else ""), added
 
 
 def fingerprint_of(examiner: str) -> str | None:

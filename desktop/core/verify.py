@@ -274,27 +274,36 @@ def load_receipt(path: Path) -> Checkpoint:
     Raises:
         CasetrailError: the file holds no readable receipt.
     """
+    return _load(path)[0]
+
+
+def _load(path: Path) -> tuple[Checkpoint, list[str]]:
+    """The receipt in ``path`` and, for a briefing PDF, the problems of its PDF signature."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CasetrailError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if data.startswith(b"%PDF"):
-        from desktop.core.pdf_receipt import receipt_of_pdf
+        from desktop.core.pdf_receipt import embedded_receipt, signature_problems
 
-        return receipt_of_pdf(data, path)
+        found = embedded_receipt(data, path)
+        return found.receipt, signature_problems(data, path, found)
     try:
-        return checkpoint_from_json(json.loads(data))
+        return checkpoint_from_json(json.loads(data)), []
     except ValueError as exc:
         raise CasetrailError(f"{path} is not a Casetrail receipt ({exc})") from exc
 
 
 def against_problems(case: Case, path: Path) -> list[str]:
-    """Prove that the case still contains, as a prefix, the chain the receipt in ``path`` saw."""
+    """Prove that the case still contains, as a prefix, the chain the receipt in ``path`` saw.
+
+    For a briefing PDF also: its PAdES signature holds over the whole file, and its signer
+    certificate is one the receipt's (trusted) examiner key vouches for.
+    """
     try:
-        receipt = load_receipt(path)
+        receipt, problems = _load(path)
     except CasetrailError as exc:
         return [str(exc)]
-    problems: list[str] = []
     bad = verify_one(receipt)
     if bad:
         problems.append(f"{path.name}: {bad}")

@@ -167,6 +167,11 @@ def test_a_key_of_the_previous_release_is_migrated(tmp_path: Path, monkeypatch: 
     after = keys.examiner_key("A. Examiner")
     assert keys.raw_public(after.public_key()) == keys.raw_public(before.public_key())  # type: ignore[arg-type]
     assert cp.fingerprint in keys.trusted_fingerprints()
+    doc = keys.document_key("A. Examiner")  # its first PDF signature gives it a document key, recorded
+    raw = keys.raw_public(after.public_key())
+    assert keys.binding_problem(raw, doc.certificate_sha256, doc.binding) is None
+    records = ledger.read().records
+    assert any(r["type"] == "document key" and r["fingerprint"] == cp.fingerprint for r in records)
 
 
 def test_cli_keys(case: Case, home: Path, tmp_path: Path) -> None:
@@ -183,3 +188,65 @@ def test_cli_keys(case: Case, home: Path, tmp_path: Path) -> None:
     p = subprocess.run([str(ct), "keys", "trust", str(out)], capture_output=True, text=True, check=False)
     assert p.returncode == 0
     assert "already trusted" in p.stdout
+
+
+def test_the_document_key_is_made_at_the_first_pdf_signing_encrypted_and_recorded(
+        case: Case, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_checkpoint(case)  # an examiner whose key exists and has no document key yet
+    path = keys.document_key_file(case.examiner)
+    assert not path.exists()
+    doc = keys.document_key(case.examiner)
+    pem = path.read_bytes()
+    assert b"ENCRYPTED" in pem
+    with pytest.raises(TypeError):
+        serialization.load_pem_private_key(pem, password=None)
+    assert doc.key.key_size == 3072
+    assert keys.document_cert_file(case.examiner).read_bytes() == doc.certificate.public_bytes(
+        serialization.Encoding.PEM)
+    raw = keys.raw_public(keys.examiner_key(case.examiner).public_key())
+    assert keys.binding_problem(raw, doc.certificate_sha256, doc.binding) is None
+    assert keys.binding_problem(raw, "0" * 64, doc.binding) is not None
+    recorded = [r for r in ledger.read().records if r["type"] == "document key"]
+    assert [(r["how"], r["document_certificate_sha256"]) for r in recorded] == [
+        ("document key (created)", doc.certificate_sha256)]
+    trusted = json.loads((home / "keys" / "trusted" / f"{keys.fingerprint(raw)}.json").read_text())
+    assert trusted["document_certificate_sha256"] == doc.certificate_sha256
+    assert keys.document_key(case.examiner).certificate_sha256 == doc.certificate_sha256
+    assert len([r for r in ledger.read().records if r["type"] == "document key"]) == 1
+    assert keys.list_keys()[0].document_certificate_sha256 == doc.certificate_sha256
+    monkeypatch.setenv("CASETRAIL_PASSPHRASE", "wrong")
+    keys._unlocked_documents.clear()
+    keys._unlocked.clear()
+    with pytest.raises(keys.SigningKeyError, match="passphrase does not unlock"):
+        keys.document_key(case.examiner)
+
+
+def test_export_and_trust_carry_the_document_certificate(case: Case, home: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_checkpoint(case)
+    fp = keys.list_keys()[0].fingerprint
+    before = tmp_path / "before.json"
+    keys.export_key(fp, before)  # exported before the document key existed
+    assert "document_certificate" not in json.loads(before.read_text())
+    doc = keys.document_key(case.examiner)
+    after = tmp_path / "after.json"
+    keys.export_key(fp, after)
+    exported = json.loads(after.read_text())
+    assert exported["document_certificate_sha256"] == doc.certificate_sha256
+    assert exported["document_certificate"].startswith("-----BEGIN CERTIFICATE-----")
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path / "colleague"))
+    assert keys.trust_key(before)[1]
+    info, added = keys.trust_key(after)  # already trusted: it learns the certificate its key vouches for
+    assert not added
+    assert info.document_certificate_sha256 == doc.certificate_sha256
+    assert keys.list_keys()[0].document_certificate_sha256 == doc.certificate_sha256
+    learnt = [r["how"] for r in ledger.read().records if r["type"] == "document key"]
+    assert learnt == ["trusted from after.json"]
+    forged = tmp_path / "forged.json"
+    other = json.loads(before.read_text())
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path / "forger"))
+    mallory = keys.document_key(case.examiner)  # a certificate the examiner's key never vouched for
+    forged.write_text(json.dumps({**other, **mallory.public_members()}))
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path / "colleague"))
+    with pytest.raises(keys.SigningKeyError, match=r"refused.*does not vouch"):
+        keys.trust_key(forged)
