@@ -397,8 +397,10 @@ def _apply_batch(case: Case, finished: list[_Done],
                 if not item.magic:
                     conn.execute("UPDATE items SET magic = ? WHERE id = ?",
                                  (_describe(case.vault.blob_path(item.sha256)), item.id))
+                # the file type is bound to custody like every column (verify replays it)
+                magic = conn.execute("SELECT magic FROM items WHERE id = ?", (item.id,)).fetchone()[0]
                 custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
-                               sha256=item.sha256, result=status, detail={"reason": result})
+                               sha256=item.sha256, result=status, detail={"reason": result, "magic": magic})
             else:
                 _record_findings(conn, case, item, result, entry.part_items,
                                  _part_occurrences(result, entry.part_items))

@@ -136,3 +136,24 @@ def test_a_mailbox_is_derived_in_slices_and_a_cancel_leaves_a_case_that_converge
         assert all(i.status == "analysed" for i in items), [i.status for i in items]
         assert report.failed == []
         assert run_to_end(verify_case(case)).ok
+
+
+def test_a_failed_analysis_leaves_a_case_that_verifies(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file type read for a failed item is recorded with the failure (issue 11 binds it)."""
+    from desktop.ingest.sandbox import AnalysisFailed
+
+    def failing(self: Sandbox, job: dict[str, object], timeout_s: float) -> dict[str, object]:
+        raise AnalysisFailed("injected: the analyser died")
+
+    monkeypatch.setattr(Sandbox, "run", failing)
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "m.eml").write_bytes(_mail(1))
+    with Case.create(tmp_path / "c.casetrail", title="t", examiner="e") as case:
+        run_to_end(import_and_analyse(case, [ev]))
+        item = case.items()[0]
+        assert item.status.startswith("analysis failed: injected")
+        assert item.magic
+        report = run_to_end(verify_case(case, record=False))
+        assert report.ok, report.findings()
