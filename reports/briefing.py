@@ -59,7 +59,7 @@ from reportlab.platypus import (
 
 from desktop import __version__
 from desktop.about import build_info
-from desktop.core import analysis, campaigns, custody, keys, receipts, references
+from desktop.core import analysis, campaigns, custody, hop_numbers, keys, receipts, references, timestamps
 from desktop.core.case import TLP_LEVELS, Case, Item
 from desktop.core.checkpoint import Checkpoint, make_checkpoint
 from desktop.core.correlate import indicators_with_matches
@@ -389,9 +389,8 @@ def _size(n: int) -> str:
 
 
 def _short_time(at: object) -> str:
-    """ISO 8601 UTC to the second, as a table shows it (the full value is in the case)."""
-    s = str(at)
-    return f"{s[:10]} {s[11:19]}" if len(s) >= 19 and s[10] == "T" else s
+    """A UTC instant to the second, as a table shows it (the full value is in the case)."""
+    return timestamps.human(at)
 
 
 def _item_ref(ctx: _Ctx, item_id: int | None) -> str:
@@ -840,10 +839,12 @@ def _exhibits(ctx: _Ctx, ind_rows: list[dict[str, Any]]) -> list[Flowable]:
                                                   hop.get("from_ip")) if x)
                 delay = f"{hop['delay_s']:.0f} s" if isinstance(hop.get("delay_s"), int | float) else ""
                 mark = " (origin)" if hop.get("is_origin") else ""
-                rows.append([ctx.p(f"{hop.get('idx')}{mark}", "cell"), ctx.p(src or "-", "mono"),
+                rows.append([ctx.p(f"{hop_numbers.number(int(hop.get('idx') or 0))}{mark}", "cell"),
+                             ctx.p(src or "-", "mono"),
                              ctx.p(hop.get("by_host") or "-", "mono"),
                              ctx.p(hop.get("protocol") or "-", "cell"),
-                             ctx.p(hop.get("time_utc") or hop.get("time_raw") or "-", "cell"),
+                             ctx.p(timestamps.human(hop.get("time_utc")) or hop.get("time_raw") or "-",
+                                   "cell"),
                              ctx.p(delay, "cell")])
             out.append(_table(rows, [14 * mm, 52 * mm, 42 * mm, 18 * mm, BODY_W - 144 * mm, 18 * mm]))
         out.append(Spacer(1, 4 * mm))

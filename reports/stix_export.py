@@ -39,11 +39,11 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from desktop.core import custody, receipts, references
+from desktop.core import custody, receipts, references, timestamps
 from desktop.core.case import Case
 from desktop.core.checkpoint import head_of
 from desktop.core.indicators import normalise
@@ -101,11 +101,8 @@ class ExportResult:
 def stix_time(text: str | None, fallback: str) -> str:
     """A STIX timestamp (UTC, millisecond precision, ``Z``) from our ISO 8601 strings."""
     for candidate in (text, fallback):
-        if not candidate:
-            continue
-        try:
-            dt = datetime.fromisoformat(candidate.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
+        dt = timestamps.parse(candidate)  # the one reading of a time (a naive one is UTC)
+        if dt is None:
             continue
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     raise ValueError(f"no usable timestamp in {text!r} or {fallback!r}")
@@ -233,7 +230,7 @@ def build_bundle(case: Case, *, now: datetime | None = None, library: Library | 
     Returns:
         The bundle, counts of objects by type, and what was not exported (reason → count).
     """
-    stamp = stix_time((now or datetime.now(UTC)).isoformat(), "")
+    stamp = stix_time(timestamps.format_instant(now or timestamps.now()), "")
     case_id = str(case.meta.get("case_id", case.path.name))
     created = stix_time(case.meta.get("created_at"), stamp)
     level = case_tlp(case)

@@ -37,10 +37,10 @@ import math
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from desktop.core import custody, state
+from desktop.core import custody, hop_numbers, state, timestamps
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 
@@ -195,7 +195,7 @@ class Event:
     """One point on the case timeline.
 
     Attributes:
-        at: UTC ISO 8601 (``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``), the sort key.
+        at: the canonical UTC instant (:mod:`desktop.core.timestamps`); sort with its ``sort_key``.
         source: ``email`` (Date header), ``hop`` (a Received line), ``media`` (creation time),
             ``ocr`` (first sighting of an indicator in a video), ``custody`` or ``analyst``.
         title: one line.
@@ -616,42 +616,15 @@ def delete_note(case: Case, note_id: int) -> None:
 # -- analyst timeline events -----------------------------------------------------------------
 
 
-def parse_time(value: object) -> str | None:
-    """Return a UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` for a timestamp found in a case, or None.
-
-    Accepts ISO 8601 (with ``Z``, an offset, or naive = UTC) and EXIF's ``YYYY:MM:DD HH:MM:SS``
-    (EXIF has no zone: it is read as UTC and said so by the caller). Anything else — including
-    values evidence may carry to mislead, like year 0 or garbage — gives None, never an error.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    s = value.strip()
-    if len(s) >= 19 and s[4] == ":" and s[7] == ":" and s[10] == " ":  # EXIF
-        s = f"{s[:4]}-{s[5:7]}-{s[8:10]}T{s[11:]}"
-    if s.endswith(("Z", "z")):
-        s = s[:-1] + "+00:00"
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        dt = dt.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if dt.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return dt.strftime(fmt)
-
-
 _E_COLS = "id, at, title, detail, item_id, created_at, created_by"
 
 
 def list_events(case: Case) -> list[Event]:
     """Return the analyst's own timeline events, oldest first."""
-    rows = case.db.conn.execute(f"SELECT {_E_COLS} FROM events ORDER BY at, id")  # noqa: S608
-    return [Event(at=r[1], source="analyst", title=r[2], detail=r[3], item_id=r[4], event_id=r[0],
-                  ref=f"event:{r[0]}") for r in rows]
+    rows = case.db.conn.execute(f"SELECT {_E_COLS} FROM events ORDER BY id")  # noqa: S608
+    events = [Event(at=timestamps.canonical(r[1]) or r[1], source="analyst", title=r[2], detail=r[3],
+                    item_id=r[4], event_id=r[0], ref=f"event:{r[0]}") for r in rows]
+    return sorted(events, key=lambda e: timestamps.sort_key(e.at))  # instants, not text (stable)
 
 
 def add_event(case: Case, at: str, title: str, detail: str = "", *, item_id: int | None = None) -> Event:
@@ -660,7 +633,7 @@ def add_event(case: Case, at: str, title: str, detail: str = "", *, item_id: int
     Raises:
         AssessmentError: the time cannot be read, or the title is blank.
     """
-    when = parse_time(at)
+    when = timestamps.canonical(at)
     if when is None:
         raise AssessmentError(f"{at!r} is not an ISO 8601 time (e.g. 2024-03-01T14:05:00Z)")
     if not title.strip():
@@ -683,7 +656,7 @@ def update_event(case: Case, event_id: int, *, at: str | None = None, title: str
     with case.transaction() as conn:
         row = _require(conn, "events", event_id, "timeline event")
         old = dict(zip(("id", "at", "title", "detail", "item_id"), tuple(row)[:5], strict=True))
-        when = old["at"] if at is None else parse_time(at)
+        when = old["at"] if at is None else timestamps.canonical(at)
         if when is None:
             raise AssessmentError(f"{at!r} is not an ISO 8601 time (e.g. 2024-03-01T14:05:00Z)")
         new = {"at": when, "title": old["title"] if title is None else title.strip(),
@@ -725,18 +698,20 @@ def _media_time(detail: dict[str, Any]) -> tuple[str | None, str]:
     """Find a creation time in media metadata, wherever the analyser put it."""
     for key in ("creation_time", "DateTimeOriginal", "date_time_original", "DateTime"):
         if key in detail:
-            return parse_time(detail[key]), key
+            return timestamps.canonical(detail[key]), key
     for nested in ("exif", "tags", "format_tags"):
         sub = detail.get(nested)
         if isinstance(sub, dict):
             for key in ("DateTimeOriginal", "creation_time", "DateTime"):
                 if key in sub:
-                    return parse_time(sub[key]), f"{nested}.{key}"
+                    return timestamps.canonical(sub[key]), f"{nested}.{key}"
     return None, ""
 
 
-def _sort_key(e: Event) -> tuple[str, int, str]:
-    return (e.at, TIMELINE_SOURCES.index(e.source) if e.source in TIMELINE_SOURCES else 99, e.ref)
+def _sort_key(e: Event) -> tuple[tuple[datetime, str], int, str]:
+    # As instants: "...07.500000Z" is after "...07Z", whatever the text says.
+    return (timestamps.sort_key(e.at), TIMELINE_SOURCES.index(e.source) if e.source in TIMELINE_SOURCES
+            else 99, e.ref)
 
 
 def timeline(case: Case, *, custody_events: str = "all") -> list[Event]:
@@ -759,17 +734,17 @@ def timeline(case: Case, *, custody_events: str = "all") -> list[Event]:
     out: list[Event] = []
     for item_id, date_utc, date_raw, subject, from_addr in conn.execute(
             "SELECT item_id, date_utc, date_raw, subject, from_addr FROM emails"):
-        at = parse_time(date_utc)
+        at = timestamps.canonical(date_utc)
         if at:
             out.append(Event(at, "email", f"Message sent (Date header): {subject or '(no subject)'}",
                              f"From {from_addr or '?'}; Date: {date_raw or date_utc}", item_id,
                              ref=f"email:{item_id}"))
     for item_id, idx, from_host, from_ip, by_host, time_utc in conn.execute(
             "SELECT item_id, idx, from_host, from_ip, by_host, time_utc FROM hops ORDER BY item_id, idx"):
-        at = parse_time(time_utc)
+        at = timestamps.canonical(time_utc)
         if at:
             src = from_host or from_ip or "?"
-            out.append(Event(at, "hop", f"Received hop {idx}: {src} → {by_host or '?'}",
+            out.append(Event(at, "hop", f"Received {hop_numbers.label(int(idx))}: {src} → {by_host or '?'}",
                              f"in {names.get(item_id, item_id)}", item_id, ref=f"hop:{item_id}/{idx}"))
     media_start: dict[int, str] = {}
     for item_id, kind, detail in conn.execute("SELECT item_id, kind, detail FROM media"):
@@ -785,8 +760,8 @@ def timeline(case: Case, *, custody_events: str = "all") -> list[Event]:
         start = media_start.get(int(item_id))
         if start is None:
             continue
-        base = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        at = parse_time((base + _seconds(t)).isoformat())
+        base = timestamps.parse(start)
+        at = timestamps.canonical(base + _seconds(t)) if base is not None else None
         if at:
             out.append(Event(at, "ocr", f"{ind_type} first seen on screen at {float(t):.1f} s",
                              f"{value} in {names.get(item_id, item_id)}", item_id,
@@ -817,11 +792,11 @@ def _custody_events(case: Case, *, grouped: bool) -> list[Event]:
                 what = e["detail"].get("what") if isinstance(e["detail"], dict) else None
                 title = f"Custody: {e['action']}" + (f" — {what}" if what else "")
                 subject = f"item {e['item_id']}" if e["item_id"] is not None else "case"
-                out.append(Event(parse_time(e["at"]) or e["at"], "custody", title,
+                out.append(Event(timestamps.canonical(e["at"]) or e["at"], "custody", title,
                                  f"{subject}; {e['examiner']}; {e['result']}", e["item_id"],
                                  ref=f"custody:{e['seq']}"))
         else:
-            out.append(Event(parse_time(first["at"]) or first["at"], "custody",
+            out.append(Event(timestamps.canonical(first["at"]) or first["at"], "custody",
                              f"Custody: {first['action']} x {len(run)}",
                              f"entries {first['seq']} to {last['seq']}; {first['examiner']}; "
                              f"until {last['at']}",

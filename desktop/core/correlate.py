@@ -14,7 +14,6 @@ million feed entries costs about what the bare join costs (``tests/bench/correla
 
 from __future__ import annotations
 
-import ipaddress
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from desktop.core import references, warninglists
 from desktop.core.case import Case
 from desktop.core.findings import decode_warnings, list_indicators
 from desktop.core.intel import AsnRecord, FeedHit, Library
+from desktop.core.ip import network, parse_host
 from desktop.core.tags import all_tags
 
 SOURCES = ("case", "feed", "warninglist")
@@ -96,7 +96,7 @@ class _Networks:
         self._by_prefix: dict[tuple[int, int], dict[int, list[FeedHit]]] = {}
         for value, hit in entries:
             try:
-                net = ipaddress.ip_network(value, strict=False)
+                net = network(value)
             except ValueError:
                 continue
             key = (net.version, net.prefixlen)
@@ -108,9 +108,8 @@ class _Networks:
     def containing(self, address: str) -> list[FeedHit]:
         if not self._by_prefix:
             return []
-        try:
-            addr = ipaddress.ip_address(address)
-        except ValueError:
+        addr = parse_host(address)
+        if addr is None:
             return []
         bits = 32 if addr.version == 4 else 128
         out: list[FeedHit] = []

@@ -30,12 +30,12 @@ import json
 import socket
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
 
 from desktop import TOOL_NAME, __version__
+from desktop.core import timestamps
 
 GENESIS = "0" * 64
 ACTIONS = frozenset(
@@ -49,8 +49,8 @@ FIELDS = (
 
 
 def utc_now() -> str:
-    """Return the current UTC time as ISO 8601 with microseconds and a ``Z``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Return the current UTC time in the one form of :mod:`desktop.core.timestamps`."""
+    return timestamps.now_text()
 
 
 def os_user() -> str:

@@ -5,8 +5,8 @@ Why our own code and not a library: the measured comparison in ``docs/indicators
 the maintained extractors (iocsearcher, iocextract, ioc-finder) do not report file paths and file
 names the way an examiner needs them, do not recover indicators glued to neighbouring words by OCR,
 and either miss defanged forms or report many false domains (``file.txt``, ``object.method``).
-Everything here is plain ``re`` with linear-time patterns plus ``ipaddress``; no network access, no
-DNS lookups, no third-party dependency.
+Everything here is plain ``re`` with linear-time patterns; addresses are read by :mod:`desktop.core.ip`
+(the one reading of an IP in Casetrail). No network access, no DNS lookups, no third-party dependency.
 
 How it works: the text is refanged once into a working copy while an offset map remembers where
 every refanged character came from, so each :class:`Found` carries the offsets and the raw text of
@@ -23,12 +23,13 @@ from __future__ import annotations
 import bisect
 import functools
 import importlib
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from desktop.core import ip
 
 TYPES = (
     "ipv4",
@@ -313,23 +314,13 @@ _ASN_VALUE_RE = re.compile(r"(?:AS(?:N)?\s?)?(\d{1,10})\Z", re.I)
 
 
 def _ipv4(value: str) -> str:
-    """Canonical dotted quad; leading zeros are dropped (``010.001.002.003`` → ``10.1.2.3``).
-
-    Python's ``ipaddress`` rejects leading zeros (they are octal for some parsers), but in
-    indicator text they are almost always padding, so we read them as decimal.
-    """
-    m = _IPV4_STRICT_RE.match(value)
-    if m is None:
-        raise ValueError(f"not an IPv4 address: {value!r}")
-    octets = [int(g) for g in m.groups()]
-    if any(o > 255 for o in octets):
-        raise ValueError(f"not an IPv4 address: {value!r}")
-    return ".".join(str(o) for o in octets)
+    """Canonical dotted quad (:mod:`desktop.core.ip`: ``010.001.002.003`` → ``10.1.2.3``)."""
+    return ip.ipv4_text(value)
 
 
 def _ipv6(value: str) -> str:
-    """Compressed, lower-case IPv6 via ``ipaddress`` (``2001:0DB8:0:0::1`` → ``2001:db8::1``)."""
-    return ipaddress.IPv6Address(value.strip("[]")).compressed
+    """Canonical RFC 5952 IPv6 (:mod:`desktop.core.ip`: ``2001:0DB8:0:0::1`` → ``2001:db8::1``)."""
+    return ip.ipv6_text(value)
 
 
 def _idna_label(label: str) -> str:
@@ -438,11 +429,9 @@ def _normalise(type: str, value: str) -> str:
     if type == "ipv6":
         return _ipv6(value)
     if type == "cidr":
-        addr, sep, prefix = value.partition("/")
-        if not sep or not prefix.isdigit():
+        if "/" not in value:
             raise ValueError(f"not a CIDR block: {value!r}")
-        addr = _ipv4(addr) if "." in addr and ":" not in addr else _ipv6(addr)
-        return ipaddress.ip_network(f"{addr}/{int(prefix)}", strict=False).compressed
+        return ip.network_text(value)
     if type == "domain":
         host = _host(value)
         if not _is_domain(host):

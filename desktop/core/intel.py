@@ -26,9 +26,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import ipaddress
 import json
-import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +37,8 @@ from desktop.core import references
 from desktop.core.custody import utc_now
 from desktop.core.feeds import ACTOR_TYPES, Accounting, FeedError, ip2asn, parse_feed
 from desktop.core.home import workstation_home
+from desktop.core.ip import key_of
+from desktop.core.ip import sort_key as ip_sort_key
 
 LIBRARY_NAME = "library.sqlite"
 __all__ = ["ACTOR_TYPES", "FeedError", "Library", "ReplaceRefusedError", "TableChange", "index_case"]
@@ -548,7 +548,7 @@ class Library:
                 feeds.add(str(fname))
         if not old:
             return None
-        new = {(_ip_key(r.first), _ip_key(r.last)): (r.asn, r.country, r.name) for r in table.ranges}
+        new = {(key_of(r.first), key_of(r.last)): (r.asn, r.country, r.name) for r in table.ranges}
         added = sum(1 for k in new if k not in old)
         removed = sum(1 for k in old if k not in new)
         changed = sum(1 for k, v in new.items() if k in old and old[k] != v)
@@ -573,7 +573,7 @@ class Library:
                 conn.execute("DELETE FROM asn_ranges WHERE version = ?", (version,))
             conn.executemany("INSERT INTO asn_ranges (start, end, version, asn, country, name, feed_id) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             ((_ip_key(r.first), _ip_key(r.last), r.first.version, r.asn, r.country, r.name,
+                             ((key_of(r.first), key_of(r.last), r.first.version, r.asn, r.country, r.name,
                                feed_id) for r in table.ranges))
             conn.execute("UPDATE feeds SET entries = ? WHERE id = ?", (len(table.ranges), feed_id))
         return FeedImport(str(path), sha, "ip2asn", fmt_name, feed_id, len(table.ranges), (),
@@ -630,7 +630,7 @@ class Library:
         """
         keys = []
         for key, address in addresses:
-            ip = _ip_key_text(address)
+            ip = ip_sort_key(address)
             if ip is not None:
                 keys.append((key, ip))
         if not keys:
@@ -650,9 +650,8 @@ class Library:
 
     def asn_of(self, address: str) -> AsnRecord | None:
         """The ASN, provider name and country of an IP address from the ip2asn table, or None."""
-        try:
-            key = _ip_key(ipaddress.ip_address(address))
-        except ValueError:
+        key = ip_sort_key(address)
+        if key is None:
             return None
         row = self.conn.execute("SELECT end, asn, country, name FROM asn_ranges WHERE start <= ? "
                                 "ORDER BY start DESC LIMIT 1", (key,)).fetchone()
@@ -691,20 +690,4 @@ def _sorted_ids(items: str | None) -> str:
     ids = sorted({int(i) for i in (items or "").split(",") if i})
     return ",".join(map(str, ids))
 
-
-def _ip_key(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bytes:
-    """16 bytes that sort like the address; IPv4 as IPv4-mapped IPv6 so both share one index."""
-    if addr.version == 4:
-        return b"\x00" * 10 + b"\xff\xff" + addr.packed
-    return addr.packed
-
-
-def _ip_key_text(address: str) -> bytes | None:
-    """:func:`_ip_key` of an address string, via ``inet_pton`` (a correlation does thousands)."""
-    try:
-        if ":" in address:
-            return socket.inet_pton(socket.AF_INET6, address)
-        return b"\x00" * 10 + b"\xff\xff" + socket.inet_pton(socket.AF_INET, address)
-    except OSError:
-        return None
 

@@ -32,15 +32,17 @@ import email.utils
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC
+from datetime import datetime
 from email._policybase import Policy, compat32
 from email.message import Message
 from email.parser import BytesFeedParser, HeaderParser
 from typing import Any, BinaryIO, cast
 
+from desktop.core import timestamps
 from desktop.core.errors import CasetrailError
+from desktop.core.ip import canonical as canonical_ip
 from desktop.ingest import mailflags
-from desktop.ingest.hops import Hop, build_hops, canonical_ip, find_origin, parse_date
+from desktop.ingest.hops import Hop, build_hops, find_origin, parse_date
 
 MAX_PARTS = 10_000  # MIME entities below the root; bpo-31449 / emailjs#39: millions of empty parts
 MAX_DEPTH = 50  # multipart nesting; the stdlib parser recurses once per level
@@ -111,7 +113,8 @@ class ParsedEmail:
         from_name, from_addr: the first From header's decoded display name and address.
         sender: the Sender address. reply_to, to, cc: lists of ``{"name", "addr"}``.
         return_path: the envelope sender ("" for the null sender ``<>``).
-        date_raw: the Date header as written; date_utc: it in ISO 8601 UTC, or None.
+        date_raw: the Date header as written; date_utc: it as a canonical UTC instant
+            (:mod:`desktop.core.timestamps`), or None.
         subject, message_id (without <>), message_id_domain, x_mailer, user_agent: decoded headers.
         originating_ips: ``{"header", "ip"}`` from X-Originating-IP and similar client-IP headers.
         auth: ``{"spf", "dkim", "dmarc", "raw"}`` from Authentication-Results / Received-SPF.
@@ -717,7 +720,7 @@ def _analyse_headers(raw_items: list[tuple[str, str]], defects: list[str]) -> di
     date_raw = _first(decoded_by_name, "date")
     when = parse_date(date_raw)
     fields["date_raw"] = date_raw
-    fields["date_utc"] = when.astimezone(UTC).isoformat() if when else None
+    fields["date_utc"] = timestamps.format_instant(when) if when else None
     if date_raw and when is None:
         defects.append(f"Date: unreadable date {date_raw[:100]!r}")
     fields["subject"] = _first(decoded_by_name, "subject")
@@ -832,10 +835,8 @@ def _msg_to_parsed(msg: Any, embedded_type: object) -> ParsedEmail:
             when = getattr(msg, "date", None)
         except Exception:  # a damaged date property
             when = None
-        if when is not None and hasattr(when, "isoformat"):
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            fields["date_utc"] = when.astimezone(UTC).isoformat()
+        if isinstance(when, datetime):  # an .msg's date without a zone is UTC (timestamps' rule)
+            fields["date_utc"] = timestamps.format_instant(when)
     if fields.get("message_id") is None:
         mid = _msg_text(msg, "messageId", defects)
         if mid:

@@ -15,18 +15,24 @@ Forensic rules kept here:
 - Anything before the topmost header the receiving organisation wrote can be forged by the sender;
   this module reports what the headers claim and leaves trust decisions to the analyst.
 
+Addresses are read by :mod:`desktop.core.ip` (one reading everywhere), times written by
+:mod:`desktop.core.timestamps`, hops numbered by :mod:`desktop.core.hop_numbers`.
+
 Pure: takes header strings, returns data. Never imports Qt, never resolves names or touches a network.
 """
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from desktop.core import timestamps
+from desktop.core.ip import address_class
+from desktop.core.ip import canonical as canonical_ip
+from desktop.core.ip import is_public as is_public_ip
 
 LONG_DELAY_S = 86_400  # a hop that took more than a day is worth an analyst's look
 
@@ -35,7 +41,6 @@ _BRACKET_IP = re.compile(r"\[([^\]\s]*)\]")
 _HELO = re.compile(r"(?:\bhelo=|\bHELO\s+)([^\s)]+)", re.IGNORECASE)
 _COMMENT = re.compile(r"\([^()]*\)")
 _TOKEN = re.compile(r"\s+|[()]|[^\s()]+")
-_IP_CHARS = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ class Hop:
     """One relay step of a message, as its ``Received`` header claims it.
 
     Attributes:
-        index: position in the chain, 0 = closest to the origin.
+        index: position in the chain, 0 = closest to the origin (shown as hop 1: see
+            :mod:`desktop.core.hop_numbers`).
         from_host: the name the sending side announced (HELO/EHLO), as recorded.
         from_rdns: the reverse-DNS name the receiving MTA recorded for the sender, if any.
         from_ip: the sending IP address (canonical form), if recorded.
@@ -52,7 +58,8 @@ class Hop:
         protocol: the ``with`` clause (``ESMTPS``, ``Microsoft SMTP Server``, ``HTTPS`` …).
         id: the receiving server's queue id.
         for_addr: the envelope recipient, when recorded.
-        time_utc: the hop's timestamp in ISO 8601 UTC, or None when missing or unreadable.
+        time_utc: the hop's timestamp in the canonical form of :mod:`desktop.core.timestamps`, or
+            None when missing or unreadable.
         time_raw: the date text as written after the last ``;``.
         delay_s: seconds since the previous hop's timestamp; None when either one is missing.
         flags: short codes an analyst should look at (``negative_delay``, ``long_delay`` …).
@@ -77,44 +84,6 @@ class Hop:
     def to_dict(self) -> dict[str, Any]:
         """Return the hop as plain JSON-serialisable data."""
         return asdict(self)
-
-
-@functools.lru_cache(maxsize=4096)  # the same relays recur across a mailbox
-def canonical_ip(text: str) -> str | None:
-    """Return ``text`` as a canonical IP address string, or None if it is not one.
-
-    Zone ids (``fe80::1%9``) are dropped and IPv4-mapped IPv6 addresses become IPv4, so one host
-    always has one spelling when indicators are compared.
-    """
-    text = text.strip().strip("[]")
-    if text[:5].lower() == "ipv6:":
-        text = text[5:]
-    text = text.split("%", 1)[0]
-    if not _IP_CHARS.fullmatch(text):  # cheap reject: most candidates are host names
-        return None
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ip)
-
-
-@functools.lru_cache(maxsize=4096)
-def is_public_ip(text: str | None) -> bool:
-    """Say whether an address is routable on the Internet.
-
-    Private, loopback, link-local, CGNAT, documentation, reserved and multicast ranges are not:
-    this is the ``ipaddress`` module's ``is_global``, minus multicast.
-    """
-    if not text:
-        return False
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return ip.is_global and not ip.is_multicast
 
 
 def parse_date(text: str | None) -> datetime | None:
@@ -303,8 +272,9 @@ def build_hops(received: list[str]) -> list[Hop]:
             flags.append("no_time")
         elif when is None:
             flags.append("unreadable_time")
-        if fields["from_ip"] and not is_public_ip(fields["from_ip"]):
-            flags.append("private_ip")
+        cls = address_class(fields["from_ip"])
+        if cls is not None and cls != "public":
+            flags.append(range_flag(cls))
         delay = None
         if when is not None and previous is not None:
             delay = (when - previous).total_seconds()
@@ -313,9 +283,17 @@ def build_hops(received: list[str]) -> list[Hop]:
             elif delay > LONG_DELAY_S:
                 flags.append("long_delay")
         previous = when
-        hops.append(Hop(index=index, time_utc=when.isoformat() if when else None, delay_s=delay,
-                        flags=flags, raw=value, **fields))
+        time_utc = timestamps.format_instant(when) if when else None
+        hops.append(Hop(index=index, time_utc=time_utc, delay_s=delay, flags=flags, raw=value, **fields))
     return hops
+
+
+def range_flag(address_class: str) -> str:
+    """The hop flag for a sending address outside the public Internet (``documentation_ip`` …).
+
+    One flag per class of :mod:`desktop.core.ip`, so a TEST-NET address is not called private.
+    """
+    return f"{address_class.replace('-', '_')}_ip"
 
 
 def find_origin(hops: list[Hop]) -> Hop | None:

@@ -13,8 +13,9 @@ cannot re-check SPF or DKIM; it reports what the receiving servers recorded).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from desktop.core import hop_numbers, timestamps
 
 if TYPE_CHECKING:
     from desktop.ingest.email import ParsedEmail
@@ -182,27 +183,25 @@ def _time_flags(mail: ParsedEmail) -> list[dict[str, str]]:
     late = [h for h in mail.hops if "negative_delay" in h.flags]
     if late:
         flags.append(_flag("hop_time_out_of_order",
-                           f"{len(late)} hop(s) dated before the previous hop (first: hop {late[0].index}, "
-                           f"{late[0].delay_s:+.0f} s)"))
-    sent = _from_iso(mail.date_utc)
-    timed = [(h, t) for h in mail.hops if (t := _from_iso(h.time_utc)) is not None]
+                           f"{len(late)} hop(s) dated before the previous hop (first: "
+                           f"{hop_numbers.label(late[0].index, len(mail.hops))}, {late[0].delay_s:+.0f} s)"))
+    sent = timestamps.parse(mail.date_utc)
+    timed = [(h, t) for h in mail.hops if (t := timestamps.parse(h.time_utc)) is not None]
     if sent is None or not timed:
         return flags
     first_hop, first = timed[0]
     last_hop, last = timed[-1]
+    total = len(mail.hops)
     if (sent - last).total_seconds() > DATE_TOLERANCE_S:
         flags.append(_flag("date_after_last_hop",
-                           f"Date header {sent.isoformat()} is later than the last hop "
-                           f"({last_hop.index}, {last.isoformat()})"))
+                           f"Date header {timestamps.human(sent)} is later than the last hop "
+                           f"({hop_numbers.label(last_hop.index, total)}, {timestamps.human(last)})"))
     if (first - sent).total_seconds() > DATE_TOLERANCE_S:
         flags.append(_flag("date_before_first_hop",
-                           f"Date header {sent.isoformat()} is more than {DATE_TOLERANCE_S // 3600} h before "
-                           f"the first hop ({first_hop.index}, {first.isoformat()})"))
+                           f"Date header {timestamps.human(sent)} is more than {DATE_TOLERANCE_S // 3600} h "
+                           f"before the first timed hop ({hop_numbers.label(first_hop.index, total)}, "
+                           f"{timestamps.human(first)})"))
     return flags
-
-
-def _from_iso(iso: str | None) -> datetime | None:
-    return datetime.fromisoformat(iso) if iso else None
 
 
 def compute_flags(mail: ParsedEmail, extra: list[dict[str, str]]) -> list[dict[str, str]]:

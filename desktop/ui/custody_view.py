@@ -16,9 +16,8 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from desktop.core import custody
+from desktop.core import custody, timestamps
 from desktop.core.store import Database
-from desktop.ui.display import short_time
 from desktop.ui.row_model import RowTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -74,7 +73,7 @@ class CustodyModel(RowTableModel[dict[str, Any]]):
         value = entry.get(key)
         if role == Qt.ItemDataRole.DisplayRole:
             if key == "at":
-                return short_time(str(value))
+                return timestamps.human(value)
             if key == "item_id":
                 return "case" if value is None else str(value)
             return "" if value is None else str(value)

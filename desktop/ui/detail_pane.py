@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import timestamps
 from desktop.core.case import Item
 from desktop.core.store import Database
 from desktop.ui.custody_view import ITEM_COLUMNS, CustodyModel, configure_table
-from desktop.ui.display import human_size, short_time, verify_text
+from desktop.ui.display import human_size, verify_text
 
 
 class HashField(QWidget):
@@ -147,7 +148,7 @@ class DetailPane(QWidget):
         self.mime.setText(item.mime)
         self.magic.setText(item.magic or "(libmagic's description is added when the item is analysed)")
         self.source.setText(item.source_path)
-        self.acquired.setText(f"{short_time(item.acquired_at)} by {item.acquired_by}")
+        self.acquired.setText(f"{timestamps.human(item.acquired_at)} by {item.acquired_by}")
         self.status.setText(item.status)
         self.verify.setText(verify_text(verify_status) or "not verified in this session")
         self.sha256.set_value(item.sha256)

@@ -31,13 +31,6 @@ def human_size(size: int) -> str:
     return f"{value:.1f} {unit}"
 
 
-def short_time(iso: str) -> str:
-    """Return a custody/acquisition UTC timestamp to the second, e.g. ``2024-03-11 09:13:55Z``."""
-    if len(iso) >= 19 and iso[10] == "T":
-        return f"{iso[:10]} {iso[11:19]}Z"
-    return iso
-
-
 def verify_text(status: str | None) -> str:
     """Return how a verify outcome is shown; empty when the item has not been verified here."""
     if status is None:

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import findings
+from desktop.core import findings, hop_numbers, timestamps
+from desktop.core.ip import describe_class
 from desktop.core.store import Database
 from desktop.ui.custody_view import configure_table
 from desktop.ui.display import WARNING_FOREGROUND
@@ -44,10 +45,19 @@ _Index = QModelIndex | QPersistentModelIndex
 HOP_HEADERS = ("#", "From host", "From IP", "Reverse DNS", "By host", "Protocol", "Time (UTC)",
                "Delay", "Flags")
 HOP_FLAG_TEXT = {"negative_delay": "negative delay", "long_delay": "long delay", "no_time": "no time",
-                 "unreadable_time": "unreadable time", "private_ip": "private IP"}
+                 "unreadable_time": "unreadable time"}
 ORIGIN_BACKGROUND = QColor("#e3f2fd")
 _VERDICT_COLOURS = {"pass": ("#1b5e20", "#e8f5e9"), "fail": ("#b71c1c", "#ffebee"),
                     "softfail": ("#8a4b00", "#fff3e0"), "none": ("#455a64", "#eceff1")}
+
+
+def hop_flag_text(code: str) -> str:
+    """How a hop flag is shown: ``negative delay``, ``documentation range address`` …."""
+    if code in HOP_FLAG_TEXT:
+        return HOP_FLAG_TEXT[code]
+    if code.endswith("_ip"):  # desktop.ingest.hops.range_flag: the class of the sending address
+        return f"{describe_class(code[:-3].replace('_', '-'))} address"
+    return code
 
 
 def delay_text(seconds: float | None) -> str:
@@ -107,11 +117,12 @@ class HopModel(RowTableModel[dict[str, Any]]):
         flags = [str(f) for f in hop.get("flags") or []]
         if role == Qt.ItemDataRole.DisplayRole:
             values = (
-                f"{int(hop['idx']) + 1}{'  origin' if origin else ''}", hop.get("from_host") or "",
+                f"{hop_numbers.number(int(hop['idx']))}{'  origin' if origin else ''}",
+                hop.get("from_host") or "",
                 hop.get("from_ip") or "", hop.get("from_rdns") or "", hop.get("by_host") or "",
                 hop.get("protocol") or "",
-                (hop.get("time_utc") or hop.get("time_raw") or "").replace("T", " "),
-                delay_text(hop.get("delay_s")), ", ".join(HOP_FLAG_TEXT.get(f, f) for f in flags))
+                timestamps.human(hop.get("time_utc")) or hop.get("time_raw") or "",
+                delay_text(hop.get("delay_s")), ", ".join(hop_flag_text(f) for f in flags))
             return values[col]
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == 0 and origin:
@@ -322,9 +333,9 @@ class EmailView(QWidget):
         self.fields["return_path"].setText(mail.get("return_path") or "")
         self.fields["to"].setText(_addresses(detail, "to", mail.get("to_addrs")))
         self.fields["cc"].setText(_addresses(detail, "cc", mail.get("cc_addrs")))
-        date = (mail.get("date_utc") or "").replace("T", " ")
+        date = timestamps.human(mail.get("date_utc"))
         raw = mail.get("date_raw") or ""
-        self.fields["date"].setText(f"{date} UTC  ({raw})" if date and raw else date or raw)
+        self.fields["date"].setText(f"{date}  ({raw})" if date and raw else date or raw)
         msg_id = mail.get("message_id") or ""
         self.fields["message_id"].setText(msg_id)
         self.fields["mailer"].setText(mail.get("x_mailer") or mail.get("user_agent") or "")
@@ -374,11 +385,8 @@ class EmailView(QWidget):
         """
         if self.mail is None:
             return
-        if where.startswith("Received (hop "):
-            try:
-                hop = int(where.split("hop ", 1)[1].split(" ", 1)[0]) - 1
-            except ValueError:
-                hop = 0
+        hop = hop_numbers.index_from_where(where)
+        if hop is not None:
             self.inner_tabs.setCurrentIndex(0)
             self.hop_table.selectRow(hop)
             return

@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont, QFontDatabase, QIcon
 
+from desktop.core import timestamps
 from desktop.core.case import ITEM_COLUMNS, Item, item_from_row
 from desktop.core.store import Database
 from desktop.ui.display import (
@@ -26,7 +27,6 @@ from desktop.ui.display import (
     VERIFY_FOREGROUND,
     WARNING_FOREGROUND,
     human_size,
-    short_time,
     verify_text,
 )
 from desktop.ui.row_model import ReadOnlyTableModel
@@ -209,7 +209,7 @@ class EvidenceModel(ReadOnlyTableModel):
             case Column.SHA256:
                 return item.sha256
             case Column.ACQUIRED_AT:
-                return short_time(item.acquired_at)
+                return timestamps.human(item.acquired_at)
             case Column.ACQUIRED_BY:
                 return item.acquired_by
             case Column.STATUS:

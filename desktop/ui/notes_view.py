@@ -21,10 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import analysis
+from desktop.core import analysis, timestamps
 from desktop.ui.case_session import CaseSession
 from desktop.ui.custody_view import configure_table
-from desktop.ui.display import short_time
 from desktop.ui.row_model import RowTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -55,7 +54,7 @@ class NotesModel(RowTableModel[analysis.Note]):
         if role == Qt.ItemDataRole.DisplayRole:
             on = (f"item {n.item_id}" if n.item_id is not None
                   else f"indicator {n.indicator_id}" if n.indicator_id is not None else "case")
-            return (short_time(n.created_at), n.author, on, " ".join(n.text.split()))[index.column()]
+            return (timestamps.human(n.created_at), n.author, on, " ".join(n.text.split()))[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
             return n.text
         return None

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import analysis
+from desktop.core import analysis, timestamps
 from desktop.core.case import Case
 from desktop.ui.case_session import CaseSession
 from desktop.ui.case_snapshot import read_timeline
@@ -60,11 +60,6 @@ SOURCE_TINTS = {"email": "#E8F0FA", "hop": "#EEF3F8", "media": "#F3ECF8", "ocr":
                 "custody": "#F4F4F4", "analyst": "#E7F5EA"}
 CUSTODY_MODES = (("grouped", "Custody: runs grouped"), ("all", "Custody: every entry"),
                  ("none", "Custody: hidden"))
-
-
-def show_time(at: str) -> str:
-    """Return a timeline time as ``2024-03-11 09:13:55Z`` (fractions of a second dropped)."""
-    return f"{at[:10]} {at[11:19]}Z" if len(at) >= 19 and at[10] == "T" else at
 
 
 class TimelineModel(RowTableModel[analysis.Event]):
@@ -95,7 +90,7 @@ class TimelineModel(RowTableModel[analysis.Event]):
         if role == SourceRole:
             return e.source
         if role == Qt.ItemDataRole.DisplayRole:
-            return (show_time(e.at), SOURCE_NAMES.get(e.source, e.source), e.title,
+            return (timestamps.human(e.at), SOURCE_NAMES.get(e.source, e.source), e.title,
                     " ".join(e.detail.split()), "" if e.item_id is None else str(e.item_id),
                     e.ref)[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:

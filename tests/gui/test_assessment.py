@@ -229,14 +229,14 @@ def test_timeline_shows_mail_events_and_an_analyst_event(qtbot: QtBot, case_wind
     assert sources.count("hop") == 2
     assert "custody" in sources
     mail = next(e for e in events if e.source == "email")
-    assert mail.at == "2024-03-11T08:59:50Z"
+    assert mail.at == "2024-03-11T08:59:50.000000Z"
     assert "Quarterly invoice" in mail.title
     assert [e.at for e in events] == sorted(e.at for e in events)
 
     with qtbot.waitSignal(tv.loaded, timeout=10000):
         tv.add_event("2024-03-11T09:30:00Z", "Victim reports the message to the SOC")
     analyst = [e for e in tv.visible_events() if e.source == "analyst"]
-    assert [(e.at, e.title) for e in analyst] == [("2024-03-11T09:30:00Z",
+    assert [(e.at, e.title) for e in analyst] == [("2024-03-11T09:30:00.000000Z",
                                                    "Victim reports the message to the SOC")]
     assert len(notes_about(case_window, "timeline event added")) == 1
 

@@ -13,11 +13,10 @@ import re
 from dataclasses import dataclass, field
 
 from desktop.core.feeds import Accounting, FeedError
+from desktop.core.ip import Address
+from desktop.core.ip import parse as parse_ip
 
 _ROW_RE = re.compile(r"[0-9a-fA-F.:]+\t[0-9a-fA-F.:]+\t\d+\t")
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 
 @dataclass(frozen=True)
 class Range:
@@ -54,7 +53,10 @@ def _address(text: str) -> tuple[Address, bool]:
         if number >= 2**32:
             raise ValueError(f"{text} is beyond the IPv4 range of the u32 layout")
         return ipaddress.IPv4Address(number), True
-    return ipaddress.ip_address(text), False
+    addr = parse_ip(text)  # the one reading of an address (desktop.core.ip)
+    if addr is None:
+        raise ValueError(f"not an IP address: {text!r}")
+    return addr, False
 
 
 def parse(text: str, file_name: str) -> Table:

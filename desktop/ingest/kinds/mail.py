@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from desktop.core import hop_numbers
 from desktop.core.indicators import extract
 from desktop.ingest.plugin import Limits, Occurrence, PartWriter, Probe, Result
 from desktop.ingest.scan import occurrence, scan
@@ -75,7 +76,8 @@ def header_occurrences(info: dict[str, object]) -> list[Occurrence]:
         where = name
         if low == "received":
             # Received headers are prepended: the first one seen is the hop nearest the recipient.
-            where = f"Received (hop {received_total - received_seen} of {received_total})"
+            index = hop_numbers.index_from_header_position(received_seen, received_total)
+            where = hop_numbers.where(index, received_total)
             received_seen += 1
         occurrences += scan(str(value), "header", where, offsets=False)
     for sig in info.get("dkim_signatures") or []:  # type: ignore[attr-defined]

@@ -123,7 +123,7 @@ def test_notes_and_events(case: Case) -> None:
     analysis.delete_evidence(case, ev.id)
     analysis.delete_note(case, n.id)
     e = analysis.add_event(case, "2024-03-05T10:30:00+01:00", "SOC informed")
-    assert e.at == "2024-03-05T09:30:00Z"
+    assert e.at == "2024-03-05T09:30:00.000000Z"
     with pytest.raises(AssessmentError, match="ISO 8601"):
         analysis.add_event(case, "yesterday", "x")
     analysis.update_event(case, e.event_id or 0, title="SOC informed by phone")
@@ -132,15 +132,29 @@ def test_notes_and_events(case: Case) -> None:
     assert texts == ["first"]
 
 
-@pytest.mark.parametrize(("raw", "want"), [
-    ("2024-03-05T08:14:03Z", "2024-03-05T08:14:03Z"),
-    ("2024-03-05T09:14:03+01:00", "2024-03-05T08:14:03Z"),
-    ("2024:03:05 10:00:00", "2024-03-05T10:00:00Z"),
-    ("2024-03-04T22:01:00.000000Z", "2024-03-04T22:01:00Z"),
-    ("0000-00-00", None), ("garbage", None), ("", None), (None, None), (12, None),
-])
-def test_parse_time_is_defensive(raw: object, want: str | None) -> None:
-    assert analysis.parse_time(raw) == want
+def test_the_timeline_sorts_instants_not_text(case: Case, evidence) -> None:  # type: ignore[no-untyped-def]
+    """``...07.500000Z`` is after ``...07Z`` (as text it sorted before: ``.`` < ``Z``), issue 10."""
+    from desktop.core.acquire import import_paths
+    from desktop.core.progress import run_to_end
+
+    (evidence / "m.eml").write_bytes(b"From: a\r\n\r\nx")
+    item = run_to_end(import_paths(case, [evidence / "m.eml"])).acquired[0].item.id
+    with case.transaction() as conn:  # times as an older case stored them: mixed precision
+        findings.record_email(conn, item, {
+            "date_utc": "2024-03-05T08:14:07Z", "subject": "s", "hops": [
+                {"index": 0, "from_host": "mx.a", "by_host": "mx.b", "time_utc": "2024-03-05T08:14:07.500000Z"},
+                {"index": 1, "from_host": "mx.b", "by_host": "mx.c", "time_utc": "2024-03-05T09:14:06+01:00"}]})
+        for at in ("2024-03-05T08:14:07.250000Z", "2024-03-05T08:14:07Z"):
+            conn.execute("INSERT INTO events (at, title, detail, created_at, created_by) VALUES (?, ?, '', ?, ?)",
+                         (at, at, at, "x"))
+    events = [e for e in analysis.timeline(case, custody_events="none")]
+    assert [(e.source, e.at) for e in events] == [
+        ("hop", "2024-03-05T08:14:06.000000Z"),
+        ("email", "2024-03-05T08:14:07.000000Z"), ("analyst", "2024-03-05T08:14:07.000000Z"),
+        ("analyst", "2024-03-05T08:14:07.250000Z"), ("hop", "2024-03-05T08:14:07.500000Z")]
+    assert [e.title for e in analysis.list_events(case)] == ["2024-03-05T08:14:07Z", "2024-03-05T08:14:07.250000Z"]
+    # Hops are numbered as people count them: hop 1 is the first server (desktop.core.hop_numbers).
+    assert [e.title.split(":")[0] for e in events if e.source == "hop"] == ["Received hop 2", "Received hop 1"]
 
 
 def test_timeline_from_every_source(case: Case, evidence) -> None:  # type: ignore[no-untyped-def]
@@ -170,9 +184,10 @@ def test_timeline_from_every_source(case: Case, evidence) -> None:  # type: igno
     events = analysis.timeline(case)
     assert [e.at for e in events] == sorted(e.at for e in events)
     by_source = {s: [e for e in events if e.source == s] for s in analysis.TIMELINE_SOURCES}
-    assert [e.at for e in by_source["email"]] == ["2024-03-05T08:14:03Z"]
-    assert [e.at for e in by_source["hop"]] == ["2024-03-05T08:14:05Z"]  # the unreadable hop is left out
-    assert sorted(e.at for e in by_source["media"]) == ["2024-03-04T22:01:00Z", "2024-03-05T10:00:00Z"]
+    assert [e.at for e in by_source["email"]] == ["2024-03-05T08:14:03.000000Z"]
+    assert [e.at for e in by_source["hop"]] == ["2024-03-05T08:14:05.000000Z"]  # the unreadable one is left out
+    assert sorted(e.at for e in by_source["media"]) == ["2024-03-04T22:01:00.000000Z",
+                                                        "2024-03-05T10:00:00.000000Z"]
     assert [(e.at, e.item_id) for e in by_source["ocr"]] == [("2024-03-04T22:01:12.500000Z", ids["v.mp4"])]
     assert [e.title for e in by_source["analyst"]] == ["Reported"]
     assert len(by_source["custody"]) == len(case.custody())

@@ -67,7 +67,7 @@ def test_msg_corpus_parses() -> None:
     unicode_msg = parse_msg((CORPORA / "msg" / "unicode.msg").read_bytes())
     assert unicode_msg.from_addr == "brizhou@gmail.com"
     assert unicode_msg.subject == "Test for TIF files"
-    assert unicode_msg.date_utc == "2013-11-18T08:26:24+00:00"
+    assert unicode_msg.date_utc == "2013-11-18T08:26:24.000000Z"
     assert unicode_msg.to == [{"name": "", "addr": "brianzhou@me.com"}]
     assert [a.name for a in unicode_msg.attachments] == ["import OleFileIO.tif", "raised value error.tif"]
     assert all(a.content_type == "image/tiff" and a.size == len(a.data) > 0 for a in unicode_msg.attachments)
@@ -297,7 +297,11 @@ X-Forwarded-For: 10.0.0.1, 81.2.69.98
     assert "long_delay" in parsed.hops[2].flags
     assert parsed.hops[2].delay_s == 2 * 86400 + 3600.0
     assert {"hop_time_out_of_order", "date_after_last_hop"} <= _codes(parsed)
-    assert parsed.date_utc == "2023-08-04T10:00:00+00:00"
+    # Hops are numbered from 1, origin first, as in the message view (desktop.core.hop_numbers).
+    messages = {f["code"]: f["message"] for f in parsed.flags}
+    assert "(first: hop 2 of 3, -3600 s)" in messages["hop_time_out_of_order"]
+    assert "(hop 3 of 3, 2023-08-03 10:00:00Z)" in messages["date_after_last_hop"]
+    assert parsed.date_utc == "2023-08-04T10:00:00.000000Z"
     assert parsed.origin_index == 0
     assert parsed.origin_ip == "81.2.69.160"
     assert parsed.originating_ips == [

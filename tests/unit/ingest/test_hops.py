@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from desktop.core.ip import canonical as canonical_ip
+from desktop.core.ip import is_public as is_public_ip
 from desktop.ingest.hops import (
     build_hops,
-    canonical_ip,
     find_origin,
-    is_public_ip,
     parse_date,
     parse_received,
 )
@@ -125,7 +125,7 @@ def test_hops_are_ordered_origin_first_with_delays() -> None:
     hops = build_hops(received)
     assert [h.id for h in hops] == ["A", "B", "C"]
     assert [h.index for h in hops] == [0, 1, 2]
-    assert hops[0].time_utc == "2023-08-01T10:00:00+00:00"
+    assert hops[0].time_utc == "2023-08-01T10:00:00.000000Z"
     assert hops[0].delay_s is None
     assert hops[1].delay_s == 10.0  # across three different zones
     assert hops[2].delay_s == 20.0
@@ -174,6 +174,27 @@ def test_ip_helpers() -> None:
     assert is_public_ip("81.2.69.142")
     for private in ("10.1.2.3", "127.0.0.1", "::1", "192.168.0.1", "100.64.0.1", "192.0.2.1", "224.0.0.1"):
         assert not is_public_ip(private), private
+
+
+@pytest.mark.parametrize(("address", "flag"), [
+    ("192.0.2.7", "documentation_ip"), ("198.51.100.7", "documentation_ip"),
+    ("203.0.113.7", "documentation_ip"), ("10.1.2.3", "private_ip"), ("192.168.1.1", "private_ip"),
+    ("127.0.0.1", "loopback_ip"), ("100.64.0.9", "shared_ip"), ("169.254.1.1", "link_local_ip"),
+])
+def test_a_non_public_hop_says_which_range_it_is_in(address: str, flag: str) -> None:
+    """TEST-NET and the other documentation ranges are not "private" (issue 10)."""
+    hops = build_hops([f"from a ([{address}]) by b with SMTP; Tue, 1 Aug 2023 10:00:00 +0000"])
+    assert hops[0].flags == [flag]
+
+
+def test_a_public_hop_has_no_range_flag() -> None:
+    hops = build_hops(["from a ([81.2.69.142]) by b with SMTP; Tue, 1 Aug 2023 10:00:00 +0000"])
+    assert hops[0].flags == []
+
+
+def test_hop_times_are_written_in_the_one_form() -> None:
+    hops = build_hops(["from a ([81.2.69.142]) by b with SMTP; Tue, 1 Aug 2023 10:00:00 +0200"])
+    assert hops[0].time_utc == "2023-08-01T08:00:00.000000Z"
 
 
 def test_parse_date_is_aware_utc() -> None:
