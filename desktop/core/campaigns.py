@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from desktop.core import custody, state
+from desktop.core import custody, state, timestamps
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.tags import parse_tag
@@ -129,13 +129,7 @@ class CampaignChange:
 # ------------------------------------------------------------------------------------ reading
 
 def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return timestamps.parse(value)  # the one reading of a time (desktop.core.timestamps)
 
 
 def _load(conn: sqlite3.Connection, sign: Callable[[list[str]], Any]) -> list[_Message]:
@@ -359,7 +353,7 @@ def _histogram(times: list[datetime]) -> list[dict[str, Any]]:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamps.format_instant(datetime.fromtimestamp(ts, UTC))
 
 
 def _describe(cid: str, members: list[_Message], indicators: dict[int, set[tuple[str, str]]],
@@ -396,8 +390,8 @@ def _describe(cid: str, members: list[_Message], indicators: dict[int, set[tuple
             if values:
                 varying.setdefault("infrastructure", {})[k] = values
     found = set().union(*(indicators.get(m.analysis_id, set()) for m in members))
-    return Campaign(cid, [m.item_id for m in members], times[0].isoformat() if times else None,
-                    times[-1].isoformat() if times else None, constant, varying,
+    return Campaign(cid, [m.item_id for m in members], timestamps.format_instant(times[0]) if times else None,
+                    timestamps.format_instant(times[-1]) if times else None, constant, varying,
                     [{"type": t, "value": v} for t, v in sorted(found)], links)
 
 

@@ -142,19 +142,23 @@ def test_the_timeline_sorts_instants_not_text(case: Case, evidence) -> None:  # 
     with case.transaction() as conn:  # times as an older case stored them: mixed precision
         findings.record_email(conn, item, {
             "date_utc": "2024-03-05T08:14:07Z", "subject": "s", "hops": [
-                {"index": 0, "from_host": "mx.a", "by_host": "mx.b", "time_utc": "2024-03-05T08:14:07.500000Z"},
-                {"index": 1, "from_host": "mx.b", "by_host": "mx.c", "time_utc": "2024-03-05T09:14:06+01:00"}]})
+                {"index": 0, "from_host": "mx.a", "by_host": "mx.b",
+                 "time_utc": "2024-03-05T08:14:07.500000Z"},
+                {"index": 1, "from_host": "mx.b", "by_host": "mx.c",
+                 "time_utc": "2024-03-05T09:14:06+01:00"}]})
         for at in ("2024-03-05T08:14:07.250000Z", "2024-03-05T08:14:07Z"):
-            conn.execute("INSERT INTO events (at, title, detail, created_at, created_by) VALUES (?, ?, '', ?, ?)",
-                         (at, at, at, "x"))
-    events = [e for e in analysis.timeline(case, custody_events="none")]
+            conn.execute("INSERT INTO events (at, title, detail, created_at, created_by) "
+                         "VALUES (?, ?, '', ?, ?)", (at, at, at, "x"))
+    events = list(analysis.timeline(case, custody_events="none"))
     assert [(e.source, e.at) for e in events] == [
         ("hop", "2024-03-05T08:14:06.000000Z"),
         ("email", "2024-03-05T08:14:07.000000Z"), ("analyst", "2024-03-05T08:14:07.000000Z"),
         ("analyst", "2024-03-05T08:14:07.250000Z"), ("hop", "2024-03-05T08:14:07.500000Z")]
-    assert [e.title for e in analysis.list_events(case)] == ["2024-03-05T08:14:07Z", "2024-03-05T08:14:07.250000Z"]
+    assert [e.title for e in analysis.list_events(case)] == ["2024-03-05T08:14:07Z",
+                                                            "2024-03-05T08:14:07.250000Z"]
     # Hops are numbered as people count them: hop 1 is the first server (desktop.core.hop_numbers).
-    assert [e.title.split(":")[0] for e in events if e.source == "hop"] == ["Received hop 2", "Received hop 1"]
+    hops = [e.title.split(":")[0] for e in events if e.source == "hop"]
+    assert hops == ["Received hop 2", "Received hop 1"]
 
 
 def test_timeline_from_every_source(case: Case, evidence) -> None:  # type: ignore[no-untyped-def]
@@ -185,7 +189,8 @@ def test_timeline_from_every_source(case: Case, evidence) -> None:  # type: igno
     assert [e.at for e in events] == sorted(e.at for e in events)
     by_source = {s: [e for e in events if e.source == s] for s in analysis.TIMELINE_SOURCES}
     assert [e.at for e in by_source["email"]] == ["2024-03-05T08:14:03.000000Z"]
-    assert [e.at for e in by_source["hop"]] == ["2024-03-05T08:14:05.000000Z"]  # the unreadable one is left out
+    # The unreadable hop is left out.
+    assert [e.at for e in by_source["hop"]] == ["2024-03-05T08:14:05.000000Z"]
     assert sorted(e.at for e in by_source["media"]) == ["2024-03-04T22:01:00.000000Z",
                                                         "2024-03-05T10:00:00.000000Z"]
     assert [(e.at, e.item_id) for e in by_source["ocr"]] == [("2024-03-04T22:01:12.500000Z", ids["v.mp4"])]

@@ -142,7 +142,7 @@ def test_a_message_without_headers_gets_synthesised_ones() -> None:
     assert parsed.from_addr == "ann@example.com"
     assert [t["addr"] for t in parsed.to] == ["bob@example.org"]
     assert parsed.cc[0]["addr"] == "carl@example.org"
-    assert parsed.date_utc == "2020-10-20T08:30:00+00:00"
+    assert parsed.date_utc == "2020-10-20T08:30:00.000000Z"
     assert parsed.message_id == "m1@example.com"
 
 
