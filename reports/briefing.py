@@ -30,7 +30,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -922,7 +921,10 @@ def _campaigns(ctx: _Ctx, found: list[campaigns.Campaign], tags: dict[str, list[
 
 
 def _parse_utc(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    when = timestamps.parse(text)  # the one reading of a time (desktop.core.timestamps)
+    if when is None:
+        raise ValueError(f"not a time: {text!r}")
+    return when.timestamp()
 
 
 def _span(seconds: float) -> str:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from desktop.core import analysis
+from desktop.core import analysis, timestamps
 from desktop.core.case import Case
 from desktop.core.correlate import correlate
 from desktop.core.feeds import ACTOR_TYPES
@@ -225,10 +224,5 @@ def key_judgments(case: Case) -> list[analysis.Judgment]:
 
 def epoch(text: str | None) -> int | None:
     """Seconds since 1970 of an ISO 8601 time (MISP's sighting dates), or None."""
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp())
+    when = timestamps.parse(text)  # the one reading of a time (desktop.core.timestamps)
+    return None if when is None else int(when.timestamp())

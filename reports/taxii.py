@@ -27,7 +27,6 @@ Rules it keeps:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import sqlite3
 import urllib.parse
@@ -42,6 +41,7 @@ from desktop.core.case import Case
 from desktop.core.custody import utc_now
 from desktop.core.errors import CasetrailError
 from desktop.core.intel import FeedImport, Library, library_dir
+from desktop.core.ip import address_class
 from desktop.core.verify import require_intact
 from reports.atomic_write import write_atomic
 from reports.stix_export import TLP2_MARKING_IDS, build_bundle
@@ -147,10 +147,7 @@ def collection_url(url: str, collection: str) -> str:
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    return address_class(host) == "loopback"  # the one reading of an address (desktop.core.ip)
 
 
 def _collection(url: str, creds: Credentials) -> Any:

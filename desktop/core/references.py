@@ -34,6 +34,9 @@ from typing import Any
 from desktop.core import custody, state
 from desktop.core.case import Case
 from desktop.core.home import workstation_home
+from desktop.core.ip import network as ip_network
+from desktop.core.ip import parse_host
+from desktop.core.ip import sort_key as ip_sort_key
 from desktop.core.vault import sha256_on_disk
 
 HOW = "intelligence reference"
@@ -116,11 +119,7 @@ def _feeds(lib: sqlite3.Connection) -> dict[int, Feed]:
 
 
 def _ip_key(value: str) -> bytes | None:
-    try:
-        addr = ipaddress.ip_address(value)
-    except ValueError:
-        return None
-    return (b"\x00" * 10 + b"\xff\xff" + addr.packed) if addr.version == 4 else addr.packed
+    return ip_sort_key(value)  # the one reading of an address (desktop.core.ip)
 
 
 def _library_matches(case: Case, lib: sqlite3.Connection) -> tuple[list[tuple[int, int, str, str, str]],
@@ -135,7 +134,7 @@ def _library_matches(case: Case, lib: sqlite3.Connection) -> tuple[list[tuple[in
             "SELECT e.value, f.id, f.file_name, c.name, c.kind, c.path FROM feed_entries e "
             "JOIN contexts c ON c.id = e.context_id JOIN feeds f ON f.id = c.feed_id WHERE e.type = 'cidr'"):
         try:
-            networks.append((ipaddress.ip_network(value, strict=False), int(feed_id), str(name),
+            networks.append((ip_network(value), int(feed_id), str(name),
                              f"{file_name}: {path}", str(kind)))
         except ValueError:
             continue
@@ -145,8 +144,8 @@ def _library_matches(case: Case, lib: sqlite3.Connection) -> tuple[list[tuple[in
                 "JOIN contexts c ON c.id = e.context_id JOIN feeds f ON f.id = c.feed_id "
                 "WHERE e.value = ? AND e.type = ?", (value, type_)):
             exact.append((ind_id, int(feed_id), str(name), f"{file_name}: {path}", str(kind)))
-        if type_ in ("ipv4", "ipv6") and networks:
-            addr = ipaddress.ip_address(value)
+        addr = parse_host(value) if type_ in ("ipv4", "ipv6") and networks else None
+        if addr is not None:
             for net, feed_id, name, detail, kind in networks:
                 if addr.version == net.version and addr in net:
                     exact.append((ind_id, feed_id, name, detail, kind))
