@@ -20,6 +20,7 @@ from typing import Any
 
 from desktop.cli import campaigns, demo, evidence, exports, intel, keys, recordings, review, taxii, window
 from desktop.cli.common import EXIT_OK, EXIT_USAGE, Command, Parser
+from desktop.cli.terminal import guarded
 from desktop.core.errors import CasetrailError
 from desktop.runlog import LEVELS, start_run_log
 
@@ -64,14 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``casetrail`` console script."""
-    args = build_parser().parse_args(argv)
-    if not getattr(args, "fn", None):
-        args = build_parser().parse_args([*(argv or sys.argv[1:]), "gui"])
-    logfile = start_run_log(args.log_level)
-    started = time.monotonic()
-    log.info("started: casetrail %s (pid %d)", " ".join(sys.argv[1:] if argv is None else argv),
-             os.getpid())
-    code = _run(args, logfile)
+    with guarded():  # case text never reaches the terminal raw (desktop.cli.terminal)
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "fn", None):
+            args = build_parser().parse_args([*(argv or sys.argv[1:]), "gui"])
+        logfile = start_run_log(args.log_level)
+        started = time.monotonic()
+        log.info("started: casetrail %s (pid %d)", " ".join(sys.argv[1:] if argv is None else argv),
+                 os.getpid())
+        code = _run(args, logfile)
     log.info("finished: %s with exit code %d after %.1f s", args.command, code, time.monotonic() - started)
     return code
 

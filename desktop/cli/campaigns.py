@@ -5,19 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from desktop.cli.common import EXIT_OK, AddCommand, emit, open_case
+from desktop.cli.common import EXIT_OK, AddCommand, emit, open_case, shown
 from desktop.core import campaigns
-
-# Case text never reaches a terminal raw: control characters (ESC, CR, bidi overrides) are escaped.
-# (i10 lands one CLI escaping helper for every command; this one goes when it does.)
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
-    c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
-_CONTROL.pop(0x09)  # tabs separate the columns
-
-
-def plain(text: str) -> str:
-    """Text safe to print on a terminal."""
-    return text.translate(_CONTROL)
 
 
 def cmd_campaigns(args: argparse.Namespace) -> int:
@@ -31,9 +20,9 @@ def cmd_campaigns(args: argparse.Namespace) -> int:
     for c in found:
         span = f"{c.first_seen or '?'} .. {c.last_seen or '?'}"
         shared = ", ".join(sorted(c.constant)) or "nothing constant"
-        tagged = f"\ttags {','.join(tags[c.id])}" if tags.get(c.id) else ""
-        print(plain(f"{c.id}\t{len(c.items)} messages\t{span}\tshares {shared}\t"
-                    f"items {','.join(map(str, c.items))}{tagged}"))
+        tagged = f"\ttags {shown(','.join(tags[c.id]))}" if tags.get(c.id) else ""
+        print(f"{shown(c.id)}\t{len(c.items)} messages\t{shown(span)}\tshares {shown(shared)}\t"
+              f"items {','.join(map(str, c.items))}{tagged}")
     return EXIT_OK
 
 

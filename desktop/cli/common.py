@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What every ``casetrail`` command shares: exit codes, opening a case, JSON output, progress.
 
+Case text in a line of output goes through :func:`shown` (:mod:`desktop.cli.terminal`).
+
 Commands print what they did (or one JSON document with ``--json``) on stdout, errors as one
 sentence on stderr, and exit 0 on success, 1 when they found a discrepancy or could not finish
 everything, 2 when they could not start (bad usage, not a case). A traceback is a bug.
@@ -16,6 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
+from desktop.cli.terminal import raw, shown
+
+__all__ = ["EXIT_FOUND", "EXIT_OK", "EXIT_USAGE", "AddCommand", "Command", "Parser", "drive", "emit",
+           "examiner", "open_case", "shown", "usage"]
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError, SchemaUpgradeNeeded
 from desktop.core.progress import Progress, Task, run_to_end
@@ -60,14 +66,15 @@ def open_case(path: str, *, write: bool) -> Case:
         case.close()
         raise CasetrailError(f"cannot write to {path}: {case.read_only_reason}")
     for line in case.recovery:
-        print(f"casetrail: recovered after an interrupted run: {line}", file=sys.stderr)
+        print(f"casetrail: recovered after an interrupted run: {shown(line)}", file=sys.stderr)
     return case
 
 
 def emit(data: Any) -> None:
     """Print one JSON document on stdout (the ``--json`` output of every command)."""
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    out = raw(sys.stdout)  # exact: JSON escapes control characters itself
+    json.dump(data, out, indent=2, ensure_ascii=False)
+    out.write("\n")
 
 
 def usage(message: str) -> int:
@@ -79,17 +86,18 @@ def drive(task: Task[Any], show: bool) -> Any:
     """Run a task, drawing a progress line on stderr for large files when it is a terminal."""
     if not show:
         return run_to_end(task)
-    shown = False
+    err = raw(sys.stderr)  # our own cursor codes; the file name in the line is escaped
+    drawn = False
     while True:
         try:
             tick: Progress = next(task)
         except StopIteration as stop:
-            if shown:
-                sys.stderr.write("\r\033[K")
+            if drawn:
+                err.write("\r\033[K")
             return stop.value
         if tick.total >= _LARGE and tick.done < tick.total:
             pct = 100 * tick.done // tick.total
-            sys.stderr.write(f"\r\033[K{tick.label[:40]}  {pct:3d}%  "
-                             f"{tick.done / 2**30:.2f} / {tick.total / 2**30:.2f} GiB")
-            sys.stderr.flush()
-            shown = True
+            err.write(f"\r\033[K{shown(tick.label)[:40]}  {pct:3d}%  "
+                      f"{tick.done / 2**30:.2f} / {tick.total / 2**30:.2f} GiB")
+            err.flush()
+            drawn = True

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, drive, emit, examiner, open_case
+from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, drive, emit, examiner, open_case, shown
 from desktop.core import custody
 from desktop.core.acquire import import_paths
 from desktop.core.case import TLP_LEVELS, Case
@@ -18,7 +18,8 @@ from desktop.ingest.pipeline import analyse_items, import_and_analyse, pending
 def cmd_new(args: argparse.Namespace) -> int:
     """Create a case."""
     case = Case.create(Path(args.case), title=args.title, examiner=args.examiner, tlp=args.tlp)
-    print(f"created case {case.title!r} at {case.path} (TLP:{args.tlp.upper()}, examiner {case.examiner})")
+    print(f"created case \u201c{shown(case.title)}\u201d at {shown(case.path)} (TLP:{args.tlp.upper()}, "
+          f"examiner {shown(case.examiner)})")
     case.close()
     return EXIT_OK
 
@@ -49,18 +50,19 @@ def cmd_import(args: argparse.Namespace) -> int:
             elif a is not None and a.blob_existed:
                 note = "  (identical content already in vault: stored once)"
             elif item.parent_id is not None:
-                note = f"  (derived from item {item.parent_id}: {item.derived_how})"
+                note = f"  (derived from item {item.parent_id}: {shown(item.derived_how)})"
             if item.same_as is not None:
                 note += f"  (same content as item {item.same_as}: analysis shared)"
-            print(f"{item.id}\t{item.sha256}\t{item.mime}\t{item.status}\t{item.name}{note}")
+            print(f"{item.id}\t{item.sha256}\t{shown(item.mime)}\t{shown(item.status)}\t"
+                  f"{shown(item.name)}{note}")
     for path, why in report.skipped:
-        print(f"casetrail: skipped {path}: {why}", file=sys.stderr)
+        print(f"casetrail: skipped {shown(path)}: {shown(why)}", file=sys.stderr)
     for _path, err in report.failed:
-        print(f"casetrail: not acquired: {err}", file=sys.stderr)
+        print(f"casetrail: not acquired: {shown(err)}", file=sys.stderr)
     for item_id, why in report.analysis_failed:
-        print(f"casetrail: item {item_id} acquired, but analysis failed: {why}", file=sys.stderr)
+        print(f"casetrail: item {item_id} acquired, but analysis failed: {shown(why)}", file=sys.stderr)
     for item_id, note in report.notes:
-        print(f"casetrail: item {item_id}: {note}", file=sys.stderr)
+        print(f"casetrail: item {item_id}: {shown(note)}", file=sys.stderr)
     return EXIT_FOUND if report.failed else EXIT_OK
 
 
@@ -73,9 +75,9 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     print(f"analysed {len(report.analysed)} items, {len(report.failed)} failed, "
           f"{len(report.derived)} new derived items")
     for item_id, why in report.failed:
-        print(f"casetrail: item {item_id}: analysis failed: {why}", file=sys.stderr)
+        print(f"casetrail: item {item_id}: analysis failed: {shown(why)}", file=sys.stderr)
     for item_id, note in report.notes:
-        print(f"casetrail: item {item_id}: {note}", file=sys.stderr)
+        print(f"casetrail: item {item_id}: {shown(note)}", file=sys.stderr)
     return EXIT_FOUND if report.failed else EXIT_OK
 
 
@@ -91,7 +93,8 @@ def cmd_items(args: argparse.Namespace) -> int:
         flag = "  EXTENSION MISMATCH" if i.ext_mismatch else ""
         if i.same_as is not None:
             flag += f"  (same content as item {i.same_as}: analysis shared)"
-        print(f"{i.id}{parent}\t{i.kind}\t{i.size}\t{i.mime}\t{i.sha256}\t{i.status}\t{i.name}{flag}")
+        print(f"{i.id}{parent}\t{i.kind}\t{i.size}\t{shown(i.mime)}\t{i.sha256}\t{shown(i.status)}\t"
+              f"{shown(i.name)}{flag}")
     return EXIT_OK
 
 
@@ -100,7 +103,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     case = Case.open(Path(args.case), examiner=examiner(), read_only=args.no_record)
     with case:
         if case.read_only and not args.no_record:
-            print(f"casetrail: {case.read_only_reason}; the result will not be recorded in custody",
+            print(f"casetrail: {shown(case.read_only_reason)}; the result will not be recorded in custody",
                   file=sys.stderr)
         against = Path(args.against) if args.against else None
         report = drive(verify_case(case, record=not args.no_record, against=against), show=False)
@@ -113,15 +116,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 hurt = report.damage.get(item_id)
                 where = (f"\tchunks {', '.join(map(str, hurt['damaged_chunks']))} of "
                          f"{hurt['chunk_size'] >> 20} MiB changed" if hurt else "")
-                print(f"{status.upper()}\titem {item_id}\t{names.get(item_id, '')}{where}")
+                print(f"{status.upper()}\titem {item_id}\t{shown(names.get(item_id, ''))}{where}")
         chain = report.chain
         if chain and not chain.ok:
-            print(f"CUSTODY BROKEN\tfirst bad entry {chain.first_bad_seq}: {chain.reason}")
+            print(f"CUSTODY BROKEN\tfirst bad entry {chain.first_bad_seq}: {shown(chain.reason)}")
         for problem in report.problems + (report.replay.problems if report.replay else []):
-            print(f"PROBLEM\t{problem}")
+            print(f"PROBLEM\t{shown(problem)}")
         for cp_id, key in sorted(report.signers.items()):
-            print(f"CHECKPOINT\t{cp_id}\tsigned by key {key}")
-        print(report.summary())
+            print(f"CHECKPOINT\t{cp_id}\tsigned by key {shown(key)}")
+        print(shown(report.summary()))
     return EXIT_OK if report.ok else EXIT_FOUND
 
 
@@ -135,8 +138,9 @@ def cmd_custody(args: argparse.Namespace) -> int:
         entries = case.custody()
     for e in entries:
         item = f"item {e['item_id']}" if e["item_id"] is not None else "case"
-        print(f"{e['seq']}\t{e['at']}\t{e['action']}\t{item}\t{e['examiner']}@{e['host']}\t"
-              f"{e['result']}\t{(e['sha256'] or '')[:16]}\t{e['entry_hash'][:16]}")
+        print(f"{e['seq']}\t{shown(e['at'])}\t{shown(e['action'])}\t{item}\t{shown(e['examiner'])}@"
+              f"{shown(e['host'])}\t{shown(e['result'])}\t{shown((e['sha256'] or '')[:16])}\t"
+              f"{shown(e['entry_hash'][:16])}")
     return EXIT_OK
 
 

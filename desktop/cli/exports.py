@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from desktop.cli.common import EXIT_OK, AddCommand, examiner, open_case
+from desktop.cli.common import EXIT_OK, AddCommand, examiner, open_case, shown
 from desktop.core.case import TLP_LEVELS
 
 
@@ -19,7 +19,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
         result = write_briefing(case, Path(args.output), BriefingOptions(
             tlp=args.tlp, despite_discrepancies=args.despite_discrepancies, redact=args.redact or [],
             receipt_file=Path(args.receipt) if args.receipt else None))
-    print(result.summary())
+    print(shown(result.summary()))
     return EXIT_OK
 
 
@@ -44,7 +44,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             from reports.package import export_package
 
             result = export_package(case, Path(args.package), receipt)
-    print(result.summary())
+    print(shown(result.summary()))
     return EXIT_OK
 
 
@@ -54,7 +54,8 @@ def cmd_import_package(args: argparse.Namespace) -> int:
 
     case = import_package(Path(args.package), Path(args.case), examiner=examiner())
     with case:
-        print(f"imported case {case.title!r} at {case.path}: {len(case.items())} items; the signed "
+        print(f"imported case \u201c{shown(case.title)}\u201d at {shown(case.path)}: {len(case.items())} "
+              "items; the signed "
               f"manifest, every hash, the custody chain and the case state verified")
     return EXIT_OK
 

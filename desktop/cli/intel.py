@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from desktop.cli import references
-from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, Parser, emit, usage
+from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, Parser, emit, shown, usage
 
 
 def _confirm(question: str) -> bool:
@@ -29,7 +29,7 @@ def cmd_intel(args: argparse.Namespace) -> int:
     with Library.open() as lib:
         for result in lib.import_feeds([Path(p) for p in args.feeds], replace=args.replace):
             if isinstance(result, FeedFailure) and result.change is not None and not args.json and \
-                    _confirm(f"casetrail: {result.change.summary()}. Replace it?"):
+                    _confirm(f"casetrail: {shown(result.change.summary())}. Replace it?"):
                 try:
                     result = lib.import_feed(Path(result.path), replace=True)
                 except ReplaceRefusedError as exc:  # the table changed while we asked
@@ -37,11 +37,11 @@ def cmd_intel(args: argparse.Namespace) -> int:
             if isinstance(result, FeedImport):
                 imported.append(result)
                 if not args.json:
-                    print(result.summary())
+                    print(shown(result.summary()))
             else:
                 failed.append(result)
                 if not args.json:
-                    print(f"casetrail: {result.summary()}", file=sys.stderr)
+                    print(f"casetrail: {shown(result.summary())}", file=sys.stderr)
     if args.json:
         emit({"imported": [r.to_json() for r in imported], "failed": [f.to_json() for f in failed]})
     return EXIT_FOUND if failed else EXIT_OK

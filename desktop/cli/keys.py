@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from desktop.cli.common import EXIT_OK, AddCommand, Parser, emit, usage
+from desktop.cli.common import EXIT_OK, AddCommand, Parser, emit, shown, usage
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     for k in found:
         flags = ", ".join(f for f, on in (("trusted", k.trusted), ("private key here", k.private)) if on)
-        print(f"{k.fingerprint}\t{k.examiner}\t{flags or 'NOT TRUSTED'}")
+        print(f"{k.fingerprint}\t{shown(k.examiner)}\t{flags or 'NOT TRUSTED'}")
     return EXIT_OK
 
 
@@ -28,7 +28,7 @@ def cmd_keys_export(args: argparse.Namespace) -> int:
     from desktop.core.keys import export_key
 
     info = export_key(args.fingerprint, Path(args.output))
-    print(f"wrote the public key of {info.examiner} ({info.fingerprint}) to {args.output}")
+    print(f"wrote the public key of {shown(info.examiner)} ({info.fingerprint}) to {shown(args.output)}")
     return EXIT_OK
 
 
@@ -38,7 +38,7 @@ def cmd_keys_trust(args: argparse.Namespace) -> int:
 
     info, added = trust_key(Path(args.file))
     state = "now trusted" if added else "already trusted"
-    print(f"key {info.fingerprint} of {info.examiner}: {state} on this workstation")
+    print(f"key {info.fingerprint} of {shown(info.examiner)}: {state} on this workstation")
     return EXIT_OK
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from desktop.cli.common import EXIT_OK, emit, open_case
+from desktop.cli.common import EXIT_OK, emit, open_case, shown
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         emit({"references": report.references, "matches": report.matches, "asn": report.asn,
               "unavailable": report.unavailable, "custody_seq": report.custody_seq})
     else:
-        print(report.summary())
+        print(shown(report.summary()))
     return EXIT_OK
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from desktop.cli.common import EXIT_OK, AddCommand, emit, open_case
+from desktop.cli.common import EXIT_OK, AddCommand, emit, open_case, shown
 from desktop.core.correlate import indicators_with_matches
 from desktop.core.errors import CasetrailError
 from desktop.core.findings import search_text
@@ -24,9 +24,9 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     for r in rows:
         sources = sorted({o["source"] for o in r["occurrences"]})
         items = sorted({o["item_id"] for o in r["occurrences"]})
-        shown = defang(r["value"], r["type"]) if args.defang else r["value"]
-        mark = "\tuncertain OCR reading" if r.get("uncertain") else ""
-        print(f"{r['type']}\t{shown}\t{len(r['occurrences'])}x\t{','.join(sources)}\t"
+        value = defang(r["value"], r["type"]) if args.defang else r["value"]
+        mark = "	uncertain OCR reading" if r.get("uncertain") else ""
+        print(f"{r['type']}	{shown(value)}	{len(r['occurrences'])}x	{shown(','.join(sources))}	"
               f"items {','.join(map(str, items))}{mark}")
     return EXIT_OK
 
@@ -41,7 +41,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                 "snippet": h.snippet} for h in hits])
         return EXIT_OK
     for h in hits:
-        print(f"{h.item_id}\t{h.part}\t{names.get(h.item_id, '')}\t{' '.join(h.snippet.split())}")
+        snippet = " ".join(h.snippet.split())
+        print(f"{h.item_id}\t{h.part}\t{shown(names.get(h.item_id, ''))}\t{shown(snippet)}")
     return EXIT_OK
 
 
@@ -57,7 +58,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         else:
             changes = apply_tags(case, indicator=args.indicator, item_id=args.item, tags=args.tags)
     for line in changes:
-        print(line)
+        print(shown(line))
     return EXIT_OK
 
 

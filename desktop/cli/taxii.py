@@ -13,7 +13,7 @@ import getpass
 import os
 import sys
 
-from desktop.cli.common import EXIT_OK, AddCommand, open_case
+from desktop.cli.common import EXIT_OK, AddCommand, open_case, shown
 from desktop.core.errors import CasetrailError
 
 PASSWORD_VARIABLE = "CASETRAIL_TAXII_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -43,7 +43,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     user, password = credentials(args.user)
     with open_case(args.case, write=True) as case:
         result = push_case(case, args.url, args.collection, Credentials(user, password))
-    print(result.summary())
+    print(shown(result.summary()))
     return EXIT_OK
 
 
@@ -53,7 +53,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     user, password = credentials(args.user)
     result = pull_collection(args.url, args.collection, Credentials(user, password))
-    print(result.summary())
+    print(shown(result.summary()))
     return EXIT_OK
 
 

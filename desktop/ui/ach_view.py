@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QSplitter,
     QStyle,
@@ -53,6 +52,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core import analysis
 from desktop.core.case import Case
+from desktop.ui import case_text
 from desktop.ui.case_session import CaseSession
 from desktop.ui.case_snapshot import RefChoices
 from desktop.ui.row_model import RowTableModel
@@ -216,9 +216,9 @@ class AchModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 if hyp is None:
                     return ("Evidence", "Credibility", "Relevance")[section]
-                return f"H{section - self.FIRST_HYPOTHESIS + 1}\n{hyp.title}"
+                return f"H{section - self.FIRST_HYPOTHESIS + 1}\n{case_text.shown(hyp.title)}"
             if role == Qt.ItemDataRole.ToolTipRole and hyp is not None:
-                return hyp.title + (f"\n\n{hyp.description}" if hyp.description else "")
+                return case_text.tooltip(hyp.title + (f"\n\n{hyp.description}" if hyp.description else ""))
             return None
         if not 0 <= section < self.rowCount():
             return None
@@ -237,7 +237,10 @@ class AchModel(QAbstractTableModel):
         return base
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Cell contents for each role."""
+        """Cell contents for each role; case text shown as text (:func:`case_text.for_role`)."""
+        return case_text.for_role(role, self._cell(index, role))
+
+    def _cell(self, index: _Index, role: int) -> Any:
         if not index.isValid() or index.parent().isValid():
             return None
         row, col = index.row(), index.column()
@@ -372,7 +375,7 @@ class RankingModel(RowTableModel[analysis.HypothesisScore]):
         self._numbers = {h.id: n for n, h in enumerate(hypotheses, 1)}
         self.endResetModel()
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents for each role."""
         sc = self.row_for(index)
         if sc is None or not 0 <= index.column() < len(self.HEADERS):
@@ -667,7 +670,7 @@ class EvidenceDialog(QDialog):
         self.ref.clear()
         choices = self._refs.get(kind, [])
         for ref_id, text in choices:
-            self.ref.addItem(text, ref_id)
+            self.ref.addItem(case_text.shown(text), ref_id)
         self.ref.setEnabled(bool(choices) and self.kind.isEnabled())
         if kind == "other" or kind == "match":
             self.ref.addItem("(nothing in the case)", None)
@@ -823,8 +826,8 @@ class AchView(QWidget):
     def _on_table_pending_changed(self, pending: str) -> None:
         if pending:
             name = analysis.RATING_NAMES.get(pending, "")
-            self.status.setText(f"Typing <b>{pending}</b>{' (' + name + ')' if name else ''} "
-                                "\u2014 Enter sets it")
+            self.status.setText(case_text.rich("Typing <b>{}</b>{} \u2014 Enter sets it", pending,
+                                               f" ({name})" if name else ""))
         else:
             self.status.setText("")
 
@@ -898,6 +901,4 @@ class AchView(QWidget):
         self.session.change("Delete ACH evidence", lambda case: analysis.delete_evidence(case, ev.id))
 
     def _confirm(self, question: str) -> bool:
-        answer = QMessageBox.question(self, "Casetrail", question + "\n\nThe custody log keeps what "
-                                      "is deleted.")
-        return answer == QMessageBox.StandardButton.Yes
+        return case_text.ask(self, "Casetrail", question + "\n\nThe custody log keeps what is deleted.")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from desktop.core.case import Case, Item
 from desktop.core.store import Database
+from desktop.ui import case_text
 from desktop.ui.detail_pane import DetailPane
 from desktop.ui.email_view import EmailView
 from desktop.ui.graph_view import GraphView, Node
@@ -187,7 +188,7 @@ class AnalysisPanels(QObject):
 
     def _on_email_view_link_hovered(self, url: str) -> None:
         if url:
-            self.window.statusBar().showMessage(f"Link target (not opened): {url}", 8000)
+            self.window.statusBar().showMessage(f"Link target (not opened): {case_text.shown(url)}", 8000)
 
     def _on_media_view_indicator_recorded(self, _item_id: int) -> None:
         self.window.custody_view.load(self.window.reader)

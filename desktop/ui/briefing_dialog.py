@@ -52,6 +52,7 @@ from desktop.core import keys
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
+from desktop.ui import case_text
 from desktop.ui.case_snapshot import read_only_view
 from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 from reports.briefing import (
@@ -168,7 +169,7 @@ class BriefingDialog(QDialog):
 
     def __init__(self, case: Case, tasks: TaskManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Export briefing \u2014 {case.title}")
+        self.setWindowTitle(f"Export briefing \u2014 {case_text.shown(case.title)}")
         self.setObjectName("briefingDialog")
         self.case = case
         self.tasks = tasks
@@ -356,7 +357,8 @@ class BriefingDialog(QDialog):
 
     def options(self) -> BriefingOptions:
         """The options as chosen now."""
-        redact = [self.redact_list.item(i).text() for i in range(self.redact_list.count())]
+        redact = [str(self.redact_list.item(i).data(Qt.ItemDataRole.UserRole))
+                  for i in range(self.redact_list.count())]
         return BriefingOptions(
             tlp=str(self.tlp.currentData()),
             sections=frozenset(n for n, b in self.section_boxes.items() if b.isChecked()),
@@ -365,9 +367,12 @@ class BriefingDialog(QDialog):
     def add_redaction(self, value: str) -> None:
         """Add a value to black out (ignored if blank or already listed)."""
         value = value.strip()
-        existing = {self.redact_list.item(i).text() for i in range(self.redact_list.count())}
+        existing = {self.redact_list.item(i).data(Qt.ItemDataRole.UserRole)
+                    for i in range(self.redact_list.count())}
         if value and value not in existing:
-            self.redact_list.addItem(value)
+            entry = QListWidgetItem(case_text.shown(value))  # shown as text; the value is the data
+            entry.setData(Qt.ItemDataRole.UserRole, value)
+            self.redact_list.addItem(entry)
             self._on_option_changed()
 
     def _on_redact_add_clicked(self) -> None:
@@ -404,7 +409,8 @@ class BriefingDialog(QDialog):
                 self.status.setText(f"Rendering page thumbnails: {tick.done} of {tick.total}\u2026")
 
         handle = self.tasks.run_read("Briefing preview", lambda: render_preview(case, options),
-                                     on_success=self._on_preview_rendered, on_progress=progressed)
+                                     on_success=self._on_preview_rendered, on_progress=progressed,
+                                     owner=self)
         self._preview_handle = handle
         return handle
 
@@ -479,7 +485,8 @@ class BriefingDialog(QDialog):
                 self.show_page(wanted[0])
 
         self._page_handle = self.tasks.run_read(
-            "Briefing page", lambda: render_pages(data, [page], scale), on_success=rendered, on_done=done)
+            "Briefing page", lambda: render_pages(data, [page], scale), on_success=rendered, on_done=done,
+            owner=self)
 
     def page_image(self) -> QImage | None:
         """The image of the page in view, if it has been rendered."""
@@ -540,14 +547,15 @@ class BriefingDialog(QDialog):
             return None
         case, options = self.case, self.options()
         self.save_button.setEnabled(False)
-        self.result_label.setText(f"Writing {path.name} and recording it in the custody log\u2026")
+        self.result_label.setText(case_text.rich("Writing {} and recording it in the custody log\u2026",
+                                                 path.name))
 
         def succeeded(result: BriefingResult) -> None:
             self.export_result = result
-            self.result_label.setText(
-                f"<b>Saved</b> {result.path} \u2014 {result.pages} pages<br>"
-                f"SHA-256 <span style='font-family:monospace'>{result.sha256}</span> "
-                f"\u00b7 recorded as custody entry {result.custody_seq}")
+            self.result_label.setText(case_text.rich(
+                "<b>Saved</b> {} \u2014 {} pages<br>SHA-256 <span style='font-family:monospace'>{}</span> "
+                "\u00b7 recorded as custody entry {}", result.path, result.pages, result.sha256,
+                result.custody_seq))
             self.saved.emit(result)
 
         def done(outcome: str) -> None:
@@ -561,7 +569,7 @@ class BriefingDialog(QDialog):
                 return write_briefing(case, path, options)
 
         self._save_handle = self.tasks.run_write("Export briefing", lambda: as_task(write, "briefing"),
-                                                 on_success=succeeded, on_done=done)
+                                                 on_success=succeeded, on_done=done, owner=self)
         return self._save_handle
 
     def done(self, result: int) -> None:

@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import campaigns
+from desktop.core import campaigns, timestamps
 from desktop.core.campaigns import Campaign
 from desktop.core.case import Case
+from desktop.core.printable import visible
 from desktop.core.progress import Progress, Task
 from desktop.ui.custody_view import configure_table
 from desktop.ui.row_model import RowTableModel
@@ -60,7 +61,7 @@ class CampaignsModel(RowTableModel[tuple[Campaign, list[str]]]):
 
     HEADERS = ("Campaign", "Messages", "First sent", "Last sent", "Shares", "Tags")
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents."""
         row = self.row_for(index)
         if row is None or role != Qt.ItemDataRole.DisplayRole:
@@ -72,7 +73,7 @@ class CampaignsModel(RowTableModel[tuple[Campaign, list[str]]]):
 
 
 def _short(when: str | None) -> str:
-    return when.replace("T", " ")[:16] if when else ""
+    return timestamps.human(when)[:16] if when else ""  # to the minute
 
 
 def describe(campaign: Campaign, tags: list[str]) -> str:
@@ -227,7 +228,8 @@ class CampaignsView(QWidget):
 
     def _on_table_current_row_changed(self, current: _Index, _previous: _Index) -> None:
         row = self.model.row(current.row())
-        self.text.setPlainText(describe(row[0], row[1]) if row else "")
+        # Subjects, senders and names are evidence: shown as text, escapes visible.
+        self.text.setPlainText(visible(describe(row[0], row[1]), multiline=True) if row else "")
         self._update_buttons()
 
     def _on_filter_button_clicked(self) -> None:

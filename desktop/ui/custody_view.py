@@ -17,6 +17,7 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from desktop.core import custody, timestamps
+from desktop.core.printable import visible
 from desktop.core.store import Database
 from desktop.ui.row_model import RowTableModel
 
@@ -64,7 +65,7 @@ class CustodyModel(RowTableModel[dict[str, Any]]):
         """Return the entry shown in ``row`` (the name the window and tests use for :meth:`row`)."""
         return self.row(row)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents for each role."""
         entry = self.row_for(index)
         if entry is None or not 0 <= index.column() < len(self._columns):
@@ -90,6 +91,7 @@ class ChainBanner(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chainBanner")
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a broken entry's reason may quote what it holds
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.show_unknown()
@@ -97,7 +99,7 @@ class ChainBanner(QLabel):
     def show_unknown(self, text: str = "Custody chain: not checked yet.") -> None:
         """Say the chain has not been checked (fail closed: never shown as intact)."""
         self.setProperty("state", "unknown")
-        self.setText(text)
+        self.setText(visible(text))
         self._restyle()
 
     def show_report(self, report: custody.ChainReport, missing_triggers: Sequence[str] = ()) -> None:
@@ -110,7 +112,7 @@ class ChainBanner(QLabel):
             reasons = ([f"BROKEN at entry {report.first_bad_seq}: {report.reason}"] if not report.ok else [])
             reasons += [f"append-only trigger {t} has been removed" for t in missing_triggers]
             self.setProperty("state", "broken")
-            self.setText("Custody chain " + "; ".join(reasons) + ".")
+            self.setText(visible("Custody chain " + "; ".join(reasons) + "."))
         self._restyle()
 
     def _restyle(self) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.core import timestamps
 from desktop.core.case import Item
 from desktop.core.store import Database
+from desktop.ui import case_text
 from desktop.ui.custody_view import ITEM_COLUMNS, CustodyModel, configure_table
 from desktop.ui.display import human_size, verify_text
 
@@ -61,7 +62,7 @@ class HashField(QWidget):
 
 
 def _value_label(parent: QWidget) -> QLabel:
-    label = QLabel(parent)
+    label = case_text.plain_label(parent)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label
@@ -72,11 +73,11 @@ class DetailPane(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("No item selected", self)
+        self.title = case_text.plain_label(self, "No item selected")
         self.title.setObjectName("detailTitle")
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.mismatch = QLabel(self)
+        self.mismatch = case_text.plain_label(self)
         self.mismatch.setObjectName("mismatchWarning")
         self.mismatch.setWordWrap(True)
         self.mismatch.hide()
@@ -139,24 +140,25 @@ class DetailPane(QWidget):
             for field in (self.sha256, self.sha1, self.md5):
                 field.set_value("")
             return
-        self.title.setText(item.name)
+        plain = case_text.plain
+        plain(self.title, item.name)
         parent = f" (derived from item {item.parent_id}: {item.derived_how})" if item.parent_id else ""
-        self.item_id.setText(f"{item.id}{parent}")
+        plain(self.item_id, f"{item.id}{parent}")
         exact = f"{item.size:,} bytes"
         shown = human_size(item.size)
-        self.size_value.setText(shown if shown == exact else f"{shown} ({exact})")
-        self.mime.setText(item.mime)
-        self.magic.setText(item.magic or "(libmagic's description is added when the item is analysed)")
-        self.source.setText(item.source_path)
-        self.acquired.setText(f"{timestamps.human(item.acquired_at)} by {item.acquired_by}")
-        self.status.setText(item.status)
-        self.verify.setText(verify_text(verify_status) or "not verified in this session")
+        plain(self.size_value, shown if shown == exact else f"{shown} ({exact})")
+        plain(self.mime, item.mime)
+        plain(self.magic, item.magic or "(libmagic's description is added when the item is analysed)")
+        plain(self.source, item.source_path)
+        plain(self.acquired, f"{timestamps.human(item.acquired_at)} by {item.acquired_by}")
+        plain(self.status, item.status)
+        plain(self.verify, verify_text(verify_status) or "not verified in this session")
         self.sha256.set_value(item.sha256)
         self.sha1.set_value(item.sha1)
         self.md5.set_value(item.md5)
         if item.ext_mismatch:
-            self.mismatch.setText(f"\u26a0 Extension mismatch: the content is {item.mime}, "
-                                  f"which the name \u201c{item.name}\u201d does not suggest.")
+            plain(self.mismatch, f"\u26a0 Extension mismatch: the content is {item.mime}, "
+                                 f"which the name \u201c{item.name}\u201d does not suggest.")
             self.mismatch.show()
         else:
             self.mismatch.hide()

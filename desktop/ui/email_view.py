@@ -35,10 +35,11 @@ from PySide6.QtWidgets import (
 from desktop.core import findings, hop_numbers, timestamps
 from desktop.core.ip import describe_class
 from desktop.core.store import Database
+from desktop.ui import case_text
 from desktop.ui.custody_view import configure_table
 from desktop.ui.display import WARNING_FOREGROUND
 from desktop.ui.row_model import RowTableModel
-from desktop.ui.safe_html import SafeTextBrowser
+from desktop.ui.safe_html import SafeTextBrowser, shown_offset
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -107,7 +108,7 @@ class HopModel(RowTableModel[dict[str, Any]]):
         """The hop shown in ``row`` (the name the view and tests use for :meth:`row`)."""
         return self.row(row)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents; the origin hop is bold on blue, flagged cells are red."""
         hop = self.row_for(index)
         if hop is None:
@@ -161,7 +162,7 @@ class HeaderModel(RowTableModel[tuple[str, str]]):
         rows = [r for r, (n, _v) in enumerate(self._rows) if n.lower() == name.lower()]
         return rows[nth] if 0 <= nth < len(rows) else None
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """The header's name or its value (one line; the full value in the tooltip)."""
         header = self.row_for(index)
         if header is None:
@@ -175,7 +176,7 @@ class HeaderModel(RowTableModel[tuple[str, str]]):
 
 
 def _verdict_badge(parent: QWidget) -> QLabel:
-    label = QLabel(parent)
+    label = case_text.plain_label(parent)
     label.setObjectName("verdictBadge")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
@@ -185,7 +186,7 @@ def _set_verdict(label: QLabel, name: str, verdict: str | None) -> None:
     text = (verdict or "none").lower()
     fallback = _VERDICT_COLOURS["fail"] if "fail" in text else _VERDICT_COLOURS["none"]
     fg, bg = _VERDICT_COLOURS.get(text, fallback)
-    label.setText(f"{name}: {text}")
+    case_text.plain(label, f"{name}: {text}")
     label.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg}; "
                         "border-radius: 3px; padding: 1px 6px; font-weight: bold; }")
 
@@ -206,7 +207,7 @@ class EmailView(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setObjectName("emptyHint")
 
-        self.subject = QLabel(self)
+        self.subject = case_text.plain_label(self)
         self.subject.setObjectName("detailTitle")
         self.subject.setWordWrap(True)
         self.subject.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -219,7 +220,7 @@ class EmailView(QWidget):
         for key, text in (("from", "From:"), ("reply_to", "Reply-To:"), ("return_path", "Return-Path:"),
                           ("to", "To:"), ("cc", "Cc:"), ("date", "Date:"), ("message_id", "Message-ID:"),
                           ("mailer", "Mailer:"), ("origin", "Origin:")):
-            label = QLabel(form_host)
+            label = case_text.plain_label(form_host)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fields[key] = label
@@ -268,7 +269,7 @@ class EmailView(QWidget):
         self.html_button = QRadioButton("HTML (sanitised)", self)
         self.source_toggle = QCheckBox("Show source", self)
         self.source_toggle.setToolTip("Show the body exactly as sent, as text: nothing is interpreted.")
-        self.link_label = QLabel(self)
+        self.link_label = case_text.plain_label(self)
         self.link_label.setObjectName("linkTarget")
         self._body_group = QButtonGroup(self)
         self._body_group.addButton(self.text_button)
@@ -326,29 +327,29 @@ class EmailView(QWidget):
             self.body.clear()
             return
         detail = mail.get("detail") or {}
-        self.subject.setText(mail.get("subject") or "(no subject)")
+        plain = case_text.plain
+        plain(self.subject, mail.get("subject") or "(no subject)")
         from_name, from_addr = mail.get("from_name") or "", mail.get("from_addr") or ""
-        self.fields["from"].setText(f"{from_name} <{from_addr}>" if from_name else from_addr)
-        self.fields["reply_to"].setText(_addresses(detail, "reply_to", mail.get("reply_to")))
-        self.fields["return_path"].setText(mail.get("return_path") or "")
-        self.fields["to"].setText(_addresses(detail, "to", mail.get("to_addrs")))
-        self.fields["cc"].setText(_addresses(detail, "cc", mail.get("cc_addrs")))
+        plain(self.fields["from"], f"{from_name} <{from_addr}>" if from_name else from_addr)
+        plain(self.fields["reply_to"], _addresses(detail, "reply_to", mail.get("reply_to")))
+        plain(self.fields["return_path"], mail.get("return_path") or "")
+        plain(self.fields["to"], _addresses(detail, "to", mail.get("to_addrs")))
+        plain(self.fields["cc"], _addresses(detail, "cc", mail.get("cc_addrs")))
         date = timestamps.human(mail.get("date_utc"))
         raw = mail.get("date_raw") or ""
-        self.fields["date"].setText(f"{date}  ({raw})" if date and raw else date or raw)
-        msg_id = mail.get("message_id") or ""
-        self.fields["message_id"].setText(msg_id)
-        self.fields["mailer"].setText(mail.get("x_mailer") or mail.get("user_agent") or "")
+        plain(self.fields["date"], f"{date}  ({raw})" if date and raw else date or raw)
+        plain(self.fields["message_id"], mail.get("message_id") or "")
+        plain(self.fields["mailer"], mail.get("x_mailer") or mail.get("user_agent") or "")
         origin = " ".join(p for p in (mail.get("origin_ip") or "", f"({mail['origin_host']})"
                                       if mail.get("origin_host") else "") if p)
-        self.fields["origin"].setText(origin or "no public origin found in the Received chain")
+        plain(self.fields["origin"], origin or "no public origin found in the Received chain")
         _set_verdict(self.spf, "SPF", mail.get("spf"))
         _set_verdict(self.dkim, "DKIM", mail.get("dkim"))
         _set_verdict(self.dmarc, "DMARC", mail.get("dmarc"))
         flags = mail.get("flags") or []
         if flags:
-            items = "".join(f"<li><b>{_escape(str(f.get('code', '')))}</b>: "
-                            f"{_escape(str(f.get('message', '')))}</li>" for f in flags)
+            items = "".join(case_text.rich("<li><b>{}</b>: {}</li>", f.get("code", ""), f.get("message", ""))
+                            for f in flags)
             self.flags_label.setText(f"<p style='color:{WARNING_FOREGROUND.name()}'><b>\u26a0 "
                                      f"{len(flags)} flag{'s' if len(flags) != 1 else ''}</b></p>"
                                      f"<ul style='margin-left:-20px'>{items}</ul>")
@@ -396,9 +397,11 @@ class EmailView(QWidget):
             self.source_toggle.setChecked(html)  # offsets count in the HTML source, not the rendering
             self.inner_tabs.setCurrentIndex(1)
             if offset is not None and raw:
+                body = (self.mail.get("html_body") if html else self.mail.get("text_body")) or ""
+                length = len(self.body.toPlainText())
                 cursor = self.body.textCursor()
-                cursor.setPosition(min(offset, len(self.body.toPlainText())))
-                cursor.setPosition(min(offset + len(raw), len(self.body.toPlainText())),
+                cursor.setPosition(min(shown_offset(body, offset), length))
+                cursor.setPosition(min(shown_offset(body, offset + len(raw)), length),
                                    cursor.MoveMode.KeepAnchor)
                 self.body.setTextCursor(cursor)
                 self.body.ensureCursorVisible()
@@ -419,7 +422,7 @@ class EmailView(QWidget):
         self._render_body()
 
     def _on_body_link_hovered(self, url: str) -> None:
-        self.link_label.setText(f"Link target (not opened): {url}" if url else "")
+        case_text.plain(self.link_label, f"Link target (not opened): {url}" if url else "")
         self.link_hovered.emit(url)
 
     def _render_body(self) -> None:
@@ -434,10 +437,6 @@ class EmailView(QWidget):
             self.body.show_source(text)
         else:
             self.body.show_plain(text)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def monospace() -> QFont:

@@ -152,7 +152,7 @@ class EvidenceModel(ReadOnlyTableModel):
         """Number of items (a table has no children)."""
         return 0 if parent.isValid() else len(self._ids)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents for each role."""
         if not index.isValid() or index.parent().isValid():
             return None

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.case import Case
 from desktop.core.progress import Progress, Task
+from desktop.ui import case_text
 from desktop.ui.tasks import TaskManager
 
 KIND_COLOURS = {"item": QColor("#1565c0"), "indicator": QColor("#ef6c00"), "case": QColor("#2e7d32"),
@@ -284,7 +285,7 @@ class NodeItem(QGraphicsItem):
         self.colour = KIND_COLOURS.get(node.kind, QColor("#455a64"))
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
-        self.setToolTip(node.detail or node.label)
+        self.setToolTip(case_text.tooltip(node.detail or node.label))
         self.setZValue(2)
         self.emphasised = False  # a neighbour of the selected node
         self.force_label = False  # "All labels" is on
@@ -299,7 +300,7 @@ class NodeItem(QGraphicsItem):
         of idle text items.
         """
         if on and self.label is None:
-            self.label = QGraphicsSimpleTextItem(self.node.label, self)
+            self.label = QGraphicsSimpleTextItem(case_text.shown(self.node.label), self)
             font = QFont()
             font.setPointSizeF(8.5)
             font.setBold(self.node.kind not in ("item", "indicator"))
@@ -332,7 +333,7 @@ class NodeItem(QGraphicsItem):
             font.setBold(self.node.kind != "indicator" or selected)
             painter.setFont(font)
             painter.setPen(QColor("#212121"))
-            painter.drawText(QPointF(self.radius + 4, 4), self.node.label)
+            painter.drawText(QPointF(self.radius + 4, 4), case_text.shown(self.node.label))
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         """Ask the view to open what this node stands for."""
@@ -488,6 +489,7 @@ class GraphView(QWidget):
         self.canvas.node_selected.connect(self._on_canvas_node_selected)
         self.canvas.node_activated.connect(self.node_activated)
         self.info = QLabel("Select a node to see what it is; double-click to open it.", self)
+        self.info.setTextFormat(Qt.TextFormat.RichText)  # our markup, the node's detail escaped into it
         self.info.setObjectName("graphInfo")
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.relayout_button = QPushButton("Rebuild", self)
@@ -573,10 +575,6 @@ class GraphView(QWidget):
             self.info.setText("Select a node to see what it is; double-click to open it.")
             return
         links = len(self.canvas.graph.neighbours(self.canvas.graph.nodes.index(node)))
-        self.info.setText(f"<b>{KIND_TITLES.get(node.kind, node.kind)}</b> \u2014 {_escape(node.detail)} "
-                          f"\u00b7 {links} link{'s' if links != 1 else ''}"
+        what = case_text.rich("<b>{}</b> \u2014 {} ", KIND_TITLES.get(node.kind, node.kind), node.detail)
+        self.info.setText(what + f"\u00b7 {links} link{'s' if links != 1 else ''}"
                           + (" \u00b7 double-click to open" if node.ref is not None else ""))
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.progress import Progress
+from desktop.ui import case_text
 from desktop.ui.display import human_size
 
 _BAR_STEPS = 1000  # bars count in permille: QProgressBar is 32-bit and evidence files are not
@@ -38,10 +39,12 @@ class ImportReasonDialog(QDialog):
     def __init__(self, paths: list[Path], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import evidence")
-        shown = "\n".join(str(p) for p in paths[:8])
+        shown = "\n".join(case_text.shown(p) for p in paths[:8])
         more = f"\n\u2026 and {len(paths) - 8} more" if len(paths) > 8 else ""
-        summary = QLabel("Acquire into the case (copied, hashed and recorded in custody):\n"
-                         f"{shown}{more}", self)
+        summary = QLabel(self)
+        # One path a line, each escaped on its own (a newline inside a name stays visible as \n).
+        case_text.plain(summary, "Acquire into the case (copied, hashed and recorded in custody):\n"
+                                 f"{shown}{more}", multiline=True)
         summary.setWordWrap(True)
         summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reason = QLineEdit(self)
@@ -83,7 +86,7 @@ class TaskProgressDialog(QDialog):
         self.setWindowTitle(title)
         self.setModal(False)
         self.setMinimumWidth(460)
-        self.file_label = QLabel("Starting\u2026", self)
+        self.file_label = case_text.plain_label(self, "Starting\u2026")
         self.file_bar = QProgressBar(self)
         self.file_bar.setRange(0, _BAR_STEPS)
         self.overall_label = QLabel("", self)
@@ -111,11 +114,11 @@ class TaskProgressDialog(QDialog):
         self._last_total = tick.total
         self.last_progress = tick
         if tick.total:
-            self.file_label.setText(f"{tick.label} \u2014 {human_size(tick.done)} of "
-                                    f"{human_size(tick.total)}")
+            case_text.plain(self.file_label, f"{tick.label} \u2014 {human_size(tick.done)} of "
+                                             f"{human_size(tick.total)}")
             self.file_bar.setValue(_BAR_STEPS * tick.done // tick.total)
         else:
-            self.file_label.setText(tick.label)
+            case_text.plain(self.file_label, tick.label)
             self.file_bar.setValue(0)
         if tick.overall_total:
             current = min(tick.overall_done + 1, tick.overall_total)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.case import Case
 from desktop.core.store import Database
+from desktop.ui import case_text
 from desktop.ui.custody_view import configure_table
 from desktop.ui.ocr_hits import time_text
 from desktop.ui.row_model import RowTableModel
@@ -110,7 +111,7 @@ class OccurrenceModel(RowTableModel[OccurrenceRow]):
         """The occurrence in ``row`` (the name the pane uses for :meth:`row`)."""
         return self.row(row)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents."""
         occ = self.row_for(index)
         if occ is None:
@@ -132,7 +133,7 @@ class MatchModel(RowTableModel[tuple[str, str, str]]):
         """Show ``correlate.Match`` values (anything with ``source``, ``name``, ``detail``)."""
         self.set_rows((str(m.source), str(m.name), str(m.detail)) for m in matches)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents (the full detail as tooltip)."""
         match = self.row_for(index)
         if match is None:
@@ -172,12 +173,12 @@ class IndicatorDetail(QWidget):
         self.value = ""
         self._correlation: Callable[[int], Any] = lambda _id: None
 
-        self.title = QLabel("No indicator selected", self)
+        self.title = case_text.plain_label(self, "No indicator selected")
         self.title.setObjectName("detailTitle")
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.title.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.subtitle = QLabel(self)
+        self.subtitle = case_text.plain_label(self)
         self.subtitle.setWordWrap(True)
         self.tag_list = QListWidget(self)
         self.tag_list.setObjectName("tagList")
@@ -188,7 +189,7 @@ class IndicatorDetail(QWidget):
         self.add_button.clicked.connect(self._on_add_button_clicked)
         self.remove_button = QPushButton("Remove tag", self)
         self.remove_button.clicked.connect(self._on_remove_button_clicked)
-        self.tag_problem = QLabel(self)
+        self.tag_problem = case_text.plain_label(self)
         self.tag_problem.setObjectName("tagProblem")
         self.tag_problem.setStyleSheet("color: #b71c1c")
         tag_row = QHBoxLayout()
@@ -207,7 +208,7 @@ class IndicatorDetail(QWidget):
         self.match_table.setObjectName("matchTable")
         self.match_table.setModel(self.match_model)
         configure_table(self.match_table)
-        self.asn = QLabel(self)
+        self.asn = case_text.plain_label(self)
         self.asn.setWordWrap(True)
 
         layout = QVBoxLayout(self)
@@ -263,7 +264,7 @@ class IndicatorDetail(QWidget):
             return
         assert indicator_id is not None  # noqa: S101 - a row was found for it
         self.indicator_id, self.value = indicator_id, str(row[1])
-        self.title.setText(f"{row[0]}  {row[1]}")
+        case_text.plain(self.title, f"{row[0]}  {row[1]}")
         self.occ_model.load(self.reader, indicator_id)
         items = self.occ_model.item_count()
         self.subtitle.setText(f"{self.occ_model.rowCount()} occurrence(s) in {items} item(s); first recorded "
@@ -271,7 +272,7 @@ class IndicatorDetail(QWidget):
         self.tag_list.clear()
         for tag in self._tags(self.indicator_id):
             shown = describe(tag)
-            entry = QListWidgetItem(f"{shown}   ({tag})" if shown != tag else tag)
+            entry = QListWidgetItem(case_text.shown(f"{shown}   ({tag})" if shown != tag else tag))
             entry.setData(Qt.ItemDataRole.UserRole, tag)
             self.tag_list.addItem(entry)
         self.occ_table.resizeColumnsToContents()
@@ -281,7 +282,7 @@ class IndicatorDetail(QWidget):
         asn = getattr(corr, "asn", None) if corr is not None else None
         if asn is not None and hasattr(asn, "to_json"):
             data = asn.to_json()
-            self.asn.setText("ASN: " + ", ".join(f"{k} {v}" for k, v in data.items() if v))
+            case_text.plain(self.asn, "ASN: " + ", ".join(f"{k} {v}" for k, v in data.items() if v))
         else:
             self.asn.setText("")
 
@@ -292,7 +293,7 @@ class IndicatorDetail(QWidget):
         tag = tag.strip()
         problem = check(tag) if tag else "type a tag"
         if problem or self.case is None or not self.value:
-            self.tag_problem.setText(problem or "")
+            case_text.plain(self.tag_problem, problem or "")
             return False
         self._write([tag])
         self.tag_edit.clear()

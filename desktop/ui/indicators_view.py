@@ -46,6 +46,7 @@ from desktop.core.case import Case
 from desktop.core.indicators import TYPES
 from desktop.core.progress import Progress, Task
 from desktop.core.store import Database
+from desktop.ui import case_text
 from desktop.ui.custody_view import configure_table
 from desktop.ui.indicator_detail import IndicatorDetail
 from desktop.ui.row_model import ReadOnlyTableModel
@@ -225,7 +226,7 @@ class IndicatorsModel(ReadOnlyTableModel):
         """Number of indicators."""
         return 0 if parent.isValid() else len(self._ids)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents, plus the typed roles the filter proxy reads."""
         if not index.isValid() or index.parent().isValid():
             return None
@@ -676,7 +677,7 @@ class IndicatorsView(QWidget):
         self.tag_filter.clear()
         self.tag_filter.addItem("Any tag", "")
         for tag in self.model.all_tags():
-            self.tag_filter.addItem(describe(tag), tag)
+            self.tag_filter.addItem(case_text.shown(describe(tag)), tag)
         found = self.tag_filter.findData(current) if current else 0
         self.tag_filter.setCurrentIndex(max(0, found))
         self.tag_filter.blockSignals(False)
@@ -691,5 +692,5 @@ class IndicatorsView(QWidget):
             text += "  \u00b7  correlating\u2026"
         elif state not in ("ready", "not run"):
             text += "  \u00b7  correlation unavailable"
-            self.count_label.setToolTip(state)
+            self.count_label.setToolTip(case_text.tooltip(state))
         self.count_label.setText(text)

@@ -59,7 +59,7 @@ class JudgmentsModel(RowTableModel[analysis.Judgment]):
         """Return the row showing a judgment, or -1."""
         return next((r for r, j in enumerate(self._rows) if j.id == judgment_id), -1)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents for each role."""
         j = self.row_for(index)
         if j is None or not 0 <= index.column() < len(self.HEADERS):

@@ -43,6 +43,7 @@ from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
 from desktop.ingest.pipeline import AnalysisReport, analyse_items, import_and_analyse
+from desktop.ui import case_text
 from desktop.ui.about_dialog import AboutDialog, open_log_folder
 from desktop.ui.analysis_panels import AnalysisPanels
 from desktop.ui.assessment_view import AssessmentView
@@ -329,18 +330,19 @@ class MainWindow(QMainWindow):
         self.assessment_view.set_case(case, self.tasks)
         self.timeline_view.set_case(case, self.tasks)
         self.campaigns_view.set_case(case)
-        self.setWindowTitle(f"Casetrail \u2014 {case.title}")
+        self.setWindowTitle(f"Casetrail \u2014 {case_text.shown(case.title)}")
         tlp = str(case.meta.get("tlp", "amber"))
-        self.case_title.setText(f"{case.title}   <span style='color:palette(mid)'>"
-                                f"{case.path}</span>")
-        self.tlp_badge.setText(f"TLP:{tlp.upper()}")
+        self.case_title.setTextFormat(Qt.TextFormat.RichText)  # our markup; the title escaped into it
+        self.case_title.setText(case_text.rich("{}   <span style='color:palette(mid)'>{}</span>",
+                                               case.title, case.path))
+        case_text.plain(self.tlp_badge, f"TLP:{tlp.upper()}")
         self.tlp_badge.setProperty("tlp", tlp.replace("+", "-"))
         self.tlp_badge.style().unpolish(self.tlp_badge)
         self.tlp_badge.style().polish(self.tlp_badge)
         if case.read_only:
-            self.read_only_banner.setText(
-                f"Read-only: {case.read_only_reason}. Nothing can be imported, and a verify run "
-                "is not recorded in the custody log.")
+            case_text.plain(self.read_only_banner,
+                            f"Read-only: {case.read_only_reason}. Nothing can be imported, and a verify "
+                            "run is not recorded in the custody log.")
             self.read_only_banner.show()
         else:
             self.read_only_banner.hide()
@@ -535,7 +537,7 @@ class MainWindow(QMainWindow):
 
     def show_message(self, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
         """Show a window-modal message without blocking the event loop (tasks keep running)."""
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box = case_text.message(icon, title, text, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.last_message = box
@@ -722,8 +724,8 @@ class MainWindow(QMainWindow):
         entries = self.custody_view.model.rowCount()
         mode = "read-only" if self.case.read_only else f"examiner {self.case.examiner}"
         shown = f" of campaign {self._campaign}" if self.model.filtered and self._campaign else ""
-        self.status_label.setText(f"{items} item{'s' if items != 1 else ''}{shown} \u00b7 "
-                                  f"{entries} custody entries \u00b7 {mode}")
+        case_text.plain(self.status_label, f"{items} item{'s' if items != 1 else ''}{shown} \u00b7 "
+                                           f"{entries} custody entries \u00b7 {mode}")
 
     def _update_actions(self) -> None:
         have_case = self.case is not None

@@ -59,6 +59,7 @@ from desktop.core.indicators import TYPES, classify, normalise
 from desktop.core.progress import Progress, Task
 from desktop.core.store import Database
 from desktop.ingest import enhance, frames
+from desktop.ui import case_text
 from desktop.ui.custody_view import configure_table
 from desktop.ui.enhanced_view import EnhancedPanel
 from desktop.ui.ocr_hits import OcrHitsModel, OcrLineRow, time_text
@@ -192,7 +193,7 @@ class MediaCanvas(QGraphicsView):
         self.box_items = []
         for box in boxes:
             item = QGraphicsRectItem(QRectF(*box.rect))
-            item.setToolTip(box.text)
+            item.setToolTip(case_text.tooltip(box.text))
             item.setZValue(2 if box.kind != "line" else 1)
             self.scene().addItem(item)
             self.box_items.append((box, item))
@@ -309,11 +310,12 @@ class RegionIndicatorDialog(QDialog):
             where += f", frame at {time_text(time_s)}"
         self.value = QComboBox(self)
         self.value.setEditable(True)
-        self.value.addItems(suggestions)
-        self.value.setCurrentText(suggestions[0] if suggestions else "")
+        # Shown escaped; what is recorded is what the analyst leaves in the field (see result_value).
+        self.value.addItems([case_text.shown(s) for s in suggestions])
+        self.value.setCurrentText(case_text.shown(suggestions[0]) if suggestions else "")
         self.type = QComboBox(self)
         self.type.addItems(list(TYPES))
-        self.normalised = QLabel(self)
+        self.normalised = case_text.plain_label(self)
         self.normalised.setWordWrap(True)
         self.note = QLineEdit(self)
         self.note.setPlaceholderText("optional: why this region matters")
@@ -357,8 +359,8 @@ class RegionIndicatorDialog(QDialog):
 
     def _update(self) -> None:
         result = self.result_value()
-        self.normalised.setText(f"{result[0]} {result[1]}" if result else
-                                "not a valid value of this type")
+        case_text.plain(self.normalised, f"{result[0]} {result[1]}" if result else
+                        "not a valid value of this type")
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(result is not None)
 
@@ -399,7 +401,7 @@ class MediaView(QWidget):
         self.canvas = MediaCanvas(self)
         self.canvas.region_selected.connect(self._on_canvas_region_selected)
         self.canvas.zoom_changed.connect(self._on_canvas_zoom_changed)
-        self.status = QLabel(self)
+        self.status = case_text.plain_label(self)
         self.status.setObjectName("mediaStatus")
         self.zoom_label = QLabel(self)
         style = self.style()
@@ -467,6 +469,7 @@ class MediaView(QWidget):
         left_layout.addWidget(self.video_bar)
 
         self.meta = QLabel(self)
+        self.meta.setTextFormat(Qt.TextFormat.RichText)  # our markup, the metadata escaped into it
         self.meta.setObjectName("mediaMeta")
         self.meta.setWordWrap(True)
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -722,7 +725,7 @@ class MediaView(QWidget):
     def _show_failure(self, result: QImage | str) -> bool:
         if isinstance(result, str):
             self.error = result
-            self.status.setText(f"\u26a0 Cannot show this picture: {result}")
+            case_text.plain(self.status, f"\u26a0 Cannot show this picture: {result}")
             self.picture_shown.emit(-2.0)
             return True
         return False
@@ -806,14 +809,15 @@ class MediaView(QWidget):
             return "<i>Not analysed yet: no metadata and no OCR lines.</i>"
         parts: list[str] = []
         if self.mode == "image":
-            parts.append(f"<b>{_e(media.get('format', ''))}</b> "
-                         f"{media.get('width')} \u00d7 {media.get('height')} px"
-                         f", {_e(media.get('mode', ''))}")
+            parts.append(f"<b>{case_text.escape(media.get('format', ''))}</b> "
+                         f"{case_text.escape(media.get('width'))} \u00d7 "
+                         f"{case_text.escape(media.get('height'))} px"
+                         f", {case_text.escape(media.get('mode', ''))}")
             exif = media.get("exif") or {}
             for key, label in (("make", "Camera"), ("model", "Model"), ("software", "Software"),
                                ("datetime_original", "Taken"), ("datetime", "Modified")):
                 if exif.get(key):
-                    parts.append(f"{label}: {_e(str(exif[key]))}")
+                    parts.append(f"{label}: {case_text.escape(str(exif[key]))}")
             if exif.get("gps_latitude") is not None and exif.get("gps_longitude") is not None:
                 parts.append(f"GPS: {exif['gps_latitude']:.5f}, {exif['gps_longitude']:.5f}")
         else:
@@ -821,20 +825,23 @@ class MediaView(QWidget):
                 (st for st in media.get("streams") or [] if st.get("type") == "video"), {})
             container = str(media.get("container_long") or media.get("container") or "")
             codec = f"{str(video.get('codec') or '').upper()} in " if video.get("codec") else ""
-            parts.append(f"<b>{_e(codec + container)}</b>, {media.get('width')} \u00d7 "
-                         f"{media.get('height')} px, {media.get('fps') or '?'} fps, "
+            parts.append(f"<b>{case_text.escape(codec + container)}</b>, "
+                         f"{case_text.escape(media.get('width'))} \u00d7 "
+                         f"{case_text.escape(media.get('height'))} px, "
+                         f"{case_text.escape(media.get('fps') or '?')} fps, "
                          f"{time_text(media.get('duration_s'))}")
             if media.get("encoder"):
-                parts.append(f"Encoder: {_e(str(media['encoder']))}")
+                parts.append(f"Encoder: {case_text.escape(str(media['encoder']))}")
             if media.get("creation_time"):
-                parts.append(f"Created: {_e(str(media['creation_time']))}")
+                parts.append(f"Created: {case_text.escape(str(media['creation_time']))}")
             if self.reader is not None:
                 # copies in this case (re-encoded, cropped, re-posted); other cases: casetrail recordings
                 copies = recordings.same_recordings(self.reader.conn).get(item.analysis_id, [])
                 for copy in copies[:5]:
-                    parts.append(f"<b>{_e(copy.describe().capitalize())}</b> ({_e(copy.other_name)})")
+                    parts.append(f"<b>{case_text.escape(copy.describe().capitalize())}</b> "
+                                 f"({case_text.escape(copy.other_name)})")
         for warning in media.get("warnings") or []:
-            parts.append(f"<span style='color:#8a4b00'>\u26a0 {_e(str(warning))}</span>")
+            parts.append(f"<span style='color:#8a4b00'>\u26a0 {case_text.escape(str(warning))}</span>")
         return "<br>".join(parts)
 
     # -- slots -------------------------------------------------------------------------------
@@ -1012,10 +1019,6 @@ def _upright_size(media: dict[str, Any] | None) -> tuple[int, int] | None:
     width, height = int(media["width"]), int(media["height"])
     turned = media.get("orientation") in (5, 6, 7, 8) or (round((media.get("rotation") or 0) / 90) % 2 == 1)
     return (height, width) if turned else (width, height)
-
-
-def _e(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _ = QPoint  # re-exported for tests that build mouse events

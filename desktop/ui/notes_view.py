@@ -46,7 +46,7 @@ class NotesModel(RowTableModel[analysis.Note]):
         """Return the row showing a note, or -1."""
         return next((r for r, n in enumerate(self._rows) if n.id == note_id), -1)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents for each role."""
         n = self.row_for(index)
         if n is None or not 0 <= index.column() < len(self.HEADERS):

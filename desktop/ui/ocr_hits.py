@@ -173,7 +173,7 @@ class OcrHitsModel(ReadOnlyTableModel):
         """Number of lines shown."""
         return 0 if parent.isValid() else len(self._ids)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents; lines holding an indicator are bold and amber, with the values as tooltip."""
         if not index.isValid() or index.parent().isValid():
             return None

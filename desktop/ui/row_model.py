@@ -4,15 +4,22 @@
 Every table in the window shows rows the core produced and never edits them in place (changes go
 through custody-recording forms and dialogs). Headers, column count, flags and — for tables
 backed by a plain list — row count, reset and row lookup are therefore the same everywhere;
-they live here once so each model only says how its cells look.
+they live here once so each model only says how its cells look (:meth:`ReadOnlyTableModel.cell`).
+
+Case text is data, never markup: :meth:`ReadOnlyTableModel.data` is final and hands every
+display value and tooltip through :func:`desktop.ui.case_text.for_role`, so no model can put a
+hostile subject into a tooltip Qt would render as rich text, or a right-to-left override into a
+cell, by forgetting to escape it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, final
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from desktop.ui.case_text import for_role
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -22,7 +29,7 @@ RowT = TypeVar("RowT")
 class ReadOnlyTableModel(QAbstractTableModel):
     """A flat table with fixed column titles whose cells can be selected but never edited.
 
-    Subclasses decide where the rows come from (``rowCount``) and what the cells show (``data``).
+    Subclasses decide where the rows come from (``rowCount``) and what the cells show (``cell``).
     Lazy models that page rows in by id use this class directly, because their row count is not
     the length of a list of rows.
 
@@ -50,6 +57,15 @@ class ReadOnlyTableModel(QAbstractTableModel):
         if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
                 and 0 <= section < len(self._header_titles)):
             return self._header_titles[section]
+        return None
+
+    @final
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """The cell's value for ``role``, display text and tooltips made safe (see the module)."""
+        return for_role(role, self.cell(index, role))
+
+    def cell(self, index: _Index, role: int) -> Any:
+        """What a cell holds for ``role``, as raw as the case has it (subclasses say)."""
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

@@ -29,6 +29,8 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QImage, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from desktop.core.printable import visible
+
 # Formatting only: enough to read a phishing mail as its victim saw it, nothing that fetches.
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "caption", "center", "code", "div", "em", "font", "h1", "h2",
@@ -74,6 +76,11 @@ def cid_key(url: str) -> str:
     return QUrl.fromPercentEncoding(text.strip().strip("<>").encode()).lower()
 
 
+def shown_offset(text: str, offset: int) -> int:
+    """Where character ``offset`` of ``text`` is in what :meth:`SafeTextBrowser.show_plain` shows."""
+    return len(visible(text[:max(0, offset)], multiline=True))
+
+
 @functools.cache
 def blocked_image() -> QImage:
     """What a blocked or missing image shows: a small grey square, so the layout still reads."""
@@ -109,21 +116,26 @@ class SafeTextBrowser(QTextBrowser):
         self._cid_parts = {cid_key(k): v for k, v in parts.items()}
 
     def show_html(self, html: str) -> None:
-        """Show an HTML body after :func:`sanitise`."""
+        """Show an HTML body after :func:`sanitise`, control and bidi characters made visible."""
         self.document().clear()
-        self.setHtml(sanitise(html))
+        # The escapes are plain ASCII, so they cannot open or close a tag of the sanitised markup.
+        self.setHtml(visible(sanitise(html), multiline=True))
 
     def show_source(self, text: str) -> None:
-        """Show any text verbatim (the HTML source, a plain body) in a fixed-width font."""
+        """Show any text verbatim (the HTML source, a plain body) in a fixed-width font.
+
+        Verbatim for the eye: control and bidi characters appear as escapes
+        (:func:`~desktop.core.printable.visible`); :func:`shown_offset` maps offsets into it.
+        """
         self.document().clear()
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.setPlainText(text)
+        self.setPlainText(visible(text, multiline=True))
 
     def show_plain(self, text: str) -> None:
-        """Show a plain-text body as text (never interpreted as markup)."""
+        """Show a plain-text body as text (never interpreted as markup; escapes as in the source)."""
         self.document().clear()
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
-        self.setPlainText(text)
+        self.setPlainText(visible(text, multiline=True))
 
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         """Answer only in-memory ``cid:`` images; everything else gets nothing, and is recorded."""

@@ -29,7 +29,7 @@ class SearchModel(RowTableModel[tuple[TextHit, str]]):
 
     HEADERS = ("Item", "Name", "In", "Passage")
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents; the passage marks the words found with « »."""
         row = self.row_for(index)
         if row is None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop.core import tags as core_tags
 from desktop.core.case import Case
 from desktop.core.progress import Progress, Task
+from desktop.ui import case_text
 
 TagRole = Qt.ItemDataRole.UserRole + 1
 
@@ -104,7 +105,7 @@ class TagLineEdit(QLineEdit):
         self.completion_model.clear()
         for tag in found:
             shown = describe(tag)
-            item = QStandardItem(f"{tag}  \u2014  {shown}" if shown != tag else tag)
+            item = QStandardItem(case_text.shown(f"{tag}  \u2014  {shown}" if shown != tag else tag))
             item.setData(("-" if text.startswith("-") else "") + tag, TagRole)
             item.setEditable(False)
             self.completion_model.appendRow(item)
@@ -131,7 +132,7 @@ class TagDialog(QDialog):
         self.add_button = QRadioButton("Add the tag", self)
         self.remove_button = QRadioButton("Remove the tag", self)
         self.add_button.setChecked(True)
-        self.meaning = QLabel(self)
+        self.meaning = case_text.plain_label(self)
         self.meaning.setWordWrap(True)
         hint = QLabel("Every change is recorded in the custody log (action \u201ctagged\u201d).", self)
         hint.setObjectName("hint")
@@ -158,5 +159,5 @@ class TagDialog(QDialog):
     def _on_edit_text_changed(self, text: str) -> None:
         tag = text.strip().removeprefix("-")
         problem = check(tag) if tag else "type a tag"
-        self.meaning.setText(problem if problem else f"Means: {describe(tag)}")
+        case_text.plain(self.meaning, problem if problem else f"Means: {describe(tag)}")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)

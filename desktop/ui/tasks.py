@@ -130,9 +130,11 @@ class TaskHandle(QObject, Generic[T]):
                  on_success: Callable[[T], None] | None,
                  on_progress: Callable[[Progress], None] | None,
                  on_done: Callable[[str], None] | None,
-                 error_handler: ErrorHandler, parent: QObject | None = None) -> None:
+                 error_handler: ErrorHandler, parent: QObject | None = None,
+                 owner: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
+        self._owner = owner
         self.outcome = ""
         self.result: T | None = None
         self.error: BaseException | None = None
@@ -149,6 +151,10 @@ class TaskHandle(QObject, Generic[T]):
         runnable.signals.cancelled.connect(self._on_runnable_cancelled)
         self._signals = runnable.signals  # keep the emitter alive until the task has ended
 
+    def _owner_alive(self) -> bool:
+        """Whether the widget the callbacks belong to still exists (a closed dialog deletes itself)."""
+        return self._owner is None or shiboken6.isValid(self._owner)
+
     @property
     def running(self) -> bool:
         """Whether the task has not ended yet."""
@@ -162,7 +168,7 @@ class TaskHandle(QObject, Generic[T]):
     def _on_runnable_progress_made(self, tick: Progress) -> None:
         if self.outcome:
             return
-        if self._on_progress is not None:
+        if self._on_progress is not None and self._owner_alive():
             self._on_progress(tick)
         self.progress_changed.emit(tick)
 
@@ -170,7 +176,7 @@ class TaskHandle(QObject, Generic[T]):
     def _on_runnable_succeeded(self, result: T) -> None:
         self.result = result
         try:
-            if self._on_success is not None:
+            if self._on_success is not None and self._owner_alive():
                 self._on_success(result)
         except Exception as exc:  # a bug in a success callback is still reported, not lost
             self.error = exc
@@ -189,7 +195,7 @@ class TaskHandle(QObject, Generic[T]):
 
     def _finish(self, outcome: str) -> None:
         self.outcome = outcome
-        if self._on_done is not None:
+        if self._on_done is not None and self._owner_alive():
             self._on_done(outcome)
         self.finished.emit(outcome)
 
@@ -228,16 +234,26 @@ class TaskManager(QObject):
     def run_write(self, name: str, factory: TaskFactory[T], *,
                   on_success: Callable[[T], None] | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
-                  on_done: Callable[[str], None] | None = None) -> TaskHandle[T]:
-        """Run a task that writes to the case on the single-thread write pool."""
-        return self._start(self._write_pool, True, name, factory, on_success, on_progress, on_done)
+                  on_done: Callable[[str], None] | None = None,
+                  owner: QObject | None = None) -> TaskHandle[T]:
+        """Run a task that writes to the case on the single-thread write pool.
+
+        ``owner``: the widget the callbacks touch; if it is deleted first (a dialog closed while
+        its task ran), the callbacks are skipped instead of calling into a deleted object. A
+        failure is still reported.
+        """
+        return self._start(self._write_pool, True, name, factory, on_success, on_progress, on_done, owner)
 
     def run_read(self, name: str, factory: TaskFactory[T], *,
                  on_success: Callable[[T], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 on_done: Callable[[str], None] | None = None) -> TaskHandle[T]:
-        """Run a read-only task on the general pool (it must open its own read connection)."""
-        return self._start(self._read_pool, False, name, factory, on_success, on_progress, on_done)
+                 on_done: Callable[[str], None] | None = None,
+                 owner: QObject | None = None) -> TaskHandle[T]:
+        """Run a read-only task on the general pool (it must open its own read connection).
+
+        ``owner``: as for :meth:`run_write`.
+        """
+        return self._start(self._read_pool, False, name, factory, on_success, on_progress, on_done, owner)
 
     @property
     def writing(self) -> bool:
@@ -265,11 +281,11 @@ class TaskManager(QObject):
     def _start(self, pool: QThreadPool, write: bool, name: str, factory: TaskFactory[T],
                on_success: Callable[[T], None] | None,
                on_progress: Callable[[Progress], None] | None,
-               on_done: Callable[[str], None] | None) -> TaskHandle[T]:
+               on_done: Callable[[str], None] | None, owner: QObject | None) -> TaskHandle[T]:
         cancel_event = threading.Event()
         runnable = TaskRunnable(factory, cancel_event)
         handle: TaskHandle[T] = TaskHandle(name, runnable, cancel_event, on_success, on_progress,
-                                           on_done, self._error_handler, self)
+                                           on_done, self._error_handler, self, owner)
         self._handles.append(handle)
         if write:
             self._writes += 1

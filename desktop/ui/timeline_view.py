@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableView,
@@ -44,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core import analysis, timestamps
 from desktop.core.case import Case
+from desktop.ui import case_text
 from desktop.ui.case_session import CaseSession
 from desktop.ui.case_snapshot import read_timeline
 from desktop.ui.custody_view import configure_table
@@ -82,7 +82,7 @@ class TimelineModel(RowTableModel[analysis.Event]):
             out[e.source] = out.get(e.source, 0) + 1
         return out
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def cell(self, index: _Index, role: int) -> Any:
         """Cell contents for each role."""
         e = self.row_for(index)
         if e is None or not 0 <= index.column() < len(self.HEADERS):
@@ -338,9 +338,8 @@ class TimelineView(QWidget):
         if e is None or e.event_id is None:
             return
         event_id = e.event_id
-        answer = QMessageBox.question(self, "Casetrail", f"Delete the event \u201c{e.title}\u201d?\n\n"
-                                      "The custody log keeps what it said.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if case_text.ask(self, "Casetrail", f"Delete the event \u201c{e.title}\u201d?\n\n"
+                                            "The custody log keeps what it said."):
             self.session.change("Delete timeline event",
                                 lambda case: analysis.delete_event(case, event_id))
 
