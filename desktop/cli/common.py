@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from desktop.cli.terminal import raw, shown
+from desktop.core.case import Case
+from desktop.core.errors import CasetrailError, SchemaUpgradeNeeded
+from desktop.core.names import displayable
+from desktop.core.progress import Progress, Task, run_to_end
 
 __all__ = ["EXIT_FOUND", "EXIT_OK", "EXIT_USAGE", "AddCommand", "Command", "Parser", "drive", "emit",
            "examiner", "open_case", "shown", "usage"]
-from desktop.core.case import Case
-from desktop.core.errors import CasetrailError, SchemaUpgradeNeeded
-from desktop.core.progress import Progress, Task, run_to_end
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 _LARGE = 64 << 20  # files above this get a progress line on a terminal
@@ -71,10 +72,25 @@ def open_case(path: str, *, write: bool) -> Case:
 
 
 def emit(data: Any) -> None:
-    """Print one JSON document on stdout (the ``--json`` output of every command)."""
-    out = raw(sys.stdout)  # exact: JSON escapes control characters itself
-    json.dump(data, out, indent=2, ensure_ascii=False)
+    """Print one JSON document on stdout (the ``--json`` output of every command).
+
+    Exact: JSON escapes control characters itself. A path the file system gave as bytes that are
+    not UTF-8 (a name in a failure report) is written in its displayable form
+    (:mod:`desktop.core.names`); items carry their exact bytes as ``name_bytes``.
+    """
+    out = raw(sys.stdout)
+    json.dump(_valid_text(data), out, indent=2, ensure_ascii=False)
     out.write("\n")
+
+
+def _valid_text(data: Any) -> Any:
+    if isinstance(data, str):
+        return displayable(data)
+    if isinstance(data, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_valid_text(v) for v in data]
+    return data
 
 
 def usage(message: str) -> int:

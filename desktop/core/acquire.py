@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core import custody, failpoints, state
+from desktop.core import custody, failpoints, names, state
 from desktop.core.case import ITEM_COLUMNS, Case, Item, item_from_row
 from desktop.core.detect import FileType, detect_mimes, detect_mimes_later, extension_mismatch, kind_of
 from desktop.core.errors import AcquisitionError, CasetrailError
@@ -333,7 +333,9 @@ def _record_batch(case: Case, batch: list[_Pending], reason: str | None,
 
 def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileType,
                 reason: str | None) -> tuple[int, bool, bool]:
-    blob, name, source, parent = p.blob, p.name, p.source, p.parent
+    # Names are bytes: what is not UTF-8 is recorded in a displayable form and exactly beside it.
+    shown_name, shown_source = names.split(p.name), names.split(p.source)
+    blob, name, source, parent = p.blob, shown_name.shown, shown_source.shown, p.parent
     mismatch = extension_mismatch(name, ftype.mime)
     parent_id = parent.id if parent else None
     row = conn.execute(
@@ -351,11 +353,11 @@ def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileTy
     if new_item:
         cur = conn.execute(
             "INSERT INTO items (parent_id, kind, name, source_path, size, sha256, sha1, md5, "
-            "mime, magic, ext_mismatch, acquired_at, acquired_by, status, derived_how) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?)",
+            "mime, magic, ext_mismatch, acquired_at, acquired_by, status, derived_how, name_bytes, "
+            "source_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?, ?, ?)",
             (parent_id, kind, name, source, blob.size, blob.sha256, blob.sha1,
              blob.md5, ftype.mime, ftype.description, int(mismatch), now,
-             case.examiner, p.how))
+             case.examiner, p.how, shown_name.raw, shown_source.raw))
         item_id = int(cur.lastrowid or 0)
     else:
         item_id = int(row[0])
@@ -367,6 +369,9 @@ def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileTy
         "item": "new" if new_item else "re-acquired into existing item",
         **(p.detail or {}),
     }
+    for key, split in (("name_bytes", shown_name), ("source_bytes", shown_source)):
+        if split.raw is not None:  # the exact bytes, hash-chained with the rest of the entry
+            facts[key] = split.raw_hex
     if parent is not None:
         facts.update(parent_id=parent.id, parent_sha256=parent.sha256, how=p.how)
     custody.append(

@@ -56,6 +56,8 @@ class Item:
     status: str
     derived_how: str | None
     same_as: int | None = None
+    name_bytes: bytes | None = None  # the exact name when it is not UTF-8 (desktop.core.names)
+    source_bytes: bytes | None = None
 
     @property
     def analysis_id(self) -> int:
@@ -66,6 +68,10 @@ class Item:
         """The ``items --json`` shape of the CLI contract, plus the extra facts we know."""
         out = asdict(self)
         out["ext_mismatch"] = bool(self.ext_mismatch)
+        for key in ("name_bytes", "source_bytes"):  # only for names that are not UTF-8, in hex
+            raw = out.pop(key)
+            if raw is not None:
+                out[key] = bytes(raw).hex()
         return out
 
 

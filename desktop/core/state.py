@@ -268,6 +268,10 @@ def _item_problems(item: dict[str, Any], acq: dict[str, Any] | None, last: dict[
         ("parent", item["parent_id"], d.get("parent_id")),
         ("acquiring examiner", item["acquired_by"], acq["examiner"]),
     ]
+    for key in ("name_bytes", "source_bytes"):  # names that are not UTF-8 (desktop.core.names)
+        if key in item:
+            have = bytes(item[key]).hex() if item[key] is not None else None
+            checks.append((key.replace("_", " "), have, d.get(key)))
     if "magic" in d:  # entries written since state binding record every column
         checks += [("file type", item["magic"], magic if magic is not None else d["magic"]),
                    ("acquisition time", item["acquired_at"], acq["at"]),

@@ -311,8 +311,15 @@ ALTER TABLE occurrences ADD COLUMN ocr_detail TEXT;
 ALTER TABLE occurrences ADD COLUMN enhanced_item_id INTEGER;
 """
 
+# Names are bytes (issue 10): a name or source path that is not UTF-8 keeps its exact bytes beside
+# its displayable form (desktop.core.names); NULL for every name that is valid UTF-8.
+_V11 = """
+ALTER TABLE items ADD COLUMN name_bytes BLOB;
+ALTER TABLE items ADD COLUMN source_bytes BLOB;
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -122,3 +122,27 @@ def test_an_error_sentence_quoting_a_path_is_escaped(tmp_path: Path) -> None:
     assert p.returncode == 2
     assert acting(p.stdout + p.stderr) == []
     assert "\\x1b[1A" in p.stderr
+
+
+def test_a_folder_with_a_name_that_is_not_utf8_imports_whole(tmp_path: Path) -> None:
+    """Names are bytes: the folder imports (exit 0), the name is shown escaped and kept exactly."""
+    home, evidence = tmp_path / "home", tmp_path / "ev"
+    evidence.mkdir()
+    bad = os.fsencode(evidence) + b"/report-\xff\x1b[2K.pdf"
+    with open(bad, "wb") as fh:
+        fh.write(b"%PDF-1.4\n")
+    for n in range(5):
+        (evidence / f"ok-{n}.txt").write_text(str(n))
+    case = tmp_path / "c.casetrail"
+    assert run(home, "new", str(case), "--title", "t", "--examiner", "e").returncode == 0
+    p = run(home, "import", str(case), str(evidence), "--no-analyse")
+    assert p.returncode == 0, p.stderr
+    assert acting(p.stdout + p.stderr) == []
+    assert "report-\\xff\\x1b[2K.pdf" in p.stdout
+    items = json.loads(run(home, "items", str(case), "--json").stdout)
+    assert len(items) == 6
+    item = next(i for i in items if i["name"].startswith("report-"))
+    assert item["name"] == "report-\\xff\x1b[2K.pdf"  # JSON: the displayable form, exact otherwise
+    assert bytes.fromhex(item["name_bytes"]) == b"report-\xff\x1b[2K.pdf"
+    verify = run(home, "verify", str(case))
+    assert verify.returncode == 0, verify.stdout + verify.stderr

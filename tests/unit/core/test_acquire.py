@@ -285,3 +285,33 @@ def test_small_files_are_recorded_several_to_a_commit_and_all_on_cancel(tmp_path
         assert not list(case.vault.temp_files())
         recorded = {i.sha256 for i in case.items()}
         assert all(p.name in recorded for p in case.vault.blobs())  # no unnamed blob
+
+
+def test_a_name_that_is_not_utf8_is_acquired_losslessly(case: Case, evidence: Path) -> None:
+    """Names are bytes (issue 10): one such name once aborted the import and lost its batch."""
+    raw_dir = os.fsencode(evidence) + b"/caf\xe9 dir"  # a Latin-1 folder name, too
+    os.mkdir(raw_dir)
+    bad = raw_dir + b"/report-\xff\xfe.pdf"
+    with open(bad, "wb") as fh:
+        fh.write(b"%PDF-1.4 not utf-8 named\n")
+    for n in range(20):  # the rest of its batch
+        (evidence / f"ok-{n}.txt").write_text(f"file {n}\n")
+    report = _import(case, evidence)
+    assert report.failed == []
+    assert len(report.acquired) == 21
+    item = next(a.item for a in report.acquired if a.item.name.startswith("report-"))
+    assert item.name == "report-\\xff\\xfe.pdf"  # shown: valid Unicode, the bytes visible
+    assert item.name_bytes == b"report-\xff\xfe.pdf"  # kept: exactly what the file system holds
+    assert item.source_bytes == bad
+    assert item.source_path == os.fsencode(evidence).decode() + "/caf\\xe9 dir/report-\\xff\\xfe.pdf"
+    entry = next(e for e in case.custody() if e["item_id"] == item.id and e["action"] == "acquired")
+    assert bytes.fromhex(entry["detail"]["name_bytes"]) == b"report-\xff\xfe.pdf"
+    assert bytes.fromhex(entry["detail"]["source_bytes"]) == bad
+    assert entry["detail"]["name"] == item.name
+    assert entry["source"] == item.source_path
+    assert item.to_json()["name_bytes"] == b"report-\xff\xfe.pdf".hex()
+    ok = next(a.item for a in report.acquired if a.item.name == "ok-0.txt")
+    assert ok.name_bytes is None  # a UTF-8 name needs nothing beside it
+    assert "name_bytes" not in ok.to_json()
+    again = _import(case, evidence)  # and the same folder again: re-acquisition, not a new item
+    assert not next(a for a in again.acquired if a.item.id == item.id).new_item
