@@ -16,6 +16,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.findings import EnhancedImageRow
+from desktop.ui import case_text
 from desktop.ui.ocr_hits import time_text
 
 THUMB_W = 420
@@ -85,16 +86,18 @@ class EnhancedPanel(QWidget):
             if isinstance(image, QImage):
                 enhanced.setPixmap(_scaled(image))
             else:
-                enhanced.setText(f"cannot be shown: {image}")
-            enhanced.setToolTip(f"{ENHANCED_LABEL}\nItem {row.item_id}: {row.recipe}")
+                case_text.plain(enhanced, f"cannot be shown: {image}")
+            enhanced.setToolTip(case_text.tooltip(f"{ENHANCED_LABEL}\nItem {row.item_id}: {row.recipe}"))
             when = f" at {time_text(row.time_s)}" if row.time_s is not None else ""
             who = (f", region marked by {row.marked_by}" if row.marked_by
                    else ", found weak or faint by analysis")
             read = QLabel(self.grid_host)
-            read.setTextFormat(Qt.TextFormat.PlainText)
             read.setWordWrap(True)
-            read.setText(f"{ENHANCED_LABEL} (item {row.item_id}{when}{who})\n"
-                         f"Recipe: {row.recipe}\nRead as: {' | '.join(row.read_as) or '(nothing legible)'}")
+            # What OCR read and who marked the region are case text: shown as text, escapes visible.
+            reading = " | ".join(case_text.shown(r) for r in row.read_as) or "(nothing legible)"
+            case_text.plain(read, f"{ENHANCED_LABEL} (item {row.item_id}{when}{case_text.shown(who)})\n"
+                                  f"Recipe: {case_text.shown(row.recipe)}\nRead as: {reading}",
+                            multiline=True)
             read.setObjectName("enhancedReading")
             # one block per variant: the original pixels above, the enhanced variant below, then
             # what it reads and the recipe, so wide line bands keep their shape
