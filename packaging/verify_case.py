@@ -331,6 +331,11 @@ class Verifier:
                      ("extension flag", bool(it["ext_mismatch"]), bool(d.get("extension_mismatch"))),
                      ("parent", it["parent_id"], d.get("parent_id")),
                      ("acquiring examiner", it["acquired_by"], e["examiner"])]
+            for key in ("name_bytes", "source_bytes"):  # §4.1: a name that is not UTF-8, as hex
+                if key in it:
+                    raw = it[key]
+                    pairs.append((key.replace("_", " "), bytes(raw).hex() if raw is not None else None,
+                                  d.get(key)))
             if "magic" in d:
                 pairs += [("file type", it["magic"], magic.get(i, d["magic"])),
                           ("acquisition time", it["acquired_at"], e["at"]),

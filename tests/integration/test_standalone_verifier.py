@@ -171,6 +171,7 @@ TAMPERINGS: dict[str, Callable[[Path, dict[str, Path]], None]] = {
     "TLP of the case lowered": sql("UPDATE case_meta SET value = 'clear' WHERE key = 'tlp'"),
     "OCR/occurrence time edited": sql("UPDATE occurrences SET time_s = 3.25 WHERE id = 1"),
     "item status changed": sql("UPDATE items SET status = 'acquired' WHERE id = 1"),
+    "exact bytes of a name replaced": sql("UPDATE items SET name_bytes = X'ff' WHERE id = 1"),
     "item pointed at another item's blob": sql(f"UPDATE items SET {COPY_OF_2} WHERE id = 1"),  # noqa: S608
     "item row deleted with its blob": _delete_item_and_blob,
     "no-op trigger of the same name": sql("DROP TRIGGER IF EXISTS custody_no_update",
