@@ -338,9 +338,12 @@ def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileTy
     blob, name, source, parent = p.blob, shown_name.shown, shown_source.shown, p.parent
     mismatch = extension_mismatch(name, ftype.mime)
     parent_id = parent.id if parent else None
+    # ``+parent_id``: the planner would otherwise pick the parent index, which for top-level items
+    # (parent NULL) is a scan of every item, so importing n files cost O(n**2) (measured: 2.5 ms a
+    # file at 5,000 items); the content hash narrows to the copies of this one blob.
     row = conn.execute(
         "SELECT id FROM items WHERE sha256 = ? AND source_path = ? AND name = ? AND "
-        "parent_id IS ?", (blob.sha256, source, name, parent_id)).fetchone()
+        "+parent_id IS ?", (blob.sha256, source, name, parent_id)).fetchone()
     new_item = row is None
     changes: list[dict[str, Any]] = []
     if blob.chunk_hashes:

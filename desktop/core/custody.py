@@ -24,6 +24,7 @@ transaction as the change the entry describes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import hashlib
 import json
@@ -32,10 +33,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
-
 from desktop import TOOL_NAME, __version__
-from desktop.core import timestamps
+from desktop.core import jcs, timestamps
 
 GENESIS = "0" * 64
 ACTIONS = frozenset(
@@ -53,8 +52,13 @@ def utc_now() -> str:
     return timestamps.now_text()
 
 
+@functools.cache
 def os_user() -> str:
-    """Return the operating-system account running this process."""
+    """Return the operating-system account running this process.
+
+    Asked once: it cannot change, and the password-database lookup behind it cost more than the
+    rest of an entry.
+    """
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers): still say something true
@@ -77,8 +81,11 @@ def hashed_object(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    """Serialise the chained fields of an entry with RFC 8785 (JCS), the form the hash covers."""
-    return rfc8785.dumps(hashed_object(entry))
+    """Serialise the chained fields of an entry with RFC 8785 (JCS), the form the hash covers.
+
+    ``jcs.dumps`` gives ``rfc8785.dumps``'s bytes exactly (property-tested), about five times faster.
+    """
+    return jcs.dumps(hashed_object(entry))
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
@@ -90,7 +97,7 @@ def entry_hash(entry: dict[str, Any]) -> str:
     try:
         body = canonical(entry)
         prev = bytes.fromhex(str(entry["prev_hash"]))
-    except (ValueError, TypeError, rfc8785.CanonicalizationError):
+    except (ValueError, TypeError, jcs.CanonicalizationError):
         return ""
     return hashlib.sha256(prev + body).hexdigest()
 
