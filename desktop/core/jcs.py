@@ -97,7 +97,7 @@ def _plain(value: Any) -> bool:
     if t is str or value is None or t is bool:
         return True
     if t is int:
-        return -_INT_MAX <= value <= _INT_MAX
+        return bool(-_INT_MAX <= value <= _INT_MAX)
     if t is dict:
         return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
     if t is list or t is tuple:
