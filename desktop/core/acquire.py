@@ -26,6 +26,10 @@ from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.vault import CHUNK, Blob, StagedBatch
 
 _BATCH, _BATCH_S = 256, 0.5  # files copied, synced and recorded together at most; seconds a file may wait
+# ... or longer, up to this many times the last batch's seal, and this long at most: a sync flushes
+# the whole file system (other programs' writes too), which on a busy disk took 0.1-0.3 s, so the
+# batches grow until sealing is a small share of the time (measured: 50 files a batch, 2 syncs each).
+_SEAL_SHARE, _BATCH_S_MAX = 4.0, 2.0
 _BATCH_BYTES = 32 << 20  # bytes of small files held for one batch at most
 _BATCH_FILE = CHUNK  # larger files are stored (and recorded) on their own
 
@@ -142,6 +146,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
     batch: list[tuple[int, Path]] = []
     batch_bytes = 0
     held_since = 0.0
+    hold_s = _BATCH_S
 
     def record(pending: list[_Pending], mimes: list[str] | None = None) -> None:
         for acquired in _record_batch(case, pending, reason, mimes):
@@ -161,16 +166,18 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
             record(done[0], done[1]())
 
     def seal() -> None:
-        nonlocal batch, batch_bytes, staged, typing
+        nonlocal batch, batch_bytes, staged, typing, hold_s
         todo, batch, batch_bytes, work = batch, [], 0, staged
         staged = StagedBatch()
         if not todo:
             return
+        started = time.monotonic()
         try:
             stored = case.vault.seal(work)
         except CasetrailError as exc:  # the vault failed: every file of the batch is reported
             report.failed += [(str(p), str(exc)) for _i, p in todo]
             return
+        hold_s = min(_BATCH_S_MAX, max(_BATCH_S, _SEAL_SHARE * (time.monotonic() - started)))
         pending = []
         for (_index, path), blob, error in zip(todo, stored.blobs, stored.errors, strict=True):
             if blob is None:
@@ -192,7 +199,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                 batch.append((index, path))
                 batch_bytes += size
                 if (len(batch) >= _BATCH or batch_bytes >= _BATCH_BYTES
-                        or time.monotonic() - held_since > _BATCH_S):
+                        or time.monotonic() - held_since > hold_s):
                     seal()
                 continue
             seal()  # a large file is stored on its own, after what came before it

@@ -292,7 +292,7 @@ def test_a_batch_whose_sync_fails_stores_nothing_and_leaves_no_temp_file(
 
 def test_a_batch_copy_that_reads_back_differently_is_refused(
         vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vault_mod, "sha256_on_disk", lambda path, pieces=None: "0" * 64)
+    monkeypatch.setattr(vault_mod, "sha256_on_disk", lambda path, pieces=None, **_kw: "0" * 64)
     with pytest.raises(CopyMismatchError, match="reads back differently"):
         vault.store_batch([_write(tmp_path / "a", b"a")])
     assert _all_files(vault) == []
@@ -304,3 +304,16 @@ def test_a_discarded_batch_leaves_nothing(vault: Vault, tmp_path: Path) -> None:
     assert len(vault.temp_files()) == 1
     vault.discard(batch)
     assert _all_files(vault) == []
+
+
+def test_a_blob_folder_removed_behind_the_vaults_back_is_made_again(vault: Vault, tmp_path: Path) -> None:
+    # The vault remembers the folders it made; one that went away must not fail the next store.
+    first = vault.store_batch([_write(tmp_path / "a", b"content")]).blobs[0]
+    assert first is not None
+    first.path.unlink()
+    first.path.parent.rmdir()
+    first.path.parent.parent.rmdir()
+    again = vault.store_batch([_write(tmp_path / "b", b"content")]).blobs[0]
+    assert again is not None and not again.existed
+    assert vault.verify_blob(again.sha256) == "ok"
+    assert vault.temp_files() == []
