@@ -314,6 +314,7 @@ def test_a_blob_folder_removed_behind_the_vaults_back_is_made_again(vault: Vault
     first.path.parent.rmdir()
     first.path.parent.parent.rmdir()
     again = vault.store_batch([_write(tmp_path / "b", b"content")]).blobs[0]
-    assert again is not None and not again.existed
+    assert again is not None
+    assert not again.existed
     assert vault.verify_blob(again.sha256) == "ok"
     assert vault.temp_files() == []
