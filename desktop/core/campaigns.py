@@ -28,6 +28,7 @@ import itertools
 import json
 import re
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -226,6 +227,19 @@ class _Groups:
         lo, hi = sorted((ra, rb))
         self.parent[hi] = lo  # the earliest item names the group: deterministic and stable
         return True
+
+
+def preload() -> None:
+    """Import datasketch (SciPy underneath: ~0.5 s, several on a busy machine) on its own thread.
+
+    The pipeline calls it once an import has two messages, so the import is paid while the rest
+    are analysed, not at the end; :func:`group` then finds the module loaded (or waits for it).
+    """
+    threading.Thread(target=_import_datasketch, name="campaigns-preload", daemon=True).start()
+
+
+def _import_datasketch() -> None:
+    import datasketch  # noqa: F401 - loaded ahead of grouping, see preload()
 
 
 def group(conn: sqlite3.Connection) -> list[Campaign]:

@@ -16,9 +16,9 @@ checks every indicator of a case: networks are merged into sorted integer interv
 from __future__ import annotations
 
 import bisect
-import functools
 import json
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -363,10 +363,25 @@ class Warninglists:
         return out
 
 
-@functools.cache
+_shipped: list[Warninglists] = []
+_shipped_lock = threading.Lock()
+
+
 def shipped() -> Warninglists:
-    """The warninglists shipped with Casetrail, loaded once per process (about 0.5 s)."""
-    return Warninglists.load(resource_path("data", "warninglists"))
+    """The warninglists shipped with Casetrail, loaded once per process (about 1 s).
+
+    Thread-safe, so an import can load them on a thread of their own while it copies the first
+    files (:func:`preload`) and the writer finds them ready.
+    """
+    with _shipped_lock:
+        if not _shipped:
+            _shipped.append(Warninglists.load(resource_path("data", "warninglists")))
+        return _shipped[0]
+
+
+def preload() -> None:
+    """Start loading the shipped lists on a daemon thread (reading them is then no one's wait)."""
+    threading.Thread(target=shipped, name="warninglists", daemon=True).start()
 
 
 def check(type_: str, value: str) -> list[WarningHit]:

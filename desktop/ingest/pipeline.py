@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core import campaigns, custody, findings, state
+from desktop.core import campaigns, custody, findings, state, warninglists
 from desktop.core.acquire import Acquired, DerivedFile, ImportReport, acquire_derived_files, import_paths
 from desktop.core.case import Case, Item
 from desktop.core.detect import describe_file
@@ -119,6 +119,10 @@ class Analyser:
         self._shares: list[tuple[Item, int, str]] = []  # (item, owner id, owner status) to record
         self._held_since = 0.0
         self._scratch = case.path / "work"
+        # Recording the first findings checks their indicators against the warninglists: they
+        # load (~1 s) while the first files are copied and the first jobs run.
+        warninglists.preload()
+        self._messages = 0  # messages recorded in this run
 
     @property
     def busy(self) -> bool:
@@ -267,6 +271,10 @@ class Analyser:
             self.report.analysed.append(entry.item.id)
             self.report.derived += entry.new_ids
             self.report.notes += [(entry.item.id, note) for note in entry.result.get("notes") or []]
+            if entry.result.get("email"):
+                self._messages += 1
+                if self._messages == 2:
+                    campaigns.preload()  # the import will group messages: load the grouping now
         for dup, status in outcome:
             if status == "analysed":
                 self.report.analysed.append(dup.id)
