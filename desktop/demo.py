@@ -18,19 +18,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from desktop.core import analysis
+from desktop.core import analysis, dissemination, grading, key_findings, statements
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.home import workstation_home
 from desktop.core.intel import Library, ReplaceRefusedError
 from desktop.core.progress import run_to_end
-from desktop.core.tags import apply_tags
+from desktop.core.tags import apply_tags, resolve_indicator
 from desktop.core.verify import VerifyReport, verify_case
 from desktop.ingest.pipeline import import_and_analyse
 from desktop.resources import resource_path
@@ -123,12 +124,48 @@ def assess(case: Case) -> None:
         for hyp, mark in zip((state, flag, named), marks, strict=True):
             analysis.set_rating(case, ev.id, hyp.id, mark)
     analysis.add_judgment(case, "The threatening emails were sent by the state-linked operators "
-                          "tracked as SANDSTORM-7.", confidence="moderate", likelihood="very likely")
+                          "tracked as SANDSTORM-7 [E1] [E2].", confidence="moderate",
+                          likelihood="very likely")
     analysis.add_judgment(case, "The emails are not a false flag: the operators exposed their own "
-                          "infrastructure in the video they sent.", confidence="moderate",
+                          "infrastructure in the video they sent [E1] [E4].", confidence="moderate",
                           likelihood="likely")
     analysis.add_event(case, "2020-10-20T15:30:00Z", "First victim report received",
                        "A county election office forwarded the message to the analysts.")
+    brief_content(case)
+
+
+def brief_content(case: Case) -> None:
+    """The analyst's side of the demo briefing: statements, distribution, contact, grades, findings."""
+    ip = next((f"[indicator {i}]" for i, _t, _v in resolve_indicator(case.db.conn, "185.141.63.120")), "")
+    video = next((i.id for i in case.items() if i.kind == "video"), None)
+    video_ref = f" [item {video}]" if video is not None else ""
+    for kind, text in (
+        ("assumption", f"The video attached to the message{video_ref} is the sender's own screen recording, "
+                       "not a clip taken from elsewhere."),
+        ("assumption", f"The partner's report is right that SANDSTORM-7 used 185.141.63.120 {ip}."),
+        ("gap", "No records from the hosting provider: who rented the server when the emails were sent "
+                "is not known."),
+        ("alternative", "A false flag [H2]: another actor using SANDSTORM-7's server. Less likely, because "
+                        "the operator's own video shows the server's address and tooling [E1] [E4]."),
+        ("watch", "The hosting provider's records name a customer for 185.141.63.120 in October 2020 "
+                  "who is not linked to SANDSTORM-7."),
+    ):
+        statements.add_statement(case, kind, text)
+    dissemination.add_recipient(case, "Election security task force", "State Board of Elections",
+                                "copy 1 of 2, by hand")
+    dissemination.add_recipient(case, "Partner CERT liaison", "Partner CERT (fictional)",
+                                "copy 2 of 2, encrypted")
+    for key, value in (("poc_name", DEMO_EXAMINER), ("poc_role", "Threat intelligence analyst"),
+                       ("poc_contact", "analyst@cert.example.org"), ("examiner_role", "Senior analyst"),
+                       ("examiner_organisation", "Demo CERT (fictional)")):
+        dissemination.set_setting(case, key, value)
+    report = resource_path("demo", DEMO_FEEDS[0])
+    digest = hashlib.sha256(report.read_bytes()).hexdigest()
+    grading.grade_source(case, digest, "Partner report on SANDSTORM-7", "B2",
+                         "a partner with a good record; not yet confirmed by a second source")
+    drafts, _found = key_findings.case_findings(case)
+    for draft in drafts[:1]:  # the analyst has reviewed the first finding; the others stay drafts
+        key_findings.decide(case, draft, "accepted")
 
 
 def verify_demo(path: Path) -> VerifyReport:

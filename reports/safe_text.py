@@ -12,7 +12,8 @@ What "literally" means: the reader sees every character of the evidence. Charact
 otherwise be invisible or act on the layout — C0/C1 controls, bidirectional overrides and
 isolates (a right-to-left override in a file name is a classic disguise), zero-width spaces, the
 byte-order mark, lone surrogates and private-use code points — are shown as a marker such as
-``⟨RLO⟩`` or ``⟨U+001B⟩`` instead (see :func:`visible`). Text in a script the style's font lacks
+``⟨RLO⟩`` or ``⟨U+001B⟩`` instead (see :func:`visible`), and so is a character no bundled font
+can draw (an emoji would otherwise print as an empty box). Text in a script the style's font lacks
 is set in the first bundled fallback font that has the glyph (CJK, Hangul).
 
 Right-to-left text: when the optional ``python-bidi`` package is installed, a line holding
@@ -77,6 +78,13 @@ _FALLBACKS = (SANS, CJK, HANGUL)
 
 REDACTED = "REDACTED"
 _REDACTION_BOX = f'<font backColor="#000000" color="#FFFFFF">&#160;{REDACTED}&#160;</font>'
+# Printed where a token longer than its column had to be broken (hashes, URLs, paths): the reader
+# sees that the line goes on and that no character is missing. Never used for anything else.
+BREAK_MARK = "\u21a9"
+BREAK_COLOUR = "#8A94A6"
+_BREAK = f'<font color="{BREAK_COLOUR}" name="{SANS}">{BREAK_MARK}</font><br/>'
+LINK_COLOUR = "#1F4E79"
+_ANCHOR = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 
 _NAMED_CONTROLS = {
     0x061C: "ALM", 0x200B: "ZWSP", 0x200E: "LRM", 0x200F: "RLM", 0x202A: "LRE", 0x202B: "RLE",
@@ -120,14 +128,30 @@ def _coverage(font_name: str) -> frozenset[int]:
     return frozenset(getattr(face, "charToGlyph", {}) or {})
 
 
+@functools.cache
+def _printable() -> frozenset[int]:
+    """Every code point some bundled font can draw."""
+    out: set[int] = set()
+    for name in _FONT_FILES:
+        out |= _coverage(name)
+    return frozenset(out)
+
+
 def _marker(cp: int) -> str | None:
-    """Return the visible stand-in for an invisible or layout-changing code point, or None."""
+    """Return the visible stand-in for a code point that must not print as itself, or None.
+
+    Invisible or layout-changing characters get a marker; so does a character no bundled font
+    has (an emoji, a rare script): printed as itself it would be an empty box, and the reader
+    would not know what the evidence holds.
+    """
     if cp in _NAMED_CONTROLS:
         return f"⟨{_NAMED_CONTROLS[cp]}⟩"
     if cp in (0x09, 0x0A):
         return None
     category = unicodedata.category(chr(cp))
     if category in ("Cc", "Cs", "Co") or (category == "Cf" and cp not in (0x200C, 0x200D)):
+        return f"⟨U+{cp:04X}⟩"
+    if cp >= 0x80 and cp not in _printable() and category not in ("Zs", "Zl", "Zp"):
         return f"⟨U+{cp:04X}⟩"
     return None
 
@@ -211,12 +235,25 @@ class Run:
         bold: set in the bold face.
         mono: set in the monospaced face.
         colour: an ``#RRGGBB`` colour chosen by the caller's code, never from the case.
+        link: the name of an anchor in the same document (the caller's own constant, such as
+            ``ex-3``): the run becomes an internal link to it.
+        anchor: the name of a link destination placed where the run starts (the caller's own
+            constant, such as ``ind-12``).
     """
 
     text: object
     bold: bool = False
     mono: bool = False
     colour: str | None = None
+    link: str | None = None
+    anchor: str | None = None
+
+    @property
+    def font(self) -> str:
+        """The font this run is set in (before fallbacks for missing glyphs)."""
+        if self.mono:
+            return MONO_BOLD if self.bold else MONO
+        return SANS_BOLD if self.bold else SANS
 
 
 def plain(text: object, redact: Redactor = NO_REDACTION) -> str:
@@ -243,16 +280,27 @@ def _font_for(cp: int, font_name: str) -> str:
     return font_name
 
 
-def markup(text: object, font_name: str, redact: Redactor = NO_REDACTION) -> str:
+def markup(text: object, font_name: str, redact: Redactor = NO_REDACTION,
+           breaks: dict[int, bool] | None = None) -> str:
     """Return paragraph markup that shows ``text`` literally in ``font_name``.
 
     The only tags in the result are this module's own: ``<br/>`` for line breaks, ``<font>``
     for fallback fonts and markers, and the redaction box.
+
+    Args:
+        text: the case text.
+        font_name: the font of the style (or the run).
+        redact: values to black out.
+        breaks: line breaks the layout chose (see :mod:`reports.layout`): a break before the
+            character at each index of the normalised text; True prints :data:`BREAK_MARK`
+            there (a token split because it is longer than its column), False breaks only (the
+            long token starts on a line of its own).
     """
     register_fonts()
     out: list[str] = []
     run_font = font_name
     run: list[str] = []
+    breaks = breaks or {}
 
     def flush() -> None:
         if run:
@@ -260,13 +308,21 @@ def markup(text: object, font_name: str, redact: Redactor = NO_REDACTION) -> str
             out.append(body if run_font == font_name else f'<font name="{run_font}">{body}</font>')
             run.clear()
 
-    chars: list[str | None] = []  # None: one redacted span
+    chars: list[tuple[str | None, int]] = []  # (None: one redacted span, index in the text)
+    pos = 0
     for segment, hidden in redact.segments(_normalise(text)):
         if hidden:
-            chars.append(None)
+            chars.append((None, pos))
         else:
-            chars.extend("\n".join(_reorder(line) for line in segment.split("\n")))
-    for ch in chars:
+            lines = segment.split("\n")
+            reordered = "\n".join(_reorder(line) for line in lines)
+            same = reordered == segment  # a reordered (right-to-left) line keeps no break points
+            chars.extend((ch, pos + i if same else -1) for i, ch in enumerate(reordered))
+        pos += len(segment)
+    for ch, index in chars:
+        if index in breaks and index > 0:
+            flush()
+            out.append(_BREAK if breaks[index] else "<br/>")
         if ch is None:
             flush()
             out.append(_REDACTION_BOX)
@@ -288,25 +344,60 @@ def markup(text: object, font_name: str, redact: Redactor = NO_REDACTION) -> str
     return "".join(out)
 
 
+def display_units(text: object, font_name: str, redact: Redactor = NO_REDACTION,
+                  ) -> list[tuple[int, str, str]]:
+    """What :func:`markup` prints, unit by unit: ``(index in the text, printed string, font)``.
+
+    A unit is one character of the text, its visible marker, or one whole redaction box (which
+    is never broken). The layout measures these to find tokens too long for their column.
+    """
+    register_fonts()
+    out: list[tuple[int, str, str]] = []
+    pos = 0
+    for segment, hidden in redact.segments(_normalise(text)):
+        if hidden:
+            out.append((pos, f"\u00a0{REDACTED}\u00a0", font_name))
+        else:
+            for i, ch in enumerate(segment):
+                mark = _marker(ord(ch))
+                if mark is not None:
+                    out.append((pos + i, mark, SANS))
+                else:
+                    out.append((pos + i, ch, _font_for(ord(ch), font_name)))
+        pos += len(segment)
+    return out
+
+
+def run_font(run: Run, style: ParagraphStyle) -> str:
+    """The font a run is set in within a paragraph of ``style``."""
+    if run.mono or run.bold:
+        return run.font
+    return str(style.fontName)
+
+
 def run_markup(runs: Sequence[Run | str], style: ParagraphStyle,
-               redact: Redactor = NO_REDACTION) -> str:
-    """Return the markup of several runs set in one paragraph."""
+               redact: Redactor = NO_REDACTION, breaks: Sequence[dict[int, bool]] | None = None) -> str:
+    """Return the markup of several runs set in one paragraph (``breaks``: one dict per run)."""
     register_fonts()
     parts: list[str] = []
-    for r in runs:
+    for n, r in enumerate(runs):
         run = r if isinstance(r, Run) else Run(r)
-        base = style.fontName
-        if run.mono:
-            base = MONO_BOLD if run.bold else MONO
-        elif run.bold:
-            base = SANS_BOLD
-        body = markup(run.text, base, redact)
+        base = run_font(run, style)
+        body = markup(run.text, base, redact, breaks[n] if breaks else None)
         if base != style.fontName:
             body = f'<font name="{base}">{body}</font>'
         if run.colour is not None:
             if not _HEX_COLOUR.match(run.colour):
                 raise ValueError(f"not an #RRGGBB colour: {run.colour!r}")
             body = f'<font color="{run.colour}">{body}</font>'
+        if run.link is not None:
+            if not _ANCHOR.match(run.link):
+                raise ValueError(f"not an anchor name: {run.link!r}")
+            body = f'<a href="#{run.link}" color="{run.colour or LINK_COLOUR}">{body}</a>'
+        if run.anchor is not None:
+            if not _ANCHOR.match(run.anchor):
+                raise ValueError(f"not an anchor name: {run.anchor!r}")
+            body = f'<a name="{run.anchor}"/>{body}'
         parts.append(body)
     return "".join(parts)
 

@@ -10,15 +10,33 @@ from typing import Any
 from desktop.cli.common import EXIT_OK, AddCommand, examiner, open_case, shown
 from desktop.core.case import TLP_LEVELS
 
+# The briefing's section names, listed in --help without importing reportlab at start-up.
+_SECTIONS = ("findings", "bluf", "judgments", "ach", "statements", "indicators", "campaigns", "exhibits",
+             "timeline", "notes", "methodology", "declaration", "appendix")
+
+
+def brief_options(args: argparse.Namespace) -> Any:
+    """The :class:`reports.briefing.BriefingOptions` a ``brief`` command line asks for."""
+    from desktop.core.redaction import parse_redactions
+    from reports.briefing import BriefingOptions
+
+    roles, values = parse_redactions(args.redact or [])
+    sections = None
+    if args.sections:
+        sections = frozenset(s.strip().lower() for s in args.sections.split(",") if s.strip())
+    return BriefingOptions(tlp=args.tlp, sections=sections, redact=values, redact_roles=frozenset(roles),
+                           other_cases=not args.no_other_cases,
+                           despite_discrepancies=args.despite_discrepancies,
+                           receipt_file=Path(args.receipt) if args.receipt else None)
+
 
 def cmd_brief(args: argparse.Namespace) -> int:
     """Write the PDF attribution briefing."""
-    from reports.briefing import BriefingOptions, write_briefing
+    from reports.briefing import write_briefing
 
+    options = brief_options(args)
     with open_case(args.case, write=True) as case:
-        result = write_briefing(case, Path(args.output), BriefingOptions(
-            tlp=args.tlp, despite_discrepancies=args.despite_discrepancies, redact=args.redact or [],
-            receipt_file=Path(args.receipt) if args.receipt else None))
+        result = write_briefing(case, Path(args.output), options)
     print(shown(result.summary()))
     return EXIT_OK
 
@@ -69,8 +87,15 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--despite-discrepancies", action="store_true",
                     help="brief a case that fails verification: every page says so in red")
     sp.add_argument("--receipt", metavar="FILE.json", help="also write the signed receipt to carry away")
-    sp.add_argument("--redact", action="append", metavar="VALUE",
-                    help="black out a value everywhere (repeatable); what is tagged above --tlp must be")
+    sp.add_argument("--redact", action="append", metavar="VALUE|ROLE",
+                    help="black out a value everywhere (repeatable; what is tagged above --tlp must be); "
+                         "the roles `recipients` and `victims` black out every address a message was sent "
+                         "to, and what the analyst tagged `victim`; `value:TEXT` is the literal TEXT")
+    sp.add_argument("--sections", metavar="LIST",
+                    help="comma-separated sections to include (default: all): " + ", ".join(_SECTIONS))
+    sp.add_argument("--no-other-cases", action="store_true",
+                    help="name no other case of this workstation (by default only those whose marking is "
+                         "no stricter than the briefing's)")
 
     sp = add("export", cmd_export, "export a STIX 2.1 bundle, a MISP event, a CSV, or a case package")
     sp.add_argument("case")

@@ -40,12 +40,15 @@ class Match:
         kind: finer grain for filters: ``this-case``, ``other-case``, the STIX type of the actor
             (``intrusion-set``, ``threat-actor``, ``campaign``, ``malware``), ``feed``, ``event``,
             or the warninglist id.
+        ref: what the match points at, for code that must decide whether it may be shown: the
+            other case's id for ``other-case``; empty otherwise.
     """
 
     source: str
     name: str
     detail: str
     kind: str = ""
+    ref: str = ""
 
     def to_json(self) -> dict[str, str]:
         """The contract shape ``{source, name, detail}``."""
@@ -184,7 +187,7 @@ def correlate(case: Case, *, type_: str | None = None, library: Library | None =
             feed_hits, case_hits = lib.match(indicators, exclude_case=case.meta.get("case_id"))
             for ch in case_hits:
                 detail = f"created {ch.created_at[:10]}; items {ch.items.replace(',', ', ')}"
-                found.setdefault(ch.key, []).append(Match("case", ch.title, detail, "other-case"))
+                found.setdefault(ch.key, []).append(Match("case", ch.title, detail, "other-case", ch.case_id))
             for fh in feed_hits:
                 found.setdefault(fh.key, []).append(_feed_match(fh))
             ips = [(ind_id, v) for ind_id, t, v in indicators if t in ("ipv4", "ipv6")]

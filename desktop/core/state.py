@@ -57,6 +57,12 @@ REPLAYED: dict[str, tuple[str, ...]] = {
     "recovery": ("path",),
     "blob_chunks": ("sha256",),
     "campaign_tags": ("campaign_id", "tag"),
+    # The briefing's analyst state (issue 12).
+    "key_findings": ("id",),
+    "statements": ("id",),
+    "distribution": ("id",),
+    "briefing_settings": ("key",),
+    "source_grades": ("sha256",),
 }
 # findings table -> the SELECT of its rows as (item_id, every column...). Rows are compared as a
 # set (sorted by their JCS bytes), so VACUUM renumbering rowids changes nothing.

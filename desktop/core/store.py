@@ -318,8 +318,63 @@ ALTER TABLE items ADD COLUMN name_bytes BLOB;
 ALTER TABLE items ADD COLUMN source_bytes BLOB;
 """
 
+# The briefing's analyst state (issue 12): decisions on machine-drafted key findings and the
+# analyst's own findings; analytic statements (assumptions, intelligence gaps, alternative
+# explanations, indicators to watch); the distribution list; one-value briefing settings (point of
+# contact, examiner's role, declaration); the analyst's Admiralty grades of intelligence sources,
+# keyed by the source file's SHA-256. Every change is recorded in custody with its new value.
+_V12 = """
+CREATE TABLE key_findings (
+    id INTEGER PRIMARY KEY,
+    draft_key TEXT UNIQUE,
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'edited', 'rejected', 'analyst')),
+    text TEXT NOT NULL,
+    drafted_text TEXT NOT NULL DEFAULT '',
+    basis TEXT NOT NULL,
+    position INTEGER NOT NULL DEFAULT 0,
+    decided_at TEXT NOT NULL,
+    decided_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE statements (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('assumption', 'gap', 'alternative', 'watch')),
+    text TEXT NOT NULL,
+    position INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE distribution (
+    id INTEGER PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    organisation TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    position INTEGER NOT NULL DEFAULT 0,
+    added_at TEXT NOT NULL,
+    added_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE briefing_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    set_by TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE source_grades (
+    sha256 TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    reliability TEXT NOT NULL CHECK (reliability IN ('A', 'B', 'C', 'D', 'E', 'F')),
+    credibility TEXT NOT NULL CHECK (credibility IN ('1', '2', '3', '4', '5', '6')),
+    note TEXT NOT NULL DEFAULT '',
+    graded_at TEXT NOT NULL,
+    graded_by TEXT NOT NULL
+) STRICT;
+"""
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

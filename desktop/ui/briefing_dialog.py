@@ -217,7 +217,7 @@ class BriefingDialog(QDialog):
         always.setObjectName("hint")
         sections_layout.addWidget(always)
 
-        redact_box = QGroupBox("Redact values", self)
+        redact_box = QGroupBox("Redact", self)
         redact_layout = QVBoxLayout(redact_box)
         hint = QLabel("Blacked out everywhere: text, defanged forms, and OCR boxes on images.", redact_box)
         hint.setWordWrap(True)
@@ -234,7 +234,18 @@ class BriefingDialog(QDialog):
         entry_row = QHBoxLayout()
         entry_row.addWidget(self.redact_entry, 1)
         entry_row.addWidget(self.redact_add)
+        self.role_boxes: dict[str, QCheckBox] = {}
+        roles_row = QHBoxLayout()
+        for role, label, tip in (("recipients", "Recipients", "Every address a message of the case went to"),
+                                 ("victims", "Victims", "Recipients, and what is tagged victim")):
+            box = QCheckBox(label, redact_box)
+            box.setToolTip(tip)
+            box.toggled.connect(self._on_option_changed)
+            self.role_boxes[role] = box
+            roles_row.addWidget(box)
+        roles_row.addStretch(1)
         redact_layout.addWidget(hint)
+        redact_layout.addLayout(roles_row)
         redact_layout.addLayout(entry_row)
         redact_layout.addWidget(self.redact_list, 1)
         redact_layout.addWidget(self.redact_remove, 0, Qt.AlignmentFlag.AlignRight)
@@ -243,6 +254,11 @@ class BriefingDialog(QDialog):
         self.correlate.setChecked(True)
         self.correlate.setToolTip("Other cases, feeds and ASN data on this machine; nothing goes online.")
         self.correlate.toggled.connect(self._on_option_changed)
+        self.other_cases = QCheckBox("Name other cases (only those within this marking)", self)
+        self.other_cases.setChecked(True)
+        self.other_cases.setToolTip("A match with another case of this workstation is named only when that "
+                                    "case's marking is no stricter than the briefing's.")
+        self.other_cases.toggled.connect(self._on_option_changed)
         self.max_exhibits = QSpinBox(self)
         self.max_exhibits.setRange(0, 2000)
         self.max_exhibits.setValue(200)
@@ -261,6 +277,7 @@ class BriefingDialog(QDialog):
         opt_layout.addWidget(sections_box)
         opt_layout.addWidget(redact_box, 1)
         opt_layout.addWidget(self.correlate)
+        opt_layout.addWidget(self.other_cases)
         options.setMinimumWidth(300)
         options.setMaximumWidth(380)
 
@@ -362,7 +379,9 @@ class BriefingDialog(QDialog):
         return BriefingOptions(
             tlp=str(self.tlp.currentData()),
             sections=frozenset(n for n, b in self.section_boxes.items() if b.isChecked()),
-            redact=redact, max_exhibits=self.max_exhibits.value(), correlate=self.correlate.isChecked())
+            redact=redact, redact_roles=frozenset(r for r, b in self.role_boxes.items() if b.isChecked()),
+            max_exhibits=self.max_exhibits.value(), correlate=self.correlate.isChecked(),
+            other_cases=self.other_cases.isChecked())
 
     def add_redaction(self, value: str) -> None:
         """Add a value to black out (ignored if blank or already listed)."""

@@ -308,6 +308,8 @@ def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Pat
     conn.execute("DROP TABLE intel_asn")
     for column in ("status", "frames_agree", "reads", "ocr_detail", "enhanced_item_id"):
         conn.execute(f"ALTER TABLE occurrences DROP COLUMN {column}")
+    for table in ("key_findings", "statements", "distribution", "briefing_settings", "source_grades"):
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()

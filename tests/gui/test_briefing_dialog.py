@@ -97,9 +97,13 @@ def test_options_reach_the_preview(qtbot: QtBot, assessed_window: MainWindow) ->
     dialog.add_redaction("victim-portal.example")
     dialog.add_redaction("victim-portal.example")  # listed once
     assert dialog.redact_list.count() == 1
+    dialog.role_boxes["recipients"].setChecked(True)
+    dialog.other_cases.setChecked(False)
     opts = dialog.options()
     assert "appendix" not in (opts.sections or ())
     assert (opts.tlp, opts.redact) == ("red", ["victim-portal.example"])
+    assert opts.redact_roles == frozenset({"recipients"})
+    assert not opts.other_cases
     with qtbot.waitSignal(dialog.preview_ready, timeout=60000):
         pass  # the debounce timer starts the render
     preview = dialog.preview

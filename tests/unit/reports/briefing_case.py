@@ -151,3 +151,43 @@ def build_case(root: Path, *, hostile: bool = True, title: str = "Operation Pape
     analysis.add_note(case, "Scripts: " + SCRIPTS)
     analysis.add_event(case, "2024-03-05T09:30:00Z", "Victim reported the message to the SOC")
     return case
+
+
+LANTERN_SET = "APT-Lantern (test intrusion set)"
+ASN_NAME = "WORLDSTREAM"
+
+
+def lantern_feed() -> dict[str, Any]:
+    """A STIX 2.1 bundle attributing 203.0.113.7 (on screen in the case's frame) to an intrusion set."""
+    ident = "identity--6f3b4c2e-1d2a-4c9b-9f3e-2b7d8e1a0c11"
+    iset = "intrusion-set--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    ind = "indicator--1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"
+    when = "2024-01-01T00:00:00.000Z"
+    common = {"spec_version": "2.1", "created": when, "modified": when}
+    return {"type": "bundle", "id": "bundle--2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", "objects": [
+        {"type": "identity", "id": ident, "name": "Test partner", "identity_class": "organization", **common},
+        {"type": "intrusion-set", "id": iset, "name": LANTERN_SET, "created_by_ref": ident, **common},
+        {"type": "indicator", "id": ind, "name": "Lantern C2", "pattern": "[ipv4-addr:value = '203.0.113.7']",
+         "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00.000Z", "confidence": 85,
+         "created_by_ref": ident, **common},
+        {"type": "relationship", "id": "relationship--3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a",
+         "relationship_type": "indicates", "source_ref": ind, "target_ref": iset, **common},
+    ]}
+
+
+def add_intel(folder: Path) -> tuple[Path, Path]:
+    """Import the test feed and an ip2asn table into the workstation library of ``$CASETRAIL_HOME``."""
+    import json
+
+    from desktop.core.intel import Library
+
+    folder.mkdir(parents=True, exist_ok=True)
+    feed = folder / "lantern.stix.json"
+    feed.write_text(json.dumps(lantern_feed()), encoding="utf-8")
+    table = folder / "ip2asn-test.tsv"
+    table.write_text(f"203.0.113.0\t203.0.113.255\t49981\tNL\t{ASN_NAME}\n"
+                     "198.51.100.0\t198.51.100.255\t64502\tUS\tEXAMPLE-RELAY-US\n", encoding="utf-8")
+    with Library.open() as lib:
+        lib.import_feed(feed)
+        lib.import_feed(table)
+    return feed, table

@@ -18,7 +18,7 @@ from desktop.core.checkpoint import list_checkpoints, verify_checkpoints
 from desktop.core.findings import list_indicators
 from desktop.core.indicators import defang
 from reports.briefing import BriefingError, BriefingOptions, render_briefing, write_briefing
-from reports.safe_text import visible
+from reports.safe_text import BREAK_MARK, visible
 
 
 def _text(pdf_bytes: bytes) -> list[str]:
@@ -30,7 +30,8 @@ def _text(pdf_bytes: bytes) -> list[str]:
 
 
 def _flat(s: str) -> str:
-    return "".join(s.split())
+    """The text without white space and without the marks of tokens broken at a column's end."""
+    return "".join(s.replace(BREAK_MARK, "").split())
 
 
 @pytest.fixture
@@ -183,3 +184,25 @@ def test_a_read_only_case_cannot_export(rich_case: Case, tmp_path: Path) -> None
     with Case.open(rich_case.path, read_only=True) as ro, pytest.raises(ReadOnlyCaseError):
         write_briefing(ro, tmp_path / "x.pdf", BriefingOptions())
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="poppler-utils is not installed")
+def test_every_font_is_embedded(briefing: tuple[Path, list[str]]) -> None:
+    proc = subprocess.run(["pdffonts", str(briefing[0])], capture_output=True, text=True, check=True)
+    rows = proc.stdout.splitlines()[2:]
+    assert rows, proc.stdout
+    for row in rows:
+        assert row.split()[-5] == "yes", f"not embedded: {row}"  # the "emb" column
+
+
+def test_the_pdf_is_dated_by_the_case_state(rich_case: Case) -> None:
+    data, _pages = render_briefing(rich_case, BriefingOptions())
+    last = rich_case.custody()[-1]["at"]  # e.g. 2024-03-05T09:30:00.123456Z
+    pdf = pdfium.PdfDocument(data)
+    try:
+        meta = pdf.get_metadata_dict()
+    finally:
+        pdf.close()
+    stamp = last[:4] + last[5:7] + last[8:10] + last[11:13] + last[14:16] + last[17:19]
+    assert meta["CreationDate"].startswith(f"D:{stamp}"), (meta, last)
+    assert meta["ModDate"] == meta["CreationDate"]

@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The layout rules on their own: words never broken, values broken visibly, headings kept, labels seen."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
+from test_briefing_text import _split_words
+
+from reports.exhibit_image import Hit, draw_hits, group_hits, label_text
+from reports.layout import (
+    PictureBlock,
+    WrapParagraph,
+    breaks_for,
+    column_widths,
+    keep_with_next,
+    widths_of,
+)
+from reports.safe_text import BREAK_MARK, MONO, SANS, Run, register_fonts
+
+URL = "hxxp://pb-notices-demo[.]com/send.php?batch=7&token=0123456789abcdef0123456789"
+
+
+@pytest.fixture(scope="module")
+def style() -> ParagraphStyle:
+    register_fonts()
+    return ParagraphStyle("t", fontName=SANS, fontSize=8, leading=10)
+
+
+def _pdf(story: list[object]) -> bytes:
+    buf = io.BytesIO()
+    SimpleDocTemplate(buf, pagesize=A4, invariant=1).build(story)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def _text(data: bytes) -> list[str]:
+    pdf = pdfium.PdfDocument(data)
+    try:
+        return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def test_a_word_that_fits_is_never_broken(style: ParagraphStyle) -> None:
+    assert breaks_for([Run("Authentication-Results of the message")], style, 200) == [{}]
+
+
+def test_a_long_value_breaks_at_a_joint_with_a_mark(style: ParagraphStyle) -> None:
+    mono = ParagraphStyle("m", parent=style, fontName=MONO)
+    (breaks,) = breaks_for([Run("see " + URL)], mono, 100)
+    assert breaks, "a URL wider than the column must break"
+    assert breaks[4] is False  # it starts on a line of its own
+    marked = sorted(i for i, m in breaks.items() if m)
+    text = "see " + URL
+    # Every marked break follows a joint (or is forced inside the hex run, which has none).
+    for i in marked:
+        assert text[i - 1] in "/.-_:?&=[]" or text[i - 1] in "0123456789abcdef"
+    para = WrapParagraph(None, mono, runs=[Run(text)])
+    para.wrap(100, 1000)
+    assert len(para.blPara.lines) == len(marked) + 2
+
+
+def test_widths_keep_words_and_cap_values(style: ParagraphStyle) -> None:
+    lo, whole, nat = widths_of([Run("AS49981 WORLDSTREAM " + URL)], style)
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    assert lo >= stringWidth("WORLDSTREAM", SANS, 8)
+    assert whole >= stringWidth(URL, SANS, 8) > lo
+    assert nat > whole
+
+
+def test_columns_get_at_least_their_widest_word(style: ParagraphStyle) -> None:
+    cells = [
+        [
+            WrapParagraph(None, style, runs=[Run("WORLDSTREAM")]),
+            WrapParagraph(None, style, runs=[Run("x " * 400)]),
+        ]
+    ]
+    widths = column_widths(cells, 300, fixed={0: 10})
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    assert widths[0] >= stringWidth("WORLDSTREAM", SANS, 8) + 6  # a fixed width is widened to the word
+    assert abs(sum(widths) - 300) < 0.01
+
+
+def test_the_checker_catches_a_word_reportlab_splits(style: ParagraphStyle) -> None:
+    """Negative control: plain reportlab in a narrow cell cuts the word, and the text check says so."""
+    words = {"AS49981", "WORLDSTREAM"}
+    plain = Table([[Paragraph("AS49981 WORLDSTREAM", style)]], colWidths=[14 * mm])
+    assert _split_words(" ".join(_text(_pdf([plain]))), words)
+    ours = Table(
+        [[WrapParagraph(None, style, runs=[Run("AS49981 WORLDSTREAM")])]],
+        colWidths=column_widths([[WrapParagraph(None, style, runs=[Run("AS49981 WORLDSTREAM")])]], 14 * mm),
+    )
+    assert not _split_words(" ".join(_text(_pdf([ours]))), words)
+
+
+def test_a_heading_is_kept_with_what_follows(style: ParagraphStyle) -> None:
+    head = ParagraphStyle("h", parent=style, fontSize=14, leading=18)
+    filler = Spacer(1, 235 * mm)
+    orphan = _text(_pdf([filler, Paragraph("Orphaned heading", head), Table([["row"]] * 30)]))
+    assert "Orphaned heading" in orphan[0]  # the control: without the guard it stays at the foot
+    kept = _text(
+        _pdf([Spacer(1, 235 * mm), *keep_with_next(Paragraph("Kept heading", head), Table([["row"]] * 30))])
+    )
+    assert "Kept heading" not in kept[0]
+    assert "Kept heading" in kept[1]
+
+
+def test_a_picture_shrinks_to_stay_with_its_table(style: ParagraphStyle) -> None:
+    im = Image.new("RGB", (1280, 720), (20, 20, 20))
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG")
+    rows = Table([[f"row {n}"] for n in range(8)])
+    block = PictureBlock(
+        [Paragraph("Exhibit 1: caption", style)],
+        (buf, 1280, 720),
+        [rows],
+        max_w=170 * mm,
+        max_h=84 * mm,
+        min_h=40 * mm,
+    )
+    pages = _text(_pdf([Spacer(1, 120 * mm), block]))
+    assert len(pages) == 1
+    assert "Exhibit 1" in pages[0]
+    assert "row 7" in pages[0]
+    big = PictureBlock(
+        [Paragraph("Exhibit 2: caption", style)],
+        (buf, 1280, 720),
+        [Table([["r"]] * 8)],
+        max_w=170 * mm,
+        max_h=84 * mm,
+        min_h=40 * mm,
+    )
+    pages = _text(_pdf([Spacer(1, 215 * mm), big]))
+    assert "Exhibit 2" not in pages[0]
+    assert "Exhibit 2" in pages[1]
+
+
+def test_labels_stay_inside_the_picture_and_clear_of_each_other() -> None:
+    im = Image.new("RGB", (800, 300), (0, 0, 0))
+    hits = [
+        Hit(0, 0, 400, 20, 1),
+        Hit(0, 0, 400, 20, 2),
+        Hit(2, 1, 398, 19, 3),  # one OCR line, three hits
+        Hit(10, 40, 500, 20, 4),
+        Hit(10, 70, 500, 20, 5),
+        Hit(700, 280, 100, 20, 6),
+    ]
+    placed = draw_hits(im, hits, print_width_pt=400)
+    assert [p.numbers for p in placed] == [(1, 2, 3), (4,), (5,), (6,)]
+    for p in placed:
+        x0, y0, x1, y1 = p.label
+        assert x0 >= 0, p
+        assert y0 >= 0, p
+        assert x1 <= im.width, p
+        assert y1 <= im.height, p
+    labels = [p.label for p in placed]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1]), (a, b)
+
+
+def test_label_text_and_grouping() -> None:
+    assert label_text([2, 3, 4, 6]) == "2\u20134, 6"
+    assert label_text([1, 2]) == "1, 2"
+    assert len(group_hits([Hit(0, 0, 10, 10, 1), Hit(50, 50, 10, 10, 2)])) == 2
+    assert BREAK_MARK == "\u21a9"
