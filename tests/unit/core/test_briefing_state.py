@@ -47,12 +47,14 @@ def test_distribution_settings_and_declaration(case: Case) -> None:
     dissemination.set_setting(case, "declaration", "I declare it.")
     dissemination.set_setting(case, "poc_name", "Dana")
     assert dissemination.declaration(case) == ("I declare it.", True)
-    assert case.custody()[-1]["detail"] == {
+    detail = case.custody()[-1]["detail"]
+    assert {k: detail[k] for k in ("what", "key", "new", "old")} == {
         "what": "briefing setting poc_name set",
         "key": "poc_name",
         "new": "Dana",
         "old": None,
     }
+    assert detail["state"][0]["row"]["value"] == "Dana"  # the complete row, replayed by verify
     dissemination.set_setting(case, "poc_name", "")
     assert "poc_name" not in dissemination.settings(case)
     with pytest.raises(dissemination.DisseminationError):
@@ -178,3 +180,18 @@ def test_other_cases_are_named_only_within_their_marking(tmp_path: Path) -> None
     shown, hidden = printable_correlations(corr, _Library(), "red", other_cases=False)  # type: ignore[arg-type]
     assert [m.name for m in shown[1].matches] == ["X"]
     assert hidden == 2
+
+
+def test_verify_replays_the_briefing_state_and_names_an_edit_behind_its_back(case: Case) -> None:
+    from desktop.core import state
+
+    statements.add_statement(case, "gap", "No provider records.")
+    dissemination.add_recipient(case, "Task force")
+    dissemination.set_setting(case, "poc_name", "Dana")
+    grading.grade_source(case, "cd" * 32, "Feed", "C3")
+    assert state.replay(case.db.conn).problems == []
+    case.db.conn.execute("UPDATE statements SET text = 'Provider records say it was someone else.'")
+    case.db.conn.execute("UPDATE source_grades SET reliability = 'A'")
+    found = state.replay(case.db.conn).problems
+    assert any("statements row 1 differs" in f for f in found), found
+    assert any("source_grades row" in f for f in found), found
