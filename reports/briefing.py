@@ -657,7 +657,7 @@ def _intel_references(ctx: Ctx) -> list[Flowable]:
         for r in refs
     ]
     out += ctx.table(
-        ("Item", "Reference (file, format)", "SHA-256", "In library since"), rows, fixed={2: 104 * mm}
+        ("Item", "Reference (file, format)", "SHA-256", "In library since"), rows
     )
     rows = []
     for m in matches:

@@ -101,9 +101,9 @@ def _source_rows(ctx: Ctx, sources: list[IntelSource]) -> list[list[Any]]:
         grade = s.grade.describe() + f"\n({s.grade.basis})" if s.grade else "not graded"
         rows.append(
             [
-                ctx.p(
-                    [Run(s.name, bold=True), Run(f"\n{s.file_name}\n{s.format}, {s.entries} entries")], "cell"
-                ),
+                ctx.p([Run(s.name, bold=True), Run(f"\n{s.file_name}\n{s.format}"
+                                                    + (f", {s.entries} entries" if s.entries else "")),
+                       *([Run("\nreference "), *ctx.item_cite(s.item_id)] if s.item_id else [])], "cell"),
                 ctx.p(s.sha256, "mono"),
                 ctx.p(short_time(s.imported_at), "cell"),
                 ctx.p(grade, "cell"),

@@ -21,7 +21,7 @@ import pypdfium2 as pdfium
 import pytest
 from briefing_case import ASN_NAME, LANTERN_SET, add_intel, build_case
 
-from desktop.core import custody, findings
+from desktop.core import custody, findings, references
 from desktop.core.case import Case
 from desktop.core.key_findings import case_findings, decide
 from reports import layout
@@ -83,6 +83,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[bytes, s
 
     mp.setattr(layout.WrapParagraph, "__init__", recording)
     try:
+        references.ensure_snapshot(case)  # matches and sources from the case's reference items
         drafts, _ = case_findings(case)
         decide(case, drafts[0], "accepted")
         data, _pages = render_briefing(case, BriefingOptions())
@@ -121,17 +122,31 @@ def _protected(token: str) -> bool:
 
 
 def _split_words(text: str, vocabulary: set[str]) -> list[str]:
-    """Words of the text layer that are pieces of a printed word (a split word), with context."""
+    """Words of the text layer that are pieces of a printed word (a split word), with context.
+
+    A piece of a value broken at the layout's mark is fine; a word, a name or a time broken
+    anywhere — even at the mark — is not.
+    """
     bad = []
     words = text.replace("\u00a0", " ").split()
-    for n, word in enumerate(words):
-        if word in vocabulary or not _LATIN_WORD.search(word) or _SKIP.search(word) or BREAK_MARK in word:
+    n = 0
+    while n < len(words):
+        word = words[n]
+        if BREAK_MARK in word:
+            start, joined = n, word.replace(BREAK_MARK, "")
+            while BREAK_MARK in words[n] and n + 1 < len(words):
+                n += 1
+                joined += words[n].replace(BREAK_MARK, "")
+            if _protected(joined) and any(joined in t for t in vocabulary):
+                bad.append(f"{joined!r} broken at the mark near: {' '.join(words[max(0, start - 4):n + 2])}")
+            n += 1
             continue
-        if n and BREAK_MARK in words[n - 1]:
-            continue  # the rest of a value broken at its mark
+        n += 1
+        if word in vocabulary or not _LATIN_WORD.search(word) or _SKIP.search(word):
+            continue
         whole = [t for t in vocabulary if word in t and t != word and _protected(t)]
         if whole:
-            bad.append(f"{word!r} (a piece of {whole[0]!r}) near: {' '.join(words[max(0, n - 4) : n + 4])}")
+            bad.append(f"{word!r} (a piece of {whole[0]!r}) near: {' '.join(words[max(0, n - 5):n + 3])}")
     return bad
 
 

@@ -24,6 +24,7 @@ from reports.layout import (
     widths_of,
 )
 from reports.safe_text import BREAK_MARK, MONO, SANS, Run, register_fonts
+from reports.sections.context import grid
 
 URL = "hxxp://pb-notices-demo[.]com/send.php?batch=7&token=0123456789abcdef0123456789"
 
@@ -95,10 +96,10 @@ def test_the_checker_catches_a_word_reportlab_splits(style: ParagraphStyle) -> N
     words = {"AS49981", "WORLDSTREAM"}
     plain = Table([[Paragraph("AS49981 WORLDSTREAM", style)]], colWidths=[14 * mm])
     assert _split_words(" ".join(_text(_pdf([plain]))), words)
-    ours = Table(
-        [[WrapParagraph(None, style, runs=[Run("AS49981 WORLDSTREAM")])]],
-        colWidths=column_widths([[WrapParagraph(None, style, runs=[Run("AS49981 WORLDSTREAM")])]], 14 * mm),
-    )
+    # The same cell in a table laid out by column_widths: the column is widened to the word.
+    cells = [[WrapParagraph(None, style, runs=[Run("AS49981 WORLDSTREAM")]),
+              WrapParagraph(None, style, runs=[Run("other text " * 30)])]]
+    ours = grid(cells, column_widths(cells, 90 * mm, fixed={0: 14 * mm}), header=False)  # 3 + 3 pt padding
     assert not _split_words(" ".join(_text(_pdf([ours]))), words)
 
 
