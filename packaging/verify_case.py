@@ -40,7 +40,9 @@ FIELDS = ("seq", "at", "action", "item_id", "examiner", "os_user", "host", "sour
 REPLAYED = {"case_meta": ("key",), "hypotheses": ("id",), "evidence": ("id",),
             "ach_ratings": ("evidence_id", "hypothesis_id"), "judgments": ("id",), "notes": ("id",),
             "events": ("id",), "tags": ("id",), "checkpoints": ("id",), "recovery": ("path",),
-            "blob_chunks": ("sha256",), "campaign_tags": ("campaign_id", "tag")}
+            "blob_chunks": ("sha256",), "campaign_tags": ("campaign_id", "tag"), "key_findings": ("id",),
+            "statements": ("id",), "distribution": ("id",), "briefing_settings": ("key",),
+            "source_grades": ("sha256",)}
 FINDINGS = {"emails": "SELECT item_id, * FROM emails", "hops": "SELECT item_id, * FROM hops",
             "media": "SELECT item_id, * FROM media", "ocr_lines": "SELECT item_id, * FROM ocr_lines",
             "occurrences": "SELECT o.item_id, o.*, i.type, i.value FROM occurrences o "

@@ -18,13 +18,27 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from desktop.cli import briefing, campaigns, demo, evidence, exports, intel, keys, recordings, review, taxii, window
+from desktop.cli import (
+    briefing,
+    campaigns,
+    demo,
+    evidence,
+    exports,
+    intel,
+    keys,
+    recordings,
+    review,
+    taxii,
+    window,
+)
 from desktop.cli.common import EXIT_OK, EXIT_USAGE, Command, Parser
 from desktop.cli.terminal import guarded
 from desktop.core.errors import CasetrailError
 from desktop.runlog import LEVELS, start_run_log
 
-COMMAND_GROUPS = (evidence, review, campaigns, recordings, intel, briefing, exports, keys, taxii, window, demo)
+COMMAND_GROUPS = (
+    evidence, review, campaigns, recordings, intel, briefing, exports, keys, taxii, window, demo,
+)
 
 log = logging.getLogger("casetrail")
 

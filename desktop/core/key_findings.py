@@ -109,6 +109,7 @@ class Sighting:
         where: the header field, ``text body``, ``frame at 0.50 s``, ``image`` …
         time_s: the offset into the video for a video OCR hit.
         frame_index: the decoded frame's index, when known.
+        enhanced: an OCR reading made on an enhanced image (issue 14), said so in the text.
     """
 
     item_id: int
@@ -117,6 +118,7 @@ class Sighting:
     where: str
     time_s: float | None = None
     frame_index: int | None = None
+    enhanced: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,16 +206,18 @@ def _facts(conn: sqlite3.Connection) -> _CaseFacts:
         "WHERE time_s IS NOT NULL AND frame_index IS NOT NULL"
     ):
         f.frame_index[(int(iid), round(float(t), 3))] = int(fi)
-    for ind, iid, source, where, t, frame in conn.execute(
-        "SELECT indicator_id, item_id, source, where_, time_s, frame_item_id FROM occurrences "
+    # An uncertain OCR reading (a possible misread, issue 14) is never the ground of a finding;
+    # readings from before statuses existed were never checked across frames: uncertain too.
+    for ind, iid, source, where, t, frame, status in conn.execute(
+        "SELECT indicator_id, item_id, source, where_, time_s, frame_item_id, status FROM occurrences "
+        "WHERE NOT (source = 'ocr' AND COALESCE(status, 'uncertain') = 'uncertain') "
         "ORDER BY indicator_id, item_id, COALESCE(time_s, 0), id"
     ):
         time_s = float(t) if t is not None else None
         fi = f.frame_index.get((int(iid), round(time_s, 3))) if time_s is not None else None
+        shown_by = int(frame) if frame is not None else int(iid)
         f.sightings[int(ind)].append(
-            Sighting(
-                int(iid), int(frame) if frame is not None else int(iid), str(source), str(where), time_s, fi
-            )
+            Sighting(int(iid), shown_by, str(source), str(where), time_s, fi, status == "enhanced")
         )
     return f
 
@@ -341,6 +345,8 @@ def _sighting_phrases(f: _CaseFacts, sightings: Sequence[Sighting]) -> tuple[lis
             tail = name(item_id)
         else:
             head, tail = "marked by the analyst on", name(item_id)
+        if source == "ocr" and all(s.enhanced for s in group):
+            tail += " (read on an enhanced image)"
         if copies.get(item_id):
             refs = ", ".join(item_ref(i) for i in copies[item_id])
             tail += (

@@ -150,6 +150,7 @@ class OcrHit:
     bbox: tuple[float, float, float, float]
     confidence: float | None
     frame_index: int | None
+    status: str = "uncertain"  # certain, uncertain or enhanced (issue 14); unchecked readings are uncertain
 
 
 @dataclass(frozen=True)
@@ -210,9 +211,9 @@ def plan_exhibits(case: Case, items: dict[int, Item], messages: set[int]) -> Exh
             float(c),
             None if fi is None else int(fi),
         )
-    for ind_id, item_id, where, raw, time_s, bbox, frame in conn.execute(
-        "SELECT indicator_id, item_id, where_, raw, time_s, bbox, frame_item_id FROM occurrences "
-        "WHERE bbox IS NOT NULL ORDER BY item_id, COALESCE(time_s, 0), id"
+    for ind_id, item_id, where, raw, time_s, bbox, frame, status, detail in conn.execute(
+        "SELECT indicator_id, item_id, where_, raw, time_s, bbox, frame_item_id, status, ocr_detail "
+        "FROM occurrences WHERE bbox IS NOT NULL ORDER BY item_id, COALESCE(time_s, 0), id"
     ):
         try:
             box = json.loads(bbox)
@@ -223,6 +224,9 @@ def plan_exhibits(case: Case, items: dict[int, Item], messages: set[int]) -> Exh
         t = None if time_s is None else round(float(time_s), 3)
         key = (int(item_id), t, int(box[0]), int(box[1]), int(box[2]), int(box[3]))
         c, fi = conf.get(key, (None, None))
+        reading = _json_object(detail).get("confidence")  # the reading's own confidence (issue 14)
+        if isinstance(reading, int | float):
+            c = float(reading)
         hit = OcrHit(
             int(ind_id),
             int(item_id),
@@ -232,6 +236,7 @@ def plan_exhibits(case: Case, items: dict[int, Item], messages: set[int]) -> Exh
             (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
             c,
             fi,
+            str(status or "uncertain"),
         )
         # An OCR hit in a video belongs on the kept frame it was read from.
         plan.hits[int(frame) if frame is not None else int(item_id)].append(hit)
@@ -533,3 +538,12 @@ def join_words(parts: Sequence[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _json_object(text: str | None) -> dict[str, object]:
+    """A stored JSON object, or {} when there is none or it is not an object."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -127,6 +127,8 @@ def _hit_table(ctx: Ctx, hits: Sequence[OcrHit]) -> list[Flowable]:
     for n, h in enumerate(hits, 1):
         t, v = ctx.values[h.indicator_id]
         conf = f"{h.confidence:.2f}" if h.confidence is not None else "-"
+        if h.status != "certain":  # a possible misread, or read on an enhanced image, says so
+            conf += ", uncertain" if h.status == "uncertain" else ", enhanced image"
         rows.append(
             [
                 ctx.p(str(n), "cellb"),
@@ -138,9 +140,9 @@ def _hit_table(ctx: Ctx, hits: Sequence[OcrHit]) -> list[Flowable]:
             ]
         )
     return ctx.table(
-        ("Box", "Id", "Indicator", "Type", "Read as (OCR line)", "OCR confidence"),
+        ("Box", "Id", "Indicator", "Type", "Read as (OCR line)", "OCR confidence, reading"),
         rows,
-        fixed={0: 9 * mm, 1: 11 * mm, 5: 17 * mm},
+        fixed={0: 9 * mm, 1: 11 * mm, 5: 22 * mm},
     )
 
 

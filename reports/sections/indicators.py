@@ -41,13 +41,14 @@ class Occurrence:
     where: str
     time_s: float | None
     frame_item_id: int | None
+    status: str | None = None  # an OCR reading's: certain, uncertain or enhanced (issue 14)
 
 
 def occurrences(ctx: Ctx) -> dict[int, list[Occurrence]]:
     """Every occurrence by indicator id, in a stable order."""
     out: dict[int, list[Occurrence]] = defaultdict(list)
-    for ind, item, source, where, t, frame in ctx.case.db.conn.execute(
-        "SELECT indicator_id, item_id, source, where_, time_s, frame_item_id FROM occurrences "
+    for ind, item, source, where, t, frame, status in ctx.case.db.conn.execute(
+        "SELECT indicator_id, item_id, source, where_, time_s, frame_item_id, status FROM occurrences "
         "ORDER BY indicator_id, item_id, COALESCE(time_s, 0), COALESCE(offset, 0), id"
     ):
         out[int(ind)].append(
@@ -57,9 +58,33 @@ def occurrences(ctx: Ctx) -> dict[int, list[Occurrence]]:
                 str(where),
                 None if t is None else float(t),
                 None if frame is None else int(frame),
+                # readings from before statuses existed were never checked across frames
+                (status or "uncertain") if source == "ocr" else None,
             )
         )
     return out
+
+
+def reading_note(occs: Sequence[Occurrence]) -> str:
+    """How an OCR-only indicator was read, so that no misread reads as a finding (issue 14).
+
+    An indicator whose every occurrence is an uncertain OCR reading is marked uncertain; one read
+    only on enhanced images says so: an enhanced image is never presented as the original pixels.
+    """
+    if occs and all(o.status == "uncertain" for o in occs):
+        return "uncertain OCR reading"
+    if occs and all(o.status == "enhanced" for o in occs):
+        return "read on an enhanced image"
+    return ""
+
+
+def _status_note(group: Sequence[Occurrence]) -> str:
+    """A place's OCR readings that are not certain, said after its citation."""
+    if all(o.status == "uncertain" for o in group):
+        return " (uncertain reading)"
+    if all(o.status == "enhanced" for o in group):
+        return " (enhanced image)"
+    return ""
 
 
 def seen_runs(ctx: Ctx, occs: Sequence[Occurrence]) -> list[Run]:
@@ -95,7 +120,7 @@ def seen_runs(ctx: Ctx, occs: Sequence[Occurrence]) -> list[Run]:
                 runs.append(Run(("; " if shown else "") + f"{seconds(t)} "))
                 runs += ctx.item_cite(o.frame_item_id if o.frame_item_id is not None else item_id)
                 shown += 1
-            runs += [Run(" of "), *ctx.item_cite(item_id)]
+            runs += [Run(" of "), *ctx.item_cite(item_id), Run(_status_note(group))]
             continue
         label = {
             "ocr": "on screen in",
@@ -110,6 +135,8 @@ def seen_runs(ctx: Ctx, occs: Sequence[Occurrence]) -> list[Run]:
         elif source == "body" and not ctx.plan.by_item.get(item_id):
             label = "text of"
         runs += [Run(label + " ", bold=True), *ctx.item_cite(item_id)]
+        if source == "ocr":
+            runs.append(Run(_status_note(group)))
     if len(keys) > MAX_PLACES:
         rest = keys[MAX_PLACES:]
         runs.append(
@@ -166,6 +193,9 @@ def indicator_table(ctx: Ctx, corr: dict[int, Correlation], sources: Sources) ->
     for ind_id in order:
         c = corr[ind_id]
         ident = [Run(defang(c.value, c.type), mono=True), Run(f"\n{c.type}")]
+        note = reading_note(occs[ind_id])
+        if note:
+            ident.append(Run(f"\n{note}", bold=True))
         if c.asn is not None:
             ident.append(
                 Run(f"\nAS{c.asn.number} {c.asn.name}" + (f", {c.asn.country}" if c.asn.country else ""))

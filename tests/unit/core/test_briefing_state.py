@@ -190,8 +190,29 @@ def test_verify_replays_the_briefing_state_and_names_an_edit_behind_its_back(cas
     dissemination.set_setting(case, "poc_name", "Dana")
     grading.grade_source(case, "cd" * 32, "Feed", "C3")
     assert state.replay(case.db.conn).problems == []
+    assert _standalone_replay(case) == []  # packaging/verify_case.py knows these tables too
     case.db.conn.execute("UPDATE statements SET text = 'Provider records say it was someone else.'")
     case.db.conn.execute("UPDATE source_grades SET reliability = 'A'")
     found = state.replay(case.db.conn).problems
     assert any("statements row 1 differs" in f for f in found), found
     assert any("source_grades row" in f for f in found), found
+    assert len(_standalone_replay(case)) == 2
+
+
+def _standalone_replay(case: Case) -> list[str]:
+    """The replay of the standalone verifier (stdlib + cryptography), written apart from the core."""
+    import importlib.util
+
+    from desktop.core import state
+
+    path = Path(__file__).resolve().parents[3] / "packaging" / "verify_case.py"
+    spec = importlib.util.spec_from_file_location("verify_case_i12", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.REPLAYED == state.REPLAYED
+    case.db.conn.commit()
+    verifier = module.Verifier(case.path, None, None)
+    verifier.replay()
+    return list(verifier.problems)

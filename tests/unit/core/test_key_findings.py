@@ -24,7 +24,7 @@ from desktop.core.key_findings import (
 from desktop.core.progress import run_to_end
 
 
-def _message_with_video(case: Case, png: bytes) -> tuple[Item, Item, Item]:
+def _message_with_video(case: Case, png: bytes, status: str = "certain") -> tuple[Item, Item, Item]:
     source = case.path.parent / "mail.eml"
     source.write_bytes(b"From: a@b\r\nSubject: hi\r\n\r\nbody")
     mail = run_to_end(import_paths(case, [source], "test")).acquired[0].item
@@ -59,6 +59,7 @@ def _message_with_video(case: Case, png: bytes) -> tuple[Item, Item, Item]:
                     "time_s": 0.5,
                     "bbox": [1, 2, 30, 4],
                     "frame_item_id": frame.id,
+                    "status": status,
                 }
             ],
         )
@@ -119,6 +120,18 @@ def test_a_feed_match_on_screen_is_drafted_with_its_exhibits(case: Case, png: by
     assert frame.id in ip.items
     assert mail.id in ip.items
     assert draft_findings(case, _corr(case, **{"185_141_63_120": (FEED,)})) == drafts  # a pure function
+
+
+@pytest.mark.parametrize("status", ["uncertain", "enhanced"])
+def test_an_uncertain_reading_is_no_ground_and_an_enhanced_one_says_so(case: Case, png: bytes,
+                                                                       status: str) -> None:
+    _message_with_video(case, png, status=status)
+    ip = draft_findings(case, _corr(case, **{"185_141_63_120": (FEED,)}))[0]
+    assert "Received (hop 1 of 2)" in ip.text
+    if status == "uncertain":  # a possible misread (issue 14) is not a sighting the finding rests on
+        assert "on screen" not in ip.text
+    else:
+        assert "(read on an enhanced image)" in ip.text
 
 
 def test_common_or_unmatched_indicators_are_not_findings(case: Case, png: bytes) -> None:

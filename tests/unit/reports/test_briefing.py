@@ -206,3 +206,16 @@ def test_the_pdf_is_dated_by_the_case_state(rich_case: Case) -> None:
     stamp = last[:4] + last[5:7] + last[8:10] + last[11:13] + last[14:16] + last[17:19]
     assert meta["CreationDate"].startswith(f"D:{stamp}"), (meta, last)
     assert meta["ModDate"] == meta["CreationDate"]
+
+
+def test_an_ocr_only_indicator_says_how_it_was_read() -> None:
+    """Issue 14's readings in the indicator table: a possible misread never reads as a finding."""
+    from reports.sections.indicators import Occurrence, reading_note
+
+    def occ(status: str | None, source: str = "ocr") -> Occurrence:
+        return Occurrence(1, source, "frame", 1.0, None, status)
+
+    assert reading_note([occ("uncertain"), occ("uncertain")]) == "uncertain OCR reading"
+    assert reading_note([occ("enhanced")]) == "read on an enhanced image"
+    assert reading_note([occ("uncertain"), occ(None, "header")]) == ""  # a parsed header settles it
+    assert reading_note([occ("certain")]) == ""
