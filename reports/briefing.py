@@ -742,12 +742,12 @@ def _checkpoint_section(
             "if it does not, or the entry is gone, the history was rewritten or cut short after this "
             "briefing was made. The signature can be checked with any Ed25519 implementation against the "
             "public key above; the key id should be the one the examiner published. The export of this "
-            "briefing is recorded after this entry, with the PDF's SHA-256. The PDF itself is signed (PAdES, "
-            "RSA-3072 with SHA-256, by the examiner's document-signing certificate): any PDF tool that checks "
-            "signatures (Adobe Acrobat or Reader, pdfsig, openssl cms, pyHanko) shows whether a byte was "
-            "changed. The signed receipt it carries binds the SHA-256 of this content to the chain head and "
-            "names that certificate, which the key above vouches for; `casetrail verify CASE --against "
-            "THIS.pdf` checks all of it against the case. "
+            "briefing is recorded after this entry, with the PDF's SHA-256. The PDF itself is signed "
+            "(PAdES, RSA-3072 with SHA-256, by the examiner's document-signing certificate): any PDF tool "
+            "that checks signatures (Adobe Acrobat or Reader, pdfsig, openssl cms, pyHanko) shows "
+            "whether a byte was changed. The signed receipt it carries binds the SHA-256 of this content "
+            "to the chain head and names that certificate, which the key above vouches for; `casetrail "
+            "verify CASE --against THIS.pdf` checks all of it against the case. "
             "docs/verification.md specifies every format byte for byte.",
             "small",
         )
