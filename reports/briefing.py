@@ -597,6 +597,16 @@ def _marking_note(ctx: Ctx, d: TlpDecision | None) -> list[Flowable]:
                 "small",
             )
         )
+    if ctx.redact:
+        out.append(
+            ctx.p(
+                "Redacted values are blacked out in the text and on the pictures, where every line the "
+                "OCR engine read that holds one is covered. Text on a picture that the engine did not "
+                "read cannot be found that way: look at every exhibit before this briefing leaves "
+                "the examiner's hands.",
+                "small",
+            )
+        )
     return [*out, Spacer(1, 4 * mm)] if out else []
 
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image as PILImage
+from PIL import ImageDraw
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
@@ -202,6 +203,7 @@ def visual_exhibit(ctx: Ctx, ex: Exhibit, drawn: int) -> tuple[list[Flowable], b
             f"Not drawn: more than {ctx.max_exhibits} image exhibits; see the item in the case.", "small"
         )
         return [*kept([head, *caption], [note, Spacer(1, 2 * mm), *table]), Spacer(1, 4 * mm)], False
+    black_out(im, redacted_lines(ctx, item))
     offset = (0, 0)
     if ex.kind == "image":
         im, *off = _crop(im, hits)
@@ -241,6 +243,37 @@ def visual_exhibit(ctx: Ctx, ex: Exhibit, drawn: int) -> tuple[list[Flowable], b
         min_h=_IMAGE_MIN_H,
     )
     return [block, Spacer(1, 4 * mm)], True
+
+
+def redacted_lines(ctx: Ctx, item: Item) -> list[tuple[float, float, float, float]]:
+    """Every OCR line on the picture whose text holds a redacted value (``x, y, w, h``).
+
+    A kept frame shows every line still on the screen, not only the ones first read in it: a
+    value redacted from the text must not stay readable in a line typed seconds earlier. So a
+    frame takes every line read anywhere in its video (a line that has since scrolled away
+    blacks out whatever took its place: more is hidden, never less), a picture its own lines.
+    Text the OCR engine did not read at all cannot be found this way; the redaction note on the
+    cover says so.
+    """
+    if not ctx.redact:
+        return []
+    owners = [item.id]
+    if item.derived_how == "video frame" and item.parent_id is not None:
+        owners.append(item.parent_id)
+    marks = ",".join("?" * len(owners))
+    rows = ctx.case.db.conn.execute(
+        f"SELECT text, x, y, w, h FROM ocr_lines WHERE item_id IN ({marks})",  # noqa: S608 - placeholders
+        owners,
+    )
+    return [(float(x), float(y), float(w), float(h)) for text, x, y, w, h in rows if ctx.redact.hides(text)]
+
+
+def black_out(im: PILImage.Image, boxes: Sequence[tuple[float, float, float, float]]) -> None:
+    """Fill each box (and a margin as wide as a stroke of its text) black, in place."""
+    draw = ImageDraw.Draw(im)
+    for x, y, w, h in boxes:
+        pad = max(2.0, h * 0.15)
+        draw.rectangle((x - pad, y - pad, x + w + pad, y + h + pad), fill=(0, 0, 0))
 
 
 def _ocr_lines(ctx: Ctx, item: Item) -> list[tuple[float, float, float, float]]:

@@ -70,7 +70,9 @@ def build_case(root: Path, *, hostile: bool = True, title: str = "Operation Pape
     mail, video, screen = items["phish.eml"], items["screen-recording.mp4"], items["screenshot.png"]
     frames: list[Item] = []
     for n, t in enumerate((12.0, 47.5)):
-        data = frame_png(FRAME_TEXT if n == 0 else FRAME_TEXT[1:])
+        # The address typed at 12 s is still on the screen at 47.5 s, as on any terminal; the
+        # pipeline records it where it was first read, so the later frame's hits do not name it.
+        data = frame_png(FRAME_TEXT) if n == 0 else frame_png([*FRAME_TEXT, ("ls /tmp", (40, 220))])
         frames.append(acquire_derived(case, video, f"frame-{t:09.3f}s.png", data, "video frame",
                                       {"time_s": t, "frame_index": n * 10}).item)
     subject = "Rechnung / счёт / 請求書" + (" " + HOSTILE[4] if hostile else "")

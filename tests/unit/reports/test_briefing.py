@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from briefing_case import HOSTILE, SCRIPTS
 
@@ -136,6 +137,30 @@ def test_redaction_replaces_the_value_everywhere(rich_case: Case) -> None:
                  "billing[@]paper"):
         assert gone not in flat
     assert "redacted" in flat
+
+
+def test_a_redacted_value_still_on_screen_in_a_later_frame_is_blacked_out(rich_case: Case) -> None:
+    """The address read at 12 s stays on the screen at 47.5 s, where no hit names it: no leak."""
+    from briefing_case import FRAME_TEXT
+
+    x, y = FRAME_TEXT[0][1]
+    box = (x, y, x + 16 * len(FRAME_TEXT[0][0]), y + 30)  # where the address is drawn on both frames
+
+    def text_pixels(options: BriefingOptions) -> list[int]:
+        data, _ = render_briefing(rich_case, options)
+        pdf = pdfium.PdfDocument(data)
+        counts = []
+        for page in pdf:
+            for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+                im = obj.get_bitmap(render=False).to_pil().convert("RGB")
+                if im.size != (640, 360):  # the two kept frames; the screenshot is cropped
+                    continue
+                region = im.crop(box)
+                counts.append(sum(1 for r, g, b in region.get_flattened_data() if g > 150 and g > r + 40))
+        return counts
+
+    assert sorted(text_pixels(BriefingOptions())) > [0, 0]  # green text: the address is legible on both
+    assert text_pixels(BriefingOptions(redact=["203.0.113.7"])) == [0, 0]
 
 
 def test_sections_can_be_chosen_but_the_checkpoint_stays(rich_case: Case) -> None:
