@@ -110,17 +110,24 @@ def assess(case: Case) -> None:
                                    "Someone posing as a known group to mislead attribution.")
     named = analysis.add_hypothesis(case, "The group named in the From line",
                                     "The domestic group the emails claim to come from.")
+    conn = case.db.conn
+    ip = next((i for i, _t, _v in resolve_indicator(conn, "185.141.63.120")), None)
+    threat = next((i.id for i in case.items() if i.kind == "email" and i.parent_id is None), None)
+    # Each row points at what it rests on, so the briefing cites its exhibit (one hop).
     ratings = (
         ("Video shows 185.141.63.120, a VPS at a Dutch hosting provider", "high", "high",
-         ("CC", "I", "II")),
-        ("185.141.63.120 is in the partner's report on SANDSTORM-7", "high", "high", ("CC", "N", "I")),
+         ("CC", "I", "II"), _frame_showing(case, "185.141.63.120")),
+        ("185.141.63.120 is in the partner's report on SANDSTORM-7", "high", "high", ("CC", "N", "I"),
+         ("indicator", ip)),
         ("Received chain: origin 185.141.63.120; SPF softfail, DMARC fail", "high", "medium",
-         ("C", "C", "I")),
-        ("Operator left voters_FL.xlsx and Windows paths on screen", "medium", "medium", ("C", "I", "N")),
-        ("From line names the group", "low", "medium", ("N", "C", "C")),
+         ("C", "C", "I"), ("item", threat)),
+        ("Operator left voters_FL.xlsx and Windows paths on screen", "medium", "medium", ("C", "I", "N"),
+         _frame_showing(case, "C:\\Users\\operator\\Desktop\\emails\\voters_AK.xlsx")),
+        ("From line names the group", "low", "medium", ("N", "C", "C"), ("item", threat)),
     )
-    for label, credibility, relevance, marks in ratings:
-        ev = analysis.add_evidence(case, label, credibility=credibility, relevance=relevance)
+    for label, credibility, relevance, marks, (kind, ref) in ratings:
+        ev = analysis.add_evidence(case, label, kind=kind if ref is not None else "other", ref_id=ref,
+                                   credibility=credibility, relevance=relevance)
         for hyp, mark in zip((state, flag, named), marks, strict=True):
             analysis.set_rating(case, ev.id, hyp.id, mark)
     analysis.add_judgment(case, "The threatening emails were sent by the state-linked operators "
@@ -132,6 +139,16 @@ def assess(case: Case) -> None:
     analysis.add_event(case, "2020-10-20T15:30:00Z", "First victim report received",
                        "A county election office forwarded the message to the analysts.")
     brief_content(case)
+
+
+def _frame_showing(case: Case, value: str) -> tuple[str, int | None]:
+    """The kept frame an indicator was first read on (an evidence row's reference), if any."""
+    row = case.db.conn.execute(
+        "SELECT o.frame_item_id FROM occurrences o JOIN indicators i ON i.id = o.indicator_id "
+        "WHERE i.value = ? AND o.frame_item_id IS NOT NULL ORDER BY o.time_s, o.id LIMIT 1",
+        (value,),
+    ).fetchone()
+    return "item", None if row is None else int(row[0])
 
 
 def brief_content(case: Case) -> None:

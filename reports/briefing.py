@@ -908,7 +908,9 @@ def render_briefing(
     builders: dict[str, Callable[[], list[Flowable]]] = {
         # An empty assessment section is left out; the bottom line on page 1 says there is none.
         "judgments": lambda: (
-            [CondPageBreak(90 * mm), *assessment.judgments_section(ctx, judgments)] if judgments else []
+            [CondPageBreak(90 * mm), *assessment.judgments_section(ctx, judgments, m.evidence)]
+            if judgments
+            else []
         ),
         "ach": lambda: [CondPageBreak(80 * mm), *assessment.ach(ctx, m)] if m.hypotheses else [],
         "statements": lambda: _then(

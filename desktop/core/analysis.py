@@ -203,6 +203,9 @@ class Event:
         item_id: the item it is about, if any.
         event_id: the ``events`` row for analyst events (editable), else None.
         ref: a stable reference into the case (``custody:12``, ``hop:3/2``), for traceability.
+        indicator_id: for an ``ocr`` sighting, the indicator seen.
+        offset_s: for an ``ocr`` sighting, the offset into the video it was first read at.
+        hop_index: for a ``hop``, the stored index of the Received line (``hops.idx``).
     """
 
     at: str
@@ -212,6 +215,9 @@ class Event:
     item_id: int | None = None
     event_id: int | None = None
     ref: str = ""
+    indicator_id: int | None = None
+    offset_s: float | None = None
+    hop_index: int | None = None
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -745,7 +751,8 @@ def timeline(case: Case, *, custody_events: str = "all") -> list[Event]:
         if at:
             src = from_host or from_ip or "?"
             out.append(Event(at, "hop", f"Received {hop_numbers.label(int(idx))}: {src} → {by_host or '?'}",
-                             f"in {names.get(item_id, item_id)}", item_id, ref=f"hop:{item_id}/{idx}"))
+                             f"in {names.get(item_id, item_id)}", item_id, ref=f"hop:{item_id}/{idx}",
+                             hop_index=int(idx)))
     media_start: dict[int, str] = {}
     for item_id, kind, detail in conn.execute("SELECT item_id, kind, detail FROM media"):
         at, key = _media_time(_json(detail))
@@ -753,8 +760,8 @@ def timeline(case: Case, *, custody_events: str = "all") -> list[Event]:
             media_start[int(item_id)] = at
             out.append(Event(at, "media", f"{str(kind).capitalize()} created ({key})",
                              names.get(item_id, ""), item_id, ref=f"media:{item_id}"))
-    for item_id, ind_type, value, t in conn.execute(
-            "SELECT o.item_id, i.type, i.value, MIN(o.time_s) FROM occurrences o "
+    for item_id, ind_id, ind_type, value, t in conn.execute(
+            "SELECT o.item_id, o.indicator_id, i.type, i.value, MIN(o.time_s) FROM occurrences o "
             "JOIN indicators i ON i.id = o.indicator_id "
             "WHERE o.source = 'ocr' AND o.time_s IS NOT NULL GROUP BY o.item_id, o.indicator_id"):
         start = media_start.get(int(item_id))
@@ -765,7 +772,8 @@ def timeline(case: Case, *, custody_events: str = "all") -> list[Event]:
         if at:
             out.append(Event(at, "ocr", f"{ind_type} first seen on screen at {float(t):.1f} s",
                              f"{value} in {names.get(item_id, item_id)}", item_id,
-                             ref=f"ocr:{item_id}/{ind_type}:{value}"))
+                             ref=f"ocr:{item_id}/{ind_type}:{value}", indicator_id=int(ind_id),
+                             offset_s=float(t)))
     if custody_events != "none":
         out.extend(_custody_events(case, grouped=custody_events == "grouped"))
     out.extend(list_events(case))

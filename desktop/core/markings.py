@@ -5,7 +5,8 @@ A match with an earlier case names that case; its title and what it holds are th
 information, under that case's TLP. So another case may be named in a briefing only when its
 marking is no stricter than the briefing's (a TLP:RED case never appears in a TLP:AMBER
 briefing), and only when its marking can be read at all: a case folder that is gone, moved or
-unreadable is treated as stricter than any briefing (fail closed). The marking is read from the
+unreadable, or that now holds another case, is treated as stricter than any briefing (fail
+closed). The marking is read from the
 other case's own database, read-only, never from the library's index, because the case is what
 holds the marking.
 """
@@ -29,8 +30,12 @@ def stricter(a: str, b: str) -> bool:
     return TLP_ORDER.get(a.lower(), len(TLP_LEVELS)) > TLP_ORDER.get(b.lower(), len(TLP_LEVELS))
 
 
-def case_marking(path: str | Path) -> str | None:
-    """The TLP of the case at ``path``, or None when it cannot be read."""
+def case_marking(path: str | Path, case_id: str | None = None) -> str | None:
+    """The TLP of the case at ``path``, or None when it cannot be read.
+
+    With ``case_id``, the folder must still hold that case: a case deleted and another made in
+    its place (the same folder name, a rebuilt demo) is not the case the index meant.
+    """
     db = Path(path) / DB_NAME
     if not db.is_file():
         return None
@@ -40,10 +45,13 @@ def case_marking(path: str | Path) -> str | None:
         return None
     try:
         row = conn.execute("SELECT value FROM case_meta WHERE key = 'tlp'").fetchone()
+        held = conn.execute("SELECT value FROM case_meta WHERE key = 'case_id'").fetchone()
     except sqlite3.Error:
         return None
     finally:
         conn.close()
+    if case_id is not None and (held is None or str(held[0]) != case_id):
+        return None
     value = str(row[0]).lower() if row else None
     return value if value in TLP_ORDER else None
 
@@ -59,7 +67,7 @@ def printable_cases(case_paths: dict[str, str], briefing_tlp: str, wanted: Itera
     out: set[str] = set()
     for case_id in set(wanted):
         path = case_paths.get(case_id)
-        marking = case_marking(path) if path else None
+        marking = case_marking(path, case_id) if path else None
         if marking is not None and not stricter(marking, briefing_tlp):
             out.add(case_id)
     return out

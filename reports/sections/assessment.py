@@ -10,6 +10,7 @@ id in the indicator table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from reportlab.lib import colors
@@ -17,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, Spacer, Table, TableStyle
 
 from desktop.core import analysis
+from desktop.core.citations import refs_in
 from desktop.core.statements import KIND_TITLES, KINDS, Statement
 from reports.layout import keep_with_next, kept
 from reports.safe_text import SANS, Run
@@ -73,6 +75,9 @@ def bluf(ctx: Ctx, m: analysis.Matrix, judgments: list[analysis.Judgment]) -> li
         j = judgments[0]
         lo, hi = j.probability
         lines.append(ctx.linked(j.text, "bluf", prefix=[Run("Key judgment 1: ", bold=True)]))
+        basis = rests_on(ctx, j.text, m.evidence)
+        if basis:
+            lines.append(ctx.p(basis, "body"))
         lines.append(
             ctx.p(
                 [
@@ -90,17 +95,40 @@ def bluf(ctx: Ctx, m: analysis.Matrix, judgments: list[analysis.Judgment]) -> li
     return [*keep_with_next(ctx.heading(TITLES["bluf"], 0, anchor="bluf"), boxed(lines)), Spacer(1, 4 * mm)]
 
 
-def judgments_section(ctx: Ctx, judgments: list[analysis.Judgment]) -> list[Flowable]:
+def rests_on(ctx: Ctx, text: str, evidence: Sequence[analysis.Evidence]) -> list[Run]:
+    """What the ACH rows a text cites stand for: ``E1 [Exhibit 1 · 5042952d]; E2 [I6]``.
+
+    A judgment cites evidence rows; this names the exhibit or indicator behind each, so the
+    reader goes from the judgment to the evidence itself in one hop.
+    """
+    out: list[Run] = []
+    seen: set[int] = set()
+    for ref in refs_in(text):
+        n = ref.number
+        if ref.kind != "evidence" or n in seen or not 1 <= n <= len(evidence):
+            continue
+        seen.add(n)
+        cite = _evidence_ref(ctx, evidence[n - 1])
+        if cite:
+            out += [Run("; " if out else ""), Run(f"E{n}", link=f"e-{n}" if "ach" in ctx.sections else None)]
+            out += cite
+    return [Run("Rests on: ", bold=True), *out] if out else []
+
+
+def judgments_section(
+    ctx: Ctx, judgments: list[analysis.Judgment], evidence: Sequence[analysis.Evidence] = ()
+) -> list[Flowable]:
     """Every key judgment with ICD 203 likelihood and confidence, and how to read the terms."""
     heading = ctx.heading(TITLES["judgments"], 0, anchor="judgments")
     out: list[Flowable] = []
     rows = []
     for i, j in enumerate(judgments, 1):
         lo, hi = j.probability
+        basis = rests_on(ctx, j.text, evidence)
         rows.append(
             [
                 ctx.p([Run(f"KJ{i}", bold=True, anchor=f"kj-{i}")], "cellb"),
-                ctx.linked(j.text, "cell"),
+                ctx.linked(j.text, "cell", suffix=[Run("\n"), *basis] if basis else []),
                 ctx.p(f"{j.likelihood} ({lo}-{hi}%)", "cell"),
                 ctx.p(j.confidence, "cell"),
                 ctx.p(f"{j.created_by}, {j.created_at[:10]}", "cell"),

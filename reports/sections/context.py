@@ -151,6 +151,10 @@ class OcrHit:
     confidence: float | None
     frame_index: int | None
     status: str = "uncertain"  # certain, uncertain or enhanced (issue 14); unchecked readings are uncertain
+    reads: int | None = None  # how many reads of the value were made (frames, variants)
+    agree: int | None = None  # how many of them agree
+    alternatives: tuple[str, ...] = ()  # other values the reads gave (confusable variants)
+    enhanced_item_id: int | None = None  # the enhanced image it was read on
 
 
 @dataclass(frozen=True)
@@ -211,8 +215,9 @@ def plan_exhibits(case: Case, items: dict[int, Item], messages: set[int]) -> Exh
             float(c),
             None if fi is None else int(fi),
         )
-    for ind_id, item_id, where, raw, time_s, bbox, frame, status, detail in conn.execute(
-        "SELECT indicator_id, item_id, where_, raw, time_s, bbox, frame_item_id, status, ocr_detail "
+    for ind_id, item_id, where, raw, time_s, bbox, frame, status, detail, agree, reads, enh in conn.execute(
+        "SELECT indicator_id, item_id, where_, raw, time_s, bbox, frame_item_id, status, ocr_detail, "
+        "frames_agree, reads, enhanced_item_id "
         "FROM occurrences WHERE bbox IS NOT NULL ORDER BY item_id, COALESCE(time_s, 0), id"
     ):
         try:
@@ -224,9 +229,12 @@ def plan_exhibits(case: Case, items: dict[int, Item], messages: set[int]) -> Exh
         t = None if time_s is None else round(float(time_s), 3)
         key = (int(item_id), t, int(box[0]), int(box[1]), int(box[2]), int(box[3]))
         c, fi = conf.get(key, (None, None))
-        reading = _json_object(detail).get("confidence")  # the reading's own confidence (issue 14)
+        ocr = _json_object(detail)
+        reading = ocr.get("confidence")  # the reading's own confidence (issue 14)
         if isinstance(reading, int | float):
             c = float(reading)
+        alts = ocr.get("alternatives")
+        alternatives = tuple(str(a) for a in alts if isinstance(a, str)) if isinstance(alts, list) else ()
         hit = OcrHit(
             int(ind_id),
             int(item_id),
@@ -237,6 +245,10 @@ def plan_exhibits(case: Case, items: dict[int, Item], messages: set[int]) -> Exh
             c,
             fi,
             str(status or "uncertain"),
+            None if reads is None else int(reads),
+            None if agree is None else int(agree),
+            alternatives,
+            None if enh is None else int(enh),
         )
         # An OCR hit in a video belongs on the kept frame it was read from.
         plan.hits[int(frame) if frame is not None else int(item_id)].append(hit)
@@ -342,12 +354,14 @@ class Ctx:
         para._casetrail_outline = (title, level, f"k{self.keys}")  # type: ignore[attr-defined]
         return para
 
-    def linked(self, text: str, style: str = "body", *, prefix: Sequence[Run] = ()) -> WrapParagraph:
+    def linked(
+        self, text: str, style: str = "body", *, prefix: Sequence[Run] = (), suffix: Sequence[Run] = ()
+    ) -> WrapParagraph:
         """Analyst or drafted text with its references turned into links (see :meth:`ref_runs`)."""
         runs: list[Run] = list(prefix)
         for piece in split_refs(text):
             runs.extend(self.ref_runs(piece) if isinstance(piece, Ref) else [Run(piece)])
-        return self.p(runs, style)
+        return self.p([*runs, *suffix], style)
 
     # -- references and citations ----------------------------------------------------------
 

@@ -127,24 +127,39 @@ def _hit_table(ctx: Ctx, hits: Sequence[OcrHit]) -> list[Flowable]:
     rows = []
     for n, h in enumerate(hits, 1):
         t, v = ctx.values[h.indicator_id]
-        conf = f"{h.confidence:.2f}" if h.confidence is not None else "-"
-        if h.status != "certain":  # a possible misread, or read on an enhanced image, says so
-            conf += ", uncertain" if h.status == "uncertain" else ", enhanced image"
         rows.append(
             [
                 ctx.p(str(n), "cellb"),
                 ctx.p([Run(f"I{h.indicator_id}", link=ctx.indicator_link(h.indicator_id))], "cell"),
-                ctx.p(defang(v, t), "mono"),
-                ctx.p(t, "cell"),
+                ctx.p([Run(defang(v, t), mono=True), Run(f"\n{t}")], "cell"),
                 ctx.p(h.raw or v, "mono"),
-                ctx.p(conf, "cell"),
+                ctx.p(reading_runs(ctx, h), "cell"),
             ]
         )
     return ctx.table(
-        ("Box", "Id", "Indicator", "Type", "Read as (OCR line)", "OCR confidence, reading"),
+        ("Box", "Id", "Indicator, type", "Read as", "Reading: status, confidence, reads"),
         rows,
-        fixed={0: 9 * mm, 1: 11 * mm, 5: 22 * mm},
+        fixed={0: 9 * mm, 1: 11 * mm},
     )
+
+
+def reading_runs(ctx: Ctx, h: OcrHit) -> list[Run]:
+    """How sure a reading is (issue 14): ``certain, 1.00``; a doubt in bold, with its alternatives.
+
+    Certain means the reads agreed or one read scored every character high; an uncertain reading
+    is a possible misread, shown but never the ground of a finding; an enhanced one was read on
+    an enhanced variant of the picture (an item of its own, cited), not on the original pixels.
+    """
+    conf = f", {h.confidence:.2f}" if h.confidence is not None else ""
+    status = {"certain": "certain", "enhanced": "enhanced image"}.get(h.status, "uncertain")
+    out = [Run(status + conf, bold=h.status != "certain")]
+    if h.reads and h.reads > 1:
+        out.append(Run(f"\n{h.agree or 0} of {h.reads} reads agree"))
+    if h.alternatives:
+        out += [Run("\nor: "), Run(", ".join(h.alternatives[:3]), mono=True)]
+    if h.status == "enhanced" and h.enhanced_item_id is not None:
+        out += [Run("\non "), *ctx.item_cite(h.enhanced_item_id)]
+    return out
 
 
 def visual_exhibit(ctx: Ctx, ex: Exhibit, drawn: int) -> tuple[list[Flowable], bool]:

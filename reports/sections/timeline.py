@@ -11,13 +11,17 @@ from a video's own ``creation_time`` plus an offset into it.
 
 from __future__ import annotations
 
+import re
+
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
 from desktop.core import analysis
+from desktop.core.indicators import defang
 from reports.layout import kept
 from reports.safe_text import Run
-from reports.sections.context import Ctx, keep_units, short_time
+from reports.sections.context import Ctx, keep_units, seconds, short_time
+from reports.sections.indicators import Occurrence, occurrences
 
 TITLE = "Timeline"
 DAGGER = "\u2020"
@@ -62,23 +66,79 @@ def timeline_section(ctx: Ctx) -> list[Flowable]:
         ctx.p(CAVEAT, "note"),
     ]
     rows = []
+    hops = _hop_counts(ctx)
+    occs = occurrences(ctx) if any(e.source == "ocr" for e in events) else {}
     for e in events:
         clock, claimed = clock_of(e.source)
         when = short_time(e.at) + (f" {DAGGER}" if claimed else "")
-        ref: list[Run] = [Run(e.ref)]
-        if e.item_id is not None:
-            ref += [Run("\n"), *ctx.item_cite(e.item_id)]
-        rows.append(
-            [
-                ctx.p(when, "cell"),
-                ctx.p(clock, "cell"),
-                ctx.p(
-                    [Run(keep_units(e.title), bold=True), Run("\n" + e.detail if e.detail else "")], "cell"
-                ),
-                ctx.p(ref, "cell"),
-            ]
-        )
+        if e.source == "ocr" and e.indicator_id is not None and e.item_id is not None:
+            event, ref = _sighting(ctx, e, occs.get(e.indicator_id, []))
+        else:
+            title = e.title
+            if e.source == "hop" and e.hop_index is not None and e.item_id in hops:
+                first, count = hops[e.item_id]
+                # The exhibits' numbering: hop 1 is the first server the message reached.
+                title = re.sub(
+                    r"^Received hop \d+", f"Received hop {e.hop_index - first + 1} of {count}", title
+                )
+            event = [Run(keep_units(title), bold=True), Run("\n" + e.detail if e.detail else "")]
+            # What a reader checks: the exhibit; the chain's own numbers for custody entries.
+            ref = [Run(e.ref)] if e.source in ("custody", "analyst") or e.item_id is None else []
+            if e.item_id is not None:
+                ref += [Run("\n")] * bool(ref) + ctx.item_cite(e.item_id)
+        rows.append([ctx.p(when, "cell"), ctx.p(clock, "cell"), ctx.p(event, "cell"), ctx.p(ref, "cell")])
     table = ctx.table(
         ("Time (UTC)", "Clock", "Event", "Reference"), rows, fixed={0: 31 * mm}, split_rows=True
     )
     return kept([heading, *intro], table)
+
+
+def _hop_counts(ctx: Ctx) -> dict[int, tuple[int, int]]:
+    """Per message: its lowest stored hop index and how many hops it has."""
+    return {
+        int(item): (int(low), int(n))
+        for item, low, n in ctx.case.db.conn.execute(
+            "SELECT item_id, MIN(idx), COUNT(*) FROM hops GROUP BY item_id"
+        )
+    }
+
+
+def _sighting(ctx: Ctx, e: analysis.Event, occs: list[Occurrence]) -> tuple[list[Run], list[Run]]:
+    """A first on-screen sighting: the indicator (defanged, its id) and the frame that shows it.
+
+    The reference is the kept frame read at that offset — the exhibit where a reader sees the
+    value — and the video; a reading in doubt says so, as everywhere else.
+    """
+    if e.indicator_id is None or e.item_id is None:  # the caller checked; for the type checker
+        return [Run(e.title)], []
+    typ, value = ctx.values.get(e.indicator_id, ("", ""))
+    first = next(
+        (
+            o
+            for o in occs
+            if o.item_id == e.item_id
+            and o.source == "ocr"
+            and o.time_s is not None
+            and e.offset_s is not None
+            and abs(o.time_s - e.offset_s) < 0.0005
+        ),
+        None,
+    )
+    video = ctx.items.get(e.item_id)
+    event = [
+        Run(f"{typ} first seen on screen at {seconds(e.offset_s or 0.0)}", bold=True),
+        Run("\n"),
+        Run(defang(value, typ), mono=True),
+        Run(" "),
+        Run(f"[I{e.indicator_id}]", link=ctx.indicator_link(e.indicator_id)),
+        Run(f" in {video.name if video else 'the video'}"),
+    ]
+    if first is not None and first.status == "uncertain":
+        event.append(Run(" (uncertain OCR reading)"))
+    elif first is not None and first.status == "enhanced":
+        event.append(Run(" (read on an enhanced image)"))
+    ref: list[Run] = []
+    if first is not None and first.frame_item_id is not None:
+        ref += [*ctx.item_cite(first.frame_item_id), Run(" of ")]
+    ref += ctx.item_cite(e.item_id)
+    return event, ref

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,12 @@ def test_other_cases_are_named_only_within_their_marking(tmp_path: Path) -> None
     shown, hidden = printable_correlations(corr, _Library(), "red", other_cases=False)  # type: ignore[arg-type]
     assert [m.name for m in shown[1].matches] == ["X"]
     assert hidden == 2
+    # The green case's folder now holds another case (deleted and made again): not the one indexed.
+    shutil.rmtree(cases["green"][1])
+    Case.create(Path(cases["green"][1]), title="Case green", examiner="E", tlp="green").close()
+    assert case_marking(cases["green"][1]) == "green"
+    assert case_marking(cases["green"][1], green) is None
+    assert printable_cases(paths, "red", {red, green}) == {red}
 
 
 def test_verify_replays_the_briefing_state_and_names_an_edit_behind_its_back(case: Case) -> None:
