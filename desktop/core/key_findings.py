@@ -50,7 +50,7 @@ STATUS_LABELS = {
     "analyst": "written by the analyst",
 }
 MAX_SIGHTINGS = 4  # item phrases per sentence; the rest are counted, and cited
-MAX_SHARED = 6  # indicators named in a finding about an item shared with an earlier case
+MAX_SHARED = 4  # indicators named in a finding about an item shared with an earlier case
 MAX_DRAFTS = 8  # drafted findings: page 1 holds the strongest; the indicator table has the rest
 TYPE_NAMES = {
     "ipv4": "IP address",
@@ -79,6 +79,22 @@ _TYPE_ORDER = (
     "sha256",
     "sha1",
     "md5",
+    "asn",
+    "selector",
+)
+# What an item shares with an earlier case, most telling first.
+_SHARED_ORDER = (
+    "url",
+    "email",
+    "domain",
+    "sha256",
+    "sha1",
+    "md5",
+    "file_name",
+    "file_path",
+    "ipv4",
+    "ipv6",
+    "cidr",
     "asn",
     "selector",
 )
@@ -436,10 +452,16 @@ def _shared_drafts(
 ) -> list[Draft]:
     """One finding per item of this case and earlier case they share indicators with."""
     out = []
+
+    def telling(e: tuple[int, Correlation, Match]) -> tuple[bool, int, str]:
+        # A relay's address in a Received line is shared by every message that passed through
+        # that provider: the sender's own addresses, links and files say more, so they come first.
+        seen = facts.sightings.get(e[0], [])
+        relay = bool(seen) and all(s.source == "header" and s.where.startswith("Received") for s in seen)
+        return relay, _SHARED_ORDER.index(e[1].type) if e[1].type in _SHARED_ORDER else 99, e[1].value
+
     for (case_ref, item_id), entries in shared.items():
-        entries.sort(
-            key=lambda e: (_TYPE_ORDER.index(e[1].type) if e[1].type in _TYPE_ORDER else 99, e[1].value)
-        )
+        entries.sort(key=telling)
         first = entries[0][2]
         theirs = sorted(
             {

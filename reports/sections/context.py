@@ -41,7 +41,9 @@ DRAFT_COLOUR = "#8A5A00"
 PAGE_W, PAGE_H = A4
 MARGIN = 18 * mm
 BODY_W = PAGE_W - 2 * MARGIN
-TABLE_CHUNK = 40  # rows per table: reportlab splits long tables in quadratic time
+# Rows per table: reportlab splits a table in time proportional to its rows, for every page it
+# spans, so very long tables come in chunks (each chunk repeats the header where it starts).
+TABLE_CHUNK = 200
 SHORT_HASH = 8  # hex digits of a SHA-256 cited in running text (the full value is in Appendix A)
 
 

@@ -73,6 +73,12 @@ def declaration_section(
     pairs += [
         ("Date", f"{as_of[:10]} (the state of the case this briefing shows)", False),
         ("Signing key", f"{key_id} (Ed25519; Appendix B)", True),
+        (
+            "PDF signature",
+            "the examiner's document-signing certificate (RSA-3072), which the key above vouches "
+            "for; the signed receipt in this file names it",
+            False,
+        ),
     ]
     sign = Table(
         [[ctx.p("Signature", "cellb"), ctx.p("", "cell")]],

@@ -173,16 +173,29 @@ def match_runs(ctx: Ctx, c: Correlation, sources: Sources) -> list[Run]:
     return runs or [Run("-")]
 
 
+def weight(c: Correlation) -> int:
+    """Where an indicator sorts: intelligence matches, earlier cases, the rest, warninglisted."""
+    if any(m.source == "feed" for m in c.matches):
+        return 0
+    if any(m.kind == "other-case" for m in c.matches):
+        return 1
+    return 3 if any(m.source == "warninglist" for m in c.matches) else 2
+
+
 def indicator_table(ctx: Ctx, corr: dict[int, Correlation], sources: Sources) -> list[Flowable]:
     """The indicators section."""
     heading = ctx.heading(TITLE, 0, anchor="indicators")
     occs = occurrences(ctx)
-    order = sorted((i for i in corr if occs.get(i)), key=lambda i: (corr[i].type, corr[i].value))
+    order = sorted(
+        (i for i in corr if occs.get(i)), key=lambda i: (weight(corr[i]), corr[i].type, corr[i].value)
+    )
     if not order:
         return [heading, ctx.p("No indicators were found in this case.")]
     intro = ctx.p(
-        f"{len(order)} indicators, defanged (hxxp, [.]) so that none is a live link. Each has a "
-        "stable id (I6 is indicator 6 of the case) that the assessment refers to. Where seen "
+        f"{len(order)} indicators, defanged (hxxp, [.]) so that none is a live link, those that match "
+        "imported intelligence first, then those seen in an earlier case, then the rest, and last "
+        "those only a warninglist knows (common, rarely telling); by type and value within each. "
+        "Each has a stable id (I6 is indicator 6 of the case) that the assessment refers to. Where seen "
         "lists the most decisive places first, each with the exhibit that shows it and the "
         f"first {SHORT_HASH} hex digits of its SHA-256; matches are imported intelligence "
         "(actor, source file and its SHA-256, the relationship path), earlier cases this "

@@ -10,17 +10,18 @@ the Admiralty scale. Each part is printed only when the case has something for i
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable
+from reportlab.platypus import Flowable, Spacer
 
 from desktop.about import build_info
 from desktop.core import references
 from desktop.core.key_findings import KeyFinding
 from reports.layout import kept
 from reports.safe_text import Run
-from reports.sections.context import Ctx, join_words, seconds, short_time
+from reports.sections.context import Ctx, OcrHit, join_words, seconds, short_time
 from reports.sections.sources import IntelSource, Sources
 
 TITLE = "Methodology and sources"
@@ -101,9 +102,11 @@ def _source_rows(ctx: Ctx, sources: list[IntelSource]) -> list[list[Any]]:
         grade = s.grade.describe() + f"\n({s.grade.basis})" if s.grade else "not graded"
         rows.append(
             [
-                ctx.p([Run(s.name, bold=True), Run(f"\n{s.file_name}\n{s.format}"
-                                                    + (f", {s.entries} entries" if s.entries else "")),
-                       *([Run("\nreference "), *ctx.item_cite(s.item_id)] if s.item_id else [])], "cell"),
+                ctx.p([Run(s.name, bold=True),
+                       Run((f"\n{s.file_name}" if s.file_name != s.name else "") + f"\n{s.format}"
+                           + (f", {s.entries} entries" if s.entries else "")),
+                       *([Run("\nin the case as "), *ctx.item_cite(s.item_id)] if s.item_id else [])],
+                      "cell"),
                 ctx.p(s.sha256, "mono"),
                 ctx.p(short_time(s.imported_at), "cell"),
                 ctx.p(grade, "cell"),
@@ -169,20 +172,9 @@ def methodology_section(
                 ("Video", "Container, codec", "Duration", "Frames kept", "Creation time", "Encoder"), videos
             ),
         )
-    hits = [h for hs in ctx.plan.hits.values() for h in hs if h.confidence is not None]
+    hits = [h for hs in ctx.plan.hits.values() for h in hs]
     if hits:
-        low = sum(h.confidence is not None and h.confidence < 0.8 for h in hits)
-        out += [
-            ctx.heading("Text recognition (OCR)", 1),
-            ctx.p(
-                f"{len(hits)} indicator readings on the exhibits come from OCR. Each exhibit table gives, "
-                "per box, "
-                "what the engine read and the confidence it reported (0 to 1) for that line; "
-                f"{low} of them are below 0.80 and deserve a look at the picture. An OCR reading is weaker "
-                "evidence than a parsed header: the picture in the exhibit is what the reading rests on.",
-                "body",
-            ),
-        ]
+        out += [ctx.heading("Text recognition (OCR)", 1), ctx.p(ocr_summary(hits), "body")]
     used = list(sources.used.values())
     if used or sources.asn_tables:
         rows = _source_rows(ctx, used + sources.asn_tables)
@@ -223,7 +215,28 @@ def methodology_section(
     )
     out.append(ctx.p("Appendix B ends with the software that produced this briefing: the versions of "
                      "Casetrail, Python, SQLite, libmagic, FFmpeg and the OCR engine and models.", "small"))
+    out.append(Spacer(1, 6 * mm))
     return kept([heading], out)
+
+
+def ocr_summary(hits: Sequence[OcrHit]) -> str:
+    """What the OCR readings on the exhibits are worth, counted by status (issue 14)."""
+    count = {k: sum(h.status == k for h in hits) for k in ("certain", "uncertain", "enhanced")}
+    low = sum(h.confidence is not None and h.confidence < 0.8 for h in hits)
+    return (
+        f"{len(hits)} indicator readings on the exhibits come from OCR, read by "
+        f"{build_info().ocr_engine} (the models and their SHA-256 are in Appendix B). "
+        f"{count['certain']} are certain: two reads from different frames agreed, or one read scored "
+        "every character high with no confusable character in doubt. "
+        f"{count['uncertain']} are uncertain (a possible misread: shown, never the ground of a key "
+        f"finding or a link between items) and {count['enhanced']} were read on an enhanced image (an "
+        "item of its own, never presented as the original pixels). A frame's exhibit gives its index "
+        "and offset in the video; its table gives, per box, what the engine read, the status and the "
+        f"confidence it reported (0 to 1). {low} readings are below 0.80 and deserve a look at the "
+        "picture. "
+        "An OCR reading is weaker evidence than a parsed header: the picture in the exhibit is what the "
+        "reading rests on."
+    )
 
 
 def describe_sources(sources: Sources) -> str:

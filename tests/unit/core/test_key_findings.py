@@ -211,3 +211,21 @@ def test_indicators_shared_with_an_earlier_case_make_one_finding_per_item(case: 
     assert "items 4, 12 there" in shared[0].text
     assert "example[.]com" not in shared[0].text  # a common domain is not a link between cases
     assert len(draft_findings(case, corr, limit=1)) == 1
+
+
+def test_what_an_item_shares_names_the_senders_own_values_before_relays(case: Case, png: bytes) -> None:
+    """A relay's address is shared by every message through that provider: it comes last."""
+    mail, _video, _frame = _message_with_video(case, png)
+    with case.transaction() as conn:
+        findings.record_occurrences(conn, mail.id, [
+            {"type": "ipv4", "value": "203.0.113.9", "source": "header", "where": "Received (hop 1 of 2)"},
+            {"type": "url", "value": "http://drop.example.net/x", "source": "body", "where": "text body"},
+        ])
+    earlier = Match("case", "Wave 1", "created 2024-09-01; items 4", "other-case", "case-1")
+    corr = {
+        int(ind): Correlation(int(ind), t, v, (), (earlier,), None)
+        for ind, t, v in case.db.conn.execute("SELECT id, type, value FROM indicators")
+        if v in ("203.0.113.9", "http://drop.example.net/x")
+    }
+    text = next(d.text for d in draft_findings(case, corr) if d.key.startswith("case:case-1:"))
+    assert text.index("hxxp://drop[.]example[.]net/x") < text.index("203[.]0[.]113[.]9"), text
