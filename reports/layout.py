@@ -291,7 +291,7 @@ def column_widths(
     wholes = [max(min(a, WHOLE_SHARE * total), b) for a, b in zip(wholes, mins, strict=True)]
     nats = [max(a, b) for a, b in zip(nats, wholes, strict=True)]
     if sum(mins) > total:
-        return [w * total / sum(mins) for w in mins]
+        return _capped(mins, total)
     for lower, upper in ((wholes, nats), (mins, wholes)):
         if sum(lower) <= total:
             extra = total - sum(lower)
@@ -305,6 +305,26 @@ def column_widths(
                 ]
             return [lo + extra * (u - lo) / want for u, lo in zip(upper, lower, strict=True)]
     return mins
+
+
+def _capped(mins: Sequence[float], total: float) -> list[float]:
+    """Widths when the widest words do not fit: only the widest columns give way.
+
+    The columns whose widest word is a long value (a host name, a URL, a hash) are the ones that
+    do not fit; they are cut to one common width (water-filling) so that every narrower column
+    keeps its widest word whole — a header such as "Protocol", a time, "Microsoft" — and only the
+    long values break, at a joint with the visible mark. Only if even that cannot work do all
+    columns shrink in proportion.
+    """
+    order = sorted(mins)
+    left, rest = total, len(order)
+    for w in order:
+        cap = left / rest
+        if w > cap:
+            return [min(m, cap) for m in mins]
+        left -= w
+        rest -= 1
+    return [w * total / sum(mins) for w in mins]
 
 
 class _KeepHeading(CondPageBreak):

@@ -139,7 +139,7 @@ def _hit_table(ctx: Ctx, hits: Sequence[OcrHit]) -> list[Flowable]:
     return ctx.table(
         ("Box", "Id", "Indicator, type", "Read as", "Reading: status, confidence, reads"),
         rows,
-        fixed={0: 9 * mm, 1: 11 * mm},
+        fixed={0: 9 * mm, 1: 11 * mm, 4: 36 * mm},
     )
 
 

@@ -91,6 +91,20 @@ def test_columns_get_at_least_their_widest_word(style: ParagraphStyle) -> None:
     assert abs(sum(widths) - 300) < 0.01
 
 
+def test_when_words_do_not_fit_only_the_long_values_give_way(style: ParagraphStyle) -> None:
+    """A hop table with two host names too long for it: "Protocol", "Microsoft", a time stay whole."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    host = "ubuntu-s-1vcpu-1gb-35gb-intel-sfo3-06-relay-west"  # hyphens only: a word, not a value
+    words = ["Hop", host, host.upper(), "Protocol", "Microsoft", "2023-09-19\u00a018:35:49", "Delay"]
+    cells = [[WrapParagraph(None, style, runs=[Run(w)]) for w in words]]
+    widths = column_widths(cells, 170 * mm)
+    assert abs(sum(widths) - 170 * mm) < 0.01
+    for c in (0, 3, 4, 5, 6):
+        assert widths[c] >= stringWidth(words[c], SANS, 8) + 6, (words[c], widths)
+    assert widths[1] == widths[2] < stringWidth(host, SANS, 8)  # the hosts share what is left
+
+
 def test_the_checker_catches_a_word_reportlab_splits(style: ParagraphStyle) -> None:
     """Negative control: plain reportlab in a narrow cell cuts the word, and the text check says so."""
     words = {"AS49981", "WORLDSTREAM"}
