@@ -64,7 +64,7 @@ from reportlab.platypus import (
 )
 
 from desktop import __version__
-from desktop.core import analysis, campaigns, custody, keys, receipts, references
+from desktop.core import analysis, campaigns, custody, keys, receipts, references, timestamps
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.checkpoint import Checkpoint, make_checkpoint
 from desktop.core.correlate import correlate
@@ -231,9 +231,8 @@ class BriefingResult:
 
 def _epoch(at: str) -> float:
     """A custody time (ISO 8601 UTC) as seconds since 1970, for the PDF's dates."""
-    try:
-        dt = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
+    dt = timestamps.parse(at)  # the one reading of a time (desktop.core.timestamps)
+    if dt is None:
         return 946684800.0  # reportlab's invariant date, for a case with no readable time
     return float(calendar.timegm(dt.utctimetuple()))
 

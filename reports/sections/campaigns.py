@@ -9,12 +9,10 @@ The grouping itself is :mod:`desktop.core.campaigns`; this module only lays it o
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
-from desktop.core import campaigns
+from desktop.core import campaigns, timestamps
 from desktop.core.indicators import defang
 from reports.layout import kept
 from reports.safe_text import Run
@@ -113,7 +111,10 @@ def campaigns_section(
 
 
 def _parse_utc(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    when = timestamps.parse(text)  # the one reading of a time (desktop.core.timestamps)
+    if when is None:
+        raise ValueError(f"not a time: {text!r}")
+    return when.timestamp()
 
 
 def _span(seconds: float) -> str:

@@ -25,6 +25,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table, TableStyle
 
+from desktop.core import timestamps
 from desktop.core.case import Case, Item
 from desktop.core.checkpoint import Checkpoint
 from desktop.core.citations import Ref, split_refs
@@ -544,9 +545,12 @@ def short_size(n: int) -> str:
 
 
 def short_time(at: object) -> str:
-    """ISO 8601 UTC to the second, as a table shows it (the full value is in the case)."""
-    s = str(at)
-    return f"{s[:10]}{NBSP}{s[11:19]}" if len(s) >= 19 and s[10] == "T" else s
+    """A UTC instant to the second, as a table shows it (the full value is in the case).
+
+    :func:`desktop.core.timestamps.human` is the one rendering; the date and the time are joined
+    by a no-break space here so that a narrow cell never parts them.
+    """
+    return timestamps.human(at).replace(" ", NBSP)
 
 
 def join_words(parts: Sequence[str]) -> str:

@@ -26,6 +26,7 @@ from PIL import ImageDraw
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
+from desktop.core import hop_numbers
 from desktop.core.case import Item
 from desktop.core.findings import email_of
 from desktop.core.indicators import defang
@@ -351,12 +352,11 @@ def flag_lines(flags: object) -> str:
 
 
 def _hop_rows(ctx: Ctx, hops: list[dict[str, Any]]) -> list[list[Any]]:
-    base = min((int(h.get("idx") or 0) for h in hops), default=0)
     rows = []
     for hop in hops:
         src = "\n".join(str(x) for x in (hop.get("from_host"), hop.get("from_rdns"), hop.get("from_ip")) if x)
         delay = seconds(hop["delay_s"], 0) if isinstance(hop.get("delay_s"), int | float) else ""
-        number = int(hop.get("idx") or 0) - base + 1
+        number = hop_numbers.number(int(hop.get("idx") or 0))  # hop 1 is the first server reached
         mark = "\n(origin)" if hop.get("is_origin") else ""
         rows.append(
             [

@@ -16,7 +16,7 @@ import re
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
-from desktop.core import analysis
+from desktop.core import analysis, hop_numbers
 from desktop.core.indicators import defang
 from reports.layout import kept
 from reports.safe_text import Run
@@ -76,11 +76,9 @@ def timeline_section(ctx: Ctx) -> list[Flowable]:
         else:
             title = e.title
             if e.source == "hop" and e.hop_index is not None and e.item_id in hops:
-                first, count = hops[e.item_id]
-                # The exhibits' numbering: hop 1 is the first server the message reached.
-                title = re.sub(
-                    r"^Received hop \d+", f"Received hop {e.hop_index - first + 1} of {count}", title
-                )
+                # With the total, as the exhibits and the key findings say it (hop 1 of 2).
+                label = hop_numbers.label(e.hop_index, hops[e.item_id])
+                title = re.sub(r"^Received hop \d+", f"Received {label}", title)
             event = [Run(keep_units(title), bold=True), Run("\n" + e.detail if e.detail else "")]
             # What a reader checks: the exhibit; the chain's own numbers for custody entries.
             ref = [Run(e.ref)] if e.source in ("custody", "analyst") or e.item_id is None else []
@@ -93,13 +91,11 @@ def timeline_section(ctx: Ctx) -> list[Flowable]:
     return kept([heading, *intro], table)
 
 
-def _hop_counts(ctx: Ctx) -> dict[int, tuple[int, int]]:
-    """Per message: its lowest stored hop index and how many hops it has."""
+def _hop_counts(ctx: Ctx) -> dict[int, int]:
+    """Per message: how many hops its Received chain has."""
     return {
-        int(item): (int(low), int(n))
-        for item, low, n in ctx.case.db.conn.execute(
-            "SELECT item_id, MIN(idx), COUNT(*) FROM hops GROUP BY item_id"
-        )
+        int(item): int(n)
+        for item, n in ctx.case.db.conn.execute("SELECT item_id, COUNT(*) FROM hops GROUP BY item_id")
     }
 
 
