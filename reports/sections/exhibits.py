@@ -284,12 +284,34 @@ def redacted_lines(ctx: Ctx, item: Item) -> list[tuple[float, float, float, floa
     return [(float(x), float(y), float(w), float(h)) for text, x, y, w, h in rows if ctx.redact.hides(text)]
 
 
+_BLANK = 8  # grey levels: a region whose pixels differ less than this holds no text, not even faint
+
+
 def black_out(im: PILImage.Image, boxes: Sequence[tuple[float, float, float, float]]) -> None:
-    """Fill each box (and a margin as wide as a stroke of its text) black, in place."""
+    """Fill each box (and a margin as wide as a stroke of its text) black, in place.
+
+    A box where the picture is blank (the line is typed only later in the video) is left as it
+    is: there is nothing to hide there yet, and a bar would suggest there was. Anything else in
+    the box — the value, a part of it being typed, whatever scrolled into its place — is covered.
+    """
     draw = ImageDraw.Draw(im)
+    grey = im.convert("L")
     for x, y, w, h in boxes:
         pad = max(2.0, h * 0.15)
-        draw.rectangle((x - pad, y - pad, x + w + pad, y + h + pad), fill=(0, 0, 0))
+        rect = (max(0.0, x - pad), max(0.0, y - pad), min(im.width, x + w + pad), min(im.height, y + h + pad))
+        if rect[2] <= rect[0] or rect[3] <= rect[1]:
+            continue
+        region = grey.crop((int(rect[0]), int(rect[1]), int(rect[2]), int(rect[3])))
+        if not region.width or not region.height or _spread(region) < _BLANK:
+            continue
+        draw.rectangle(rect, fill=(0, 0, 0))
+
+
+def _spread(grey: PILImage.Image) -> int:
+    """How far apart the darkest and the lightest pixel of a greyscale region are."""
+    extrema = grey.getextrema()
+    low, high = (extrema[0], extrema[1]) if isinstance(extrema[0], int | float) else (0, 255)
+    return int(high) - int(low)
 
 
 def _ocr_lines(ctx: Ctx, item: Item) -> list[tuple[float, float, float, float]]:

@@ -188,3 +188,17 @@ def test_label_text_and_grouping() -> None:
     assert label_text([1, 2]) == "1, 2"
     assert len(group_hits([Hit(0, 0, 10, 10, 1), Hit(50, 50, 10, 10, 2)])) == 2
     assert BREAK_MARK == "\u21a9"
+
+
+def test_a_redacted_line_is_covered_where_it_is_on_screen_and_nowhere_else() -> None:
+    """A line typed later in the video is blank on an earlier frame: no bar suggests it was there."""
+    from briefing_case import frame_png
+    from PIL import Image
+
+    from reports.sections.exhibits import black_out
+
+    im = Image.open(io.BytesIO(frame_png([("203.0.113.7", (40, 60))]))).convert("RGB")
+    typed, blank = (38, 58, 182, 36), (38, 200, 182, 36)
+    black_out(im, [typed, blank])
+    assert im.crop((40, 62, 200, 90)).getextrema() == ((0, 0), (0, 0), (0, 0))  # covered
+    assert im.getpixel((100, 230)) != (0, 0, 0)  # left as it was
