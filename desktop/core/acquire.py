@@ -32,6 +32,7 @@ _BATCH, _BATCH_S = 256, 0.5  # files copied, synced and recorded together at mos
 _SEAL_SHARE, _BATCH_S_MAX = 4.0, 2.0
 _BATCH_BYTES = 32 << 20  # bytes of small files held for one batch at most
 _BATCH_FILE = CHUNK  # larger files are stored (and recorded) on their own
+ACQUIRING = "acquiring"  # the stage of the progress this yields (desktop.core.progress)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
         for index, path in enumerate(files):
             size = _size(path)
             if size <= _BATCH_FILE:
-                yield Progress(path.name, 0, size, index, len(files))
+                yield Progress(path.name, 0, size, index, len(files), ACQUIRING)
                 if not batch:
                     held_since = time.monotonic()
                 case.vault.stage(staged, path)
@@ -204,7 +205,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                 continue
             seal()  # a large file is stored on its own, after what came before it
             record_typed()
-            yield Progress(path.name, 0, size, index, len(files))
+            yield Progress(path.name, 0, size, index, len(files), ACQUIRING)
             try:
                 task = case.vault.store_file(path)
                 while True:
@@ -213,17 +214,17 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                     except StopIteration as stop:
                         blob = stop.value
                         break
-                    yield Progress(tick.label, tick.done, tick.total, index, len(files))
+                    yield Progress(tick.label, tick.done, tick.total, index, len(files), ACQUIRING)
                 record([_Pending(blob, path.name, str(path))])
             except CasetrailError as exc:
                 report.failed.append((str(path), str(exc)))
-            yield Progress(path.name, size, size, index + 1, len(files))
+            yield Progress(path.name, size, size, index + 1, len(files), ACQUIRING)
     finally:
         # Also on cancel: every file already copied is made durable and recorded, none is left
         # unnamed (seal never yields).
         seal()
         record_typed()
-    yield Progress("", 0, 0, len(files), len(files))
+    yield Progress("", 0, 0, len(files), len(files), ACQUIRING)
     return report
 
 

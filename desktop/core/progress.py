@@ -23,7 +23,11 @@ class Progress:
         done: units finished within the current step (bytes for hashing).
         total: units in the current step, 0 when unknown.
         overall_done: steps (files) finished so far.
-        overall_total: steps (files) in the whole operation, 0 when unknown.
+        overall_total: steps (files) in the whole operation, 0 when unknown; it may grow (an
+            analysis finds attachments to analyse too).
+        stage: which part of a longer operation this is (``acquiring``, ``analysing``; empty
+            when the operation has one part), so a progress display can say what is being
+            done and move one bar through all the parts without going back.
     """
 
     label: str
@@ -31,6 +35,7 @@ class Progress:
     total: int = 0
     overall_done: int = 0
     overall_total: int = 0
+    stage: str = ""
 
 
 Task = Generator[Progress, None, T]

@@ -303,7 +303,9 @@ def _apply_one(conn: sqlite3.Connection, examiner: str, target: str, target_id: 
                                   (target, target_id, tag.text)).fetchone()[0])
         conn.execute("DELETE FROM tags WHERE id = ?", (tag_id,))
     done = "added" if op == "add" else "removed"
-    custody.append(conn, action="tagged", examiner=examiner, result=done,
+    # The result names the tag and what carries it: the custody log is read by people, and
+    # "added" alone says nothing of which tag went on which indicator.
+    custody.append(conn, action="tagged", examiner=examiner, result=f"{done} {tag.text} on {label}",
                    item_id=target_id if target == "item" else None,
                    detail={"target": target, "target_id": target_id, **detail, "tag": tag.text,
                            "kind": tag.kind, "op": op},

@@ -35,6 +35,8 @@ from desktop.ingest import registry
 from desktop.ingest.plugin import Probe
 from desktop.ingest.sandbox import AnalysisFailed, Sandbox
 
+ANALYSING = "analysing"  # the stage of the progress analysis yields (desktop.core.progress)
+
 log = logging.getLogger(__name__)
 MAX_DEPTH = 8  # attachments of attachments of …: beyond this, parts are kept but not analysed
 _BATCH, _BATCH_S = 64, 0.25
@@ -303,7 +305,7 @@ class Analyser:
         """Finish every queued job (and what they yield); yield progress per recorded batch."""
         while self.busy:
             last = self.step(0.2)
-            yield Progress(last.name if last else "analysing", 0, 0, self.settled, self.total)
+            yield Progress(last.name if last else "", 0, 0, self.settled, self.total, ANALYSING)
         if self.report.analysed:
             _index(self.case)
             started = time.perf_counter()
@@ -373,8 +375,7 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
                 break
             yield tick
             analyser.step(0)
-        for tick in analyser.drain():
-            yield Progress(f"analysing {tick.label}", 0, 0, tick.overall_done, tick.overall_total)
+        yield from analyser.drain()
         report.analysed, report.analysis_failed = analyser.report.analysed, analyser.report.failed
         report.derived = analyser.report.derived
         report.notes = analyser.report.notes

@@ -71,9 +71,20 @@ class ImportReasonDialog(QDialog):
 
 
 class TaskProgressDialog(QDialog):
-    """A modeless progress window for one long task: the current file and the whole run.
+    """A modeless progress window for one long task: the current step and the whole run.
 
     The window stays usable while it is shown; Cancel asks the task to stop at its next step.
+
+    The overall bar runs once through the task's ``stages`` (an import acquires, then analyses;
+    each stage gets an equal share) and never goes back: an analysis that finds attachments
+    grows its total, and the bar then waits for the work to catch up instead of jumping back.
+    Within acquisition the bytes of the file being copied count, so one large file moves it.
+
+    Args:
+        title: the window title.
+        parent: the owning widget.
+        stages: the :attr:`~desktop.core.progress.Progress.stage` names the task goes through, in
+            order (empty: one stage).
 
     Signals:
         cancel_requested: the examiner pressed Cancel.
@@ -81,11 +92,12 @@ class TaskProgressDialog(QDialog):
 
     cancel_requested = Signal()
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, parent: QWidget | None = None, stages: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setModal(False)
         self.setMinimumWidth(460)
+        self.stages = stages
         self.file_label = case_text.plain_label(self, "Starting\u2026")
         self.file_bar = QProgressBar(self)
         self.file_bar.setRange(0, _BAR_STEPS)
@@ -107,27 +119,60 @@ class TaskProgressDialog(QDialog):
 
     def update_progress(self, tick: Progress) -> None:
         """Show one (coalesced) progress tick."""
+        if tick.stage == "analysing":
+            self._show_analysis(tick)
+        else:
+            self._show_step(tick)
+        self.last_progress = tick
+        share = self._stage_fraction(tick)
+        if share is not None:
+            position = self.stages.index(tick.stage) if tick.stage in self.stages else 0
+            value = int(_BAR_STEPS * (position + share) / (len(self.stages) or 1))
+            self.overall_bar.setValue(max(self.overall_bar.value(), min(_BAR_STEPS, value)))
+
+    def _show_step(self, tick: Progress) -> None:
+        """A file being copied (or a step of verify): its bytes, and the files of the whole run."""
         if tick.overall_done > self._finished_steps:
             # Steps completed since the last tick: count the bytes of the file that just ended.
             self._finished_bytes += self._last_total
             self._finished_steps = tick.overall_done
         self._last_total = tick.total
-        self.last_progress = tick
+        self.file_bar.setRange(0, _BAR_STEPS)
         if tick.total:
             case_text.plain(self.file_label, f"{tick.label} \u2014 {human_size(tick.done)} of "
                                              f"{human_size(tick.total)}")
             self.file_bar.setValue(_BAR_STEPS * tick.done // tick.total)
         else:
-            case_text.plain(self.file_label, tick.label)
+            case_text.plain(self.file_label, tick.label or "Finishing\u2026")
             self.file_bar.setValue(0)
         if tick.overall_total:
             current = min(tick.overall_done + 1, tick.overall_total)
             read = self._finished_bytes + (tick.done if tick.overall_done < tick.overall_total else 0)
-            self.overall_label.setText(f"File {current} of {tick.overall_total} \u2014 "
-                                       f"{human_size(read)} read")
-            self.overall_bar.setValue(_BAR_STEPS * tick.overall_done // tick.overall_total)
+            what = "File" if tick.stage == "acquiring" else "Step"
+            shown = f"{what} {current} of {tick.overall_total}"
+            if read:  # "0 bytes read" says nothing while the first file opens
+                shown += f" \u2014 {human_size(read)} read"
+            self.overall_label.setText(shown)
         else:
             self.overall_label.setText("")
+
+    def _show_analysis(self, tick: Progress) -> None:
+        """Items analysed in their sandboxes: which one was recorded last, how many of how many."""
+        case_text.plain(self.file_label, f"Analysing {tick.label}" if tick.label else "Analysing\u2026")
+        self.file_bar.setRange(0, 0 if tick.overall_done < tick.overall_total else _BAR_STEPS)  # busy
+        if tick.overall_total:
+            self.overall_label.setText(f"{tick.overall_done} of {tick.overall_total} item"
+                                       f"{'s' if tick.overall_total != 1 else ''} analysed")
+
+    @staticmethod
+    def _stage_fraction(tick: Progress) -> float | None:
+        """How far the tick's stage is, 0 to 1 (None: the tick says nothing about it)."""
+        if not tick.overall_total:
+            return None
+        done = float(tick.overall_done)
+        if tick.stage != "analysing" and tick.total and tick.overall_done < tick.overall_total:
+            done += tick.done / tick.total  # the file being copied counts by its bytes
+        return min(1.0, done / tick.overall_total)
 
     def _on_cancel_button_clicked(self) -> None:
         self.cancel_button.setEnabled(False)

@@ -37,12 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import custody, store
-from desktop.core.acquire import ImportReport
+from desktop.core.acquire import ACQUIRING, ImportReport
 from desktop.core.case import Case
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
-from desktop.ingest.pipeline import AnalysisReport, analyse_items, import_and_analyse
+from desktop.ingest.pipeline import ANALYSING, AnalysisReport, analyse_items, import_and_analyse
 from desktop.ui import case_text
 from desktop.ui.about_dialog import AboutDialog, open_log_folder
 from desktop.ui.analysis_panels import AnalysisPanels
@@ -66,6 +66,14 @@ _COLUMN_WIDTHS = {
     Column.ID: 40, Column.NAME: 230, Column.KIND: 64, Column.SIZE: 84, Column.MIME: 260,
     Column.SHA256: 200, Column.ACQUIRED_AT: 160, Column.ACQUIRED_BY: 120, Column.STATUS: 80,
 }
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether two paths name the same folder (symlinks and ``..`` resolved)."""
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _chain_status(reader_factory: Callable[[], store.Database]) -> Task[ChainStatus]:
@@ -115,6 +123,7 @@ class MainWindow(QMainWindow):
 
         self.tasks = TaskManager(self.show_task_error, self)
         self.tasks.busy_changed.connect(self._on_tasks_busy_changed)
+        self.tasks.wrote.connect(self._on_tasks_wrote)
         style = self.style()
         self.model = EvidenceModel(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning), self)
         self._build_actions()
@@ -257,27 +266,40 @@ class MainWindow(QMainWindow):
     # -- cases -------------------------------------------------------------------------------
 
     def create_case(self, request: NewCaseRequest) -> bool:
-        """Create a case and open it in the window; False (with a message) if the core refused."""
-        if not self.close_case():
-            return False
+        """Create a case and open it in the window; False (with a message) if the core refused.
+
+        The case is created before the open one is closed: a refusal (the folder exists, cannot
+        be written) leaves the analyst where they were.
+        """
         try:
             case = Case.create(request.path, title=request.title, examiner=request.examiner,
                                tlp=request.tlp)
         except CasetrailError as exc:
             self.show_message(QMessageBox.Icon.Warning, "Cannot create the case", str(exc))
             return False
+        if not self.close_case():
+            case.close()
+            return False
         self._last_dir = request.path.parent
         self._show_case(case)
         return True
 
     def open_case(self, path: Path) -> bool:
-        """Open a case folder; False (with a message) if it cannot be opened."""
-        if not self.close_case():
+        """Open a case folder; False (with a message) if it cannot be opened.
+
+        The folder is opened (and so checked) before the open case is closed: a folder that is
+        not a case, or a case that cannot be read, leaves the open case open and shown. Only
+        opening the case that is open already closes it first (its writer lock is held).
+        """
+        if self.case is not None and _same_folder(self.case.path, path) and not self.close_case():
             return False
         try:
             case = Case.open(path, examiner=os.environ.get("CASETRAIL_EXAMINER") or None)
         except CasetrailError as exc:
             self.show_message(QMessageBox.Icon.Warning, "Cannot open the case", str(exc))
+            return False
+        if not self.close_case():
+            case.close()
             return False
         self._last_dir = path.parent
         self._show_case(case)
@@ -318,6 +340,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Casetrail")
         self.pages.setCurrentWidget(self.welcome)
         self.read_only_banner.hide()
+        self._update_status()
         self._update_actions()
         return True
 
@@ -390,7 +413,7 @@ class MainWindow(QMainWindow):
             return None
         case, generation = self.case, self._generation
         self._last_overall = -1
-        dialog = self._open_progress_dialog("Importing evidence")
+        dialog = self._open_progress_dialog("Importing evidence", (ACQUIRING, ANALYSING))
 
         def progressed(tick: Progress) -> None:
             dialog.update_progress(tick)
@@ -450,7 +473,7 @@ class MainWindow(QMainWindow):
         if not item_ids:
             self.statusBar().showMessage("Nothing to analyse: select items, or no analysis failed.", 8000)
             return None
-        dialog = self._open_progress_dialog("Analysing")
+        dialog = self._open_progress_dialog("Analysing", (ANALYSING,))
 
         def succeeded(report: AnalysisReport) -> None:
             if generation == self._generation:
@@ -591,6 +614,13 @@ class MainWindow(QMainWindow):
         ids = [item.id for r in rows if (item := self.model.item_at(r)) is not None]
         self.start_analysis(ids)
 
+    def _on_tasks_wrote(self, _name: str) -> None:
+        # Any write (a rating, a tag, a note, an enhanced region …) adds custody entries: the
+        # custody log and the counts in the status bar follow at once.
+        if self.reader is not None:
+            self.custody_view.load(self.reader)
+            self._update_status()
+
     def _on_tasks_busy_changed(self, _busy: bool) -> None:
         self._update_actions()
 
@@ -683,9 +713,9 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def _open_progress_dialog(self, title: str) -> TaskProgressDialog:
+    def _open_progress_dialog(self, title: str, stages: tuple[str, ...] = ()) -> TaskProgressDialog:
         self._close_progress_dialog()
-        dialog = TaskProgressDialog(title, self)
+        dialog = TaskProgressDialog(title, self, stages)
         self.progress_dialog = dialog
         dialog.show()
         return dialog

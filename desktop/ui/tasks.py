@@ -210,9 +210,13 @@ class TaskManager(QObject):
 
     Signals:
         busy_changed: whether any write task is running now.
+        wrote: a write task ended (its name), whatever its outcome: the case may have new
+            custody entries, so views of the whole case (the custody log, the status bar)
+            read it again instead of going stale until the next import or verify.
     """
 
     busy_changed = Signal(bool)
+    wrote = Signal(str)
 
     _instances: ClassVar[weakref.WeakSet[TaskManager]] = weakref.WeakSet()
 
@@ -301,5 +305,6 @@ class TaskManager(QObject):
         handle.deleteLater()
         if write:
             self._writes -= 1
+            self.wrote.emit(handle.name)
             if self._writes == 0:
                 self.busy_changed.emit(False)

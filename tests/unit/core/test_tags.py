@@ -101,8 +101,10 @@ def test_apply_add_remove_on_indicator_with_custody(case: Case) -> None:
     assert tags_of(case.db.conn, "indicator", ind_id) == ["tlp:amber", "T1566"]
     entries = case.custody()[before:]
     assert [(e["action"], e["result"], e["detail"]["tag"]) for e in entries] == [
-        ("tagged", "added", "tlp:amber"), ("tagged", "added", "T1566"), ("tagged", "added", "wave-3"),
-        ("tagged", "removed", "wave-3")]
+        ("tagged", "added tlp:amber on ipv4 185.141.63.120", "tlp:amber"),
+        ("tagged", "added T1566 on ipv4 185.141.63.120", "T1566"),
+        ("tagged", "added wave-3 on ipv4 185.141.63.120", "wave-3"),
+        ("tagged", "removed wave-3 on ipv4 185.141.63.120", "wave-3")]
     assert entries[0]["detail"]["value"] == "185.141.63.120"
 
 
