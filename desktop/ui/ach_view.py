@@ -70,6 +70,11 @@ _DARK = {"CC", "II"}
 # + and - walk this scale; NA and unrated cells start from the middle.
 _SCALE = ("II", "I", "N", "C", "CC")
 _LEVEL_KEYS = {Qt.Key.Key_L: "low", Qt.Key.Key_M: "medium", Qt.Key.Key_H: "high"}
+# Keys that are pressed on the way to a letter; they neither type nor end what is being typed.
+_MODIFIER_KEYS = frozenset({Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr,
+                            Qt.Key.Key_Meta, Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock,
+                            Qt.Key.Key_Super_L, Qt.Key.Key_Super_R, Qt.Key.Key_Hyper_L,
+                            Qt.Key.Key_Hyper_R, Qt.Key.Key_Mode_switch})
 _RATING_LETTERS = {Qt.Key.Key_C: "C", Qt.Key.Key_N: "N", Qt.Key.Key_I: "I", Qt.Key.Key_A: "A"}
 COMMIT_DELAY_MS = 700  # "C" may become "CC": wait this long for a second letter before writing
 _FIRST_GLANCE = QColor("#E3F1E5")  # the most likely hypothesis's score cells
@@ -509,6 +514,11 @@ class AchTable(QTableView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Ratings, weights and clearing from the keyboard; everything else as usual."""
+        if event.key() in _MODIFIER_KEYS:
+            # Shift pressed for the second C of "CC" is part of typing, not a move: it must not
+            # set the pending "C" (which silently recorded C for CC).
+            super().keyPressEvent(event)
+            return
         model = self.ach_model()
         index = self.currentIndex()
         editable = (model is not None and index.isValid() and model.editable

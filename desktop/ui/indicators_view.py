@@ -123,8 +123,14 @@ def correlate_task(case: Case) -> Task[CorrelationResult]:
 
 
 def matched(correlation: Any) -> bool:
-    """Whether an indicator matched something beyond a warninglist (this case, another, a feed)."""
-    return correlation is not None and any(m.source != "warninglist" for m in correlation.matches)
+    """Whether an indicator matched intelligence (a feed) or another case.
+
+    Being in several items of the same case is not a match (it said 30 of 32 indicators
+    matched), nor is a warninglist entry: "Matched" is what links the case to something else.
+    """
+    return correlation is not None and any(
+        m.source != "warninglist" and not (m.source == "case" and m.kind == "this-case")
+        for m in correlation.matches)
 
 
 def seen_before(correlation: Any) -> bool:
@@ -477,7 +483,7 @@ class IndicatorsView(QWidget):
         for text, data in (("Matched or not", "any"), ("Matched", "matched"), ("Unmatched", "unmatched")):
             self.match_filter.addItem(text, data)
         self.match_filter.setToolTip(
-            "Matched: seen in another item or case of this workstation, or in a feed")
+            "Matched: seen in another case of this workstation, or in imported intelligence")
         self.match_filter.currentIndexChanged.connect(self._on_filters_changed)
         self.warn_filter = QComboBox(self)
         for text, data in (("Warninglisted or not", "any"), ("Only warninglisted", "only"),

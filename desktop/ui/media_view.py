@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QSlider,
@@ -137,6 +138,10 @@ class Box:
     line_id: int | None = None
 
 
+ViewState = tuple[float, QPointF]  # a zoom factor and the picture point at the view's centre
+_KEPT_VIEWS = 1000  # items whose zoom is remembered, most recently left last
+
+
 class MediaCanvas(QGraphicsView):
     """The picture with boxes over it: wheel to zoom, drag to pan, or drag out a region.
 
@@ -167,6 +172,7 @@ class MediaCanvas(QGraphicsView):
         self._selecting = False
         self._last_band = QRectF()
         self._fit_on_resize = True
+        self._restore: ViewState | None = None  # applied to the next picture shown
         self.rubberBandChanged.connect(self._on_self_rubber_band_changed)
 
     # -- the picture -------------------------------------------------------------------------
@@ -183,8 +189,32 @@ class MediaCanvas(QGraphicsView):
         self.pixmap_item.setScale(width / image.width())  # a scaled-down render covers the full size
         self.picture_size = (width, height)
         self.scene().setSceneRect(QRectF(0, 0, width, height))
-        if self._fit_on_resize:
+        if self._restore is not None:
+            zoom, centre = self._restore
+            self._restore = None
+            self._fit_on_resize = False
+            self.resetTransform()
+            self.scale(zoom, zoom)
+            self.centerOn(centre)
+            self.zoom_changed.emit(self.zoom)
+        elif self._fit_on_resize:
             self.fit()
+
+    def view_state(self) -> ViewState | None:
+        """The zoom and the picture point at the centre, or None while the picture is fitted.
+
+        Before the picture has arrived, the view it is going to be shown with.
+        """
+        if self.picture_size == (0, 0):
+            return self._restore
+        if self._fit_on_resize:
+            return None
+        return self.zoom, self.mapToScene(self.viewport().rect().center())
+
+    def start_view(self, state: ViewState | None) -> None:
+        """How the next picture is first shown: fitted (None), or at a zoom and centre kept."""
+        self._restore = state
+        self._fit_on_resize = state is None
 
     def set_boxes(self, boxes: list[Box]) -> None:
         """Replace the boxes drawn over the picture."""
@@ -217,6 +247,7 @@ class MediaCanvas(QGraphicsView):
     def fit(self) -> None:
         """Fit the whole picture into the view (and keep fitting on resize until zoomed)."""
         self._fit_on_resize = True
+        self._restore = None  # the analyst's choice wins over a kept view
         if self.picture_size != (0, 0):
             self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self.zoom_changed.emit(self.zoom)
@@ -225,12 +256,14 @@ class MediaCanvas(QGraphicsView):
         """Zoom in (``factor`` > 1) or out, within 2% to 3200%."""
         target = min(32.0, max(0.02, self.zoom * factor))
         self._fit_on_resize = False
+        self._restore = None  # the analyst's choice wins over a kept view
         self.scale(target / self.zoom, target / self.zoom)
         self.zoom_changed.emit(self.zoom)
 
     def actual_size(self) -> None:
         """One picture pixel per screen pixel."""
         self._fit_on_resize = False
+        self._restore = None  # the analyst's choice wins over a kept view
         self.resetTransform()
         self.zoom_changed.emit(self.zoom)
 
@@ -397,6 +430,9 @@ class MediaView(QWidget):
         self._deferred: Any = None  # the render to start when the pane is next shown
         self._renders: list[TaskHandle[Any]] = []  # in flight for the item shown now
         self.region_dialog: RegionIndicatorDialog | None = None
+        # Zoom and position per item, as the analyst left them: coming back to a screenshot
+        # shows the same detail; an item never zoomed starts fitted.
+        self._views: dict[int, ViewState] = {}
 
         self.canvas = MediaCanvas(self)
         self.canvas.region_selected.connect(self._on_canvas_region_selected)
@@ -480,6 +516,10 @@ class MediaView(QWidget):
         configure_table(self.hits)
         self.hits.horizontalHeader().setStretchLastSection(False)
         self.hits.horizontalHeader().setSectionResizeMode(1, self.hits.horizontalHeader().ResizeMode.Stretch)
+        # The whole line, wrapped: eliding its middle hid exactly the path an analyst looks for.
+        self.hits.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.hits.setWordWrap(True)
+        self.hits.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.hits.selectionModel().currentRowChanged.connect(self._on_hits_current_row_changed)
         self.hits.clicked.connect(self._on_hits_clicked)
         self.only_hits = QCheckBox("Only lines with indicators", self)
@@ -533,6 +573,7 @@ class MediaView(QWidget):
 
     def show_item(self, item: Item | None, reader: Database | None, case: Case | None) -> bool:
         """Show an item; False (and a hint) when it is not a picture this pane shows."""
+        self._keep_view()
         self._token += 1
         self._deferred = None
         self._cancel_renders()
@@ -543,6 +584,7 @@ class MediaView(QWidget):
         self.time_s = None
         self.canvas.set_picture(None)
         self.canvas.set_boxes([])
+        self.canvas.start_view(self._views.get(item.id) if item is not None else None)
         shown = self.handles(item) and reader is not None and case is not None
         self.empty.setVisible(not shown)
         self.content.setVisible(shown)
@@ -584,6 +626,17 @@ class MediaView(QWidget):
         self.meta.setText(self._describe(item, media))
         self.hits.resizeColumnToContents(0)
         return True
+
+    def _keep_view(self) -> None:
+        """Remember how the item shown until now was zoomed (or forget it, if it is fitted)."""
+        if self.item is None:
+            return
+        state = self.canvas.view_state()
+        self._views.pop(self.item.id, None)
+        if state is not None:
+            self._views[self.item.id] = state
+            while len(self._views) > _KEPT_VIEWS:
+                del self._views[next(iter(self._views))]
 
     def seek(self, time_s: float) -> None:
         """Show the video frame at ``time_s`` (rendered in a child; the latest request wins)."""

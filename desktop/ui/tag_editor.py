@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCompleter,
     QDialog,
@@ -91,6 +91,28 @@ class TagLineEdit(QLineEdit):
         self.setCompleter(completer)
         self.completions_available = True
         self.textEdited.connect(self._on_self_text_edited)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter commits one tag (the suggestion chosen in the popup, else the text typed) once.
+
+        With the suggestion popup open, QCompleter hands Enter to the line edit and, since a line
+        edit does not accept it, then writes the chosen suggestion into the field: after the tag
+        was added and the field cleared, the field was refilled, and the next tag typed became
+        ``tlp:amberT1190``. Here the suggestion is taken first, the popup closed, and Enter
+        accepted, so the completer writes nothing afterwards.
+        """
+        if event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            super().keyPressEvent(event)
+            return
+        completer = self.completer()
+        popup = completer.popup() if completer is not None else None
+        if completer is not None and popup is not None and popup.isVisible():
+            chosen = popup.currentIndex()
+            if chosen.isValid():
+                self.setText(str(chosen.data(completer.completionRole())))
+            popup.hide()
+        super().keyPressEvent(event)  # returnPressed: the owner adds the tag and clears the field
+        event.accept()
 
     def _on_self_text_edited(self, text: str) -> None:
         self.update_completions(text)
