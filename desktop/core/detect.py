@@ -3,11 +3,18 @@
 
 The only module that imports ``magic``. Types come from bytes, never from names: an attacker
 names a PNG ``invoice.pdf``; the analyst must see both facts.
+
+libmagic recognises an RFC 5322 message only by a few leading headers (``Received:``,
+``Return-Path:`` …): a message that starts ``Subject:`` is "text/plain", a malformed one
+"application/octet-stream". Mail is what this tool is for, so messages and mailboxes are also
+recognised by their header block (:func:`mail_form`, the rules the analysis opens mail by) and
+typed ``message/rfc822`` / ``application/mbox``.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +33,26 @@ _WORKERS = 2
 _local = threading.local()
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+# -- mail by content ---------------------------------------------------------------------------
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+_MSG_STREAM_NAMES = tuple(n.encode("utf-16-le") for n in ("__substg1.0_", "__nameid_version1.0",
+                                                            "__properties_version1.0"))
+# RFC 5322 field name, then a colon; white space before the colon is the obsolete syntax
+# (RFC 5322 4.5.8) that real messages still carry ("From : …").
+_HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}[ \t]*:")
+_STRONG_HEADERS = frozenset({"received", "return-path", "message-id", "mime-version", "dkim-signature",
+                             "delivered-to", "x-received", "authentication-results", "arc-seal",
+                             "x-mailer", "in-reply-to", "references"})
+_WEAK_HEADERS = frozenset({"from", "to", "cc", "subject", "date", "reply-to", "sender", "bcc"})
+# An mbox separator: a "From " line followed by a header line. "From :" is a header in the
+# obsolete syntax (white space before the colon), not a separator.
+MBOX_SEPARATOR = re.compile(rb"^From [^\s:][^\n]*\n(?=[!-9;-~]{1,76}:)", re.MULTILINE)
+MAIL_HEAD = 16 << 10  # bytes of a file read to recognise mail
+# What libmagic says of mail it does not recognise; only these are looked at again.
+_MAYBE_MAIL = frozenset({"text/plain", "text/html", "text/x-c", "text/x-makefile", "text/troff",
+                         "application/octet-stream", "message/rfc822", "message/news"})
+MAIL_MIMES = {"eml": "message/rfc822", "mbox": "application/mbox"}
 
 # Extensions a MIME type is also rightly known by, beyond what ``mimetypes`` lists.
 _EXTRA_EXTENSIONS: dict[str, set[str]] = {
@@ -62,17 +89,83 @@ class FileType:
     description: str
 
 
+def mail_form(head: bytes, mime: str) -> str | None:
+    """Which mail format bytes are: ``'eml'``, ``'msg'``, ``'mbox'`` or None.
+
+    Args:
+        head: the first bytes of the file (:data:`MAIL_HEAD` is enough).
+        mime: the MIME type libmagic gave (an OLE file is an Outlook message only if it holds
+            the streams of one, or libmagic says so).
+    """
+    if head.startswith(OLE_MAGIC):
+        if mime == "application/vnd.ms-outlook" or any(n in head for n in _MSG_STREAM_NAMES):
+            return "msg"
+        return None
+    if mime == "application/vnd.ms-outlook":
+        return None  # libmagic says Outlook but the bytes are no OLE file: nothing we can open
+    if MBOX_SEPARATOR.match(head.replace(b"\r\n", b"\n")):
+        return "mbox"
+    if _looks_like_headers(head):
+        return "eml"
+    return None
+
+
+def _looks_like_headers(head: bytes) -> bool:
+    """Say whether ``head`` starts with an RFC 5322 header block of a mail message.
+
+    At least two header lines are needed, and either one header only mail carries (Received,
+    Message-ID, MIME-Version …) or two of the common ones (From, To, Subject, Date …): a text file
+    that happens to begin "Subject: notes" is not mail.
+    """
+    lines = head.split(b"\n")
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut off by the head limit
+    names: list[str] = []
+    for line in lines:
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t") and names:
+            continue
+        match = _HEADER_LINE.match(line)
+        if not match:
+            return False
+        names.append(match.group(0)[:-1].decode("ascii").strip().lower())
+    strong = sum(n in _STRONG_HEADERS or n.startswith("x-") for n in names)
+    weak = sum(n in _WEAK_HEADERS for n in names)
+    return len(names) >= 2 and (strong >= 1 or weak >= 2)
+
+
+def refine_mime(mime: str, head: bytes) -> str:
+    """The type libmagic gave, or the mail type when the bytes are a message or mailbox it missed."""
+    if mime not in _MAYBE_MAIL:
+        return mime
+    return MAIL_MIMES.get(mail_form(head, mime) or "", mime)
+
+
+def _refined(path: Path, mime: str) -> str:
+    if mime not in _MAYBE_MAIL:
+        return mime
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(MAIL_HEAD)
+    except OSError:
+        return mime
+    return refine_mime(mime, head)
+
+
 def detect_file(path: Path) -> FileType:
     """Identify a file by its content."""
     with _lock:
-        return FileType(_mime.from_file(str(path)), _desc.from_file(str(path)))
+        mime, description = _mime.from_file(str(path)), _desc.from_file(str(path))
+    return FileType(_refined(path, mime), description)
 
 
 def _mime_here(path: Path) -> str:
     handle = getattr(_local, "mime", None)
     if handle is None:
         handle = _local.mime = magic.Magic(mime=True)
-    return str(handle.from_file(str(path)))
+    return _refined(path, str(handle.from_file(str(path))))
 
 
 def detect_mimes(paths: Sequence[Path]) -> list[str]:
@@ -110,7 +203,8 @@ def detect_bytes(data: bytes) -> FileType:
     """Identify a byte string by its content (only the first 1 MiB is consulted)."""
     head = data[: 1 << 20]
     with _lock:
-        return FileType(_mime.from_buffer(head), _desc.from_buffer(head))
+        mime, description = _mime.from_buffer(head), _desc.from_buffer(head)
+    return FileType(refine_mime(mime, head[:MAIL_HEAD]), description)
 
 
 def extension_mismatch(name: str, mime: str) -> bool:

@@ -39,23 +39,17 @@ from email.parser import BytesFeedParser, HeaderParser
 from typing import Any, BinaryIO, cast
 
 from desktop.core import timestamps
+from desktop.core.detect import MBOX_SEPARATOR as _MBOX_SEPARATOR
+from desktop.core.detect import mail_form
 from desktop.core.errors import CasetrailError
 from desktop.core.ip import canonical as canonical_ip
+from desktop.core.ip import is_public as is_public_ip
 from desktop.ingest import mailflags
 from desktop.ingest.hops import Hop, build_hops, find_origin, parse_date
 
 MAX_PARTS = 10_000  # MIME entities below the root; bpo-31449 / emailjs#39: millions of empty parts
 MAX_DEPTH = 50  # multipart nesting; the stdlib parser recurses once per level
 
-_OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
-_MSG_STREAM_NAMES = tuple(n.encode("utf-16-le") for n in ("__substg1.0_", "__nameid_version1.0",
-                                                            "__properties_version1.0"))
-_HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:")  # RFC 5322 field name, then a colon
-_STRONG_HEADERS = frozenset({"received", "return-path", "message-id", "mime-version", "dkim-signature",
-                             "delivered-to", "x-received", "authentication-results", "arc-seal",
-                             "x-mailer", "in-reply-to", "references"})
-_WEAK_HEADERS = frozenset({"from", "to", "cc", "subject", "date", "reply-to", "sender", "bcc"})
-_MBOX_SEPARATOR = re.compile(rb"^From [^\n]*\n(?=[!-9;-~]{1,76}:)", re.MULTILINE)
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 _NAME_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -122,6 +116,8 @@ class ParsedEmail:
         hops: the Received chain, origin first (:class:`desktop.ingest.hops.Hop`).
         origin_index, origin_ip, origin_host: the first hop with a public IP
             (:func:`desktop.ingest.hops.find_origin`); host = its reverse-DNS name, else its HELO.
+            When the chain has no public hop, the first public address of an originating-IP
+            header, named in ``origin_header`` (``origin_index`` and ``origin_host`` then None).
         flags: ``{"code", "message"}`` for an analyst (see :mod:`desktop.ingest.mailflags`).
         text_body, html_body: the first plain and HTML body parts, decoded (HTML unsanitised).
         attachments: every other leaf part (see :class:`Attachment`).
@@ -150,6 +146,7 @@ class ParsedEmail:
     origin_index: int | None = None
     origin_ip: str | None = None
     origin_host: str | None = None
+    origin_header: str | None = None
     flags: list[dict[str, str]] = field(default_factory=list)
     text_body: str | None = None
     html_body: str | None = None
@@ -177,45 +174,12 @@ def sniff_mail(head: bytes, mime: str, name: str) -> str | None:
         mime: the MIME type libmagic gave for the file.
         name: the file name. Deliberately unused: a name is a claim, the content is the evidence,
             and a phishing sample named ``invoice.pdf`` must still be recognised as mail.
+
+    The rules are :func:`desktop.core.detect.mail_form`'s, which also types the item when it is
+    acquired: what the analysis opens as mail is what the evidence table calls mail.
     """
     del name
-    if head.startswith(_OLE_MAGIC):
-        if mime == "application/vnd.ms-outlook" or any(n in head for n in _MSG_STREAM_NAMES):
-            return "msg"
-        return None
-    if mime == "application/vnd.ms-outlook":
-        return None  # libmagic says Outlook but the bytes are no OLE file: nothing we can open
-    if _MBOX_SEPARATOR.match(head.replace(b"\r\n", b"\n")):
-        return "mbox"
-    if _looks_like_headers(head):
-        return "eml"
-    return None
-
-
-def _looks_like_headers(head: bytes) -> bool:
-    """Say whether ``head`` starts with an RFC 5322 header block of a mail message.
-
-    At least two header lines are needed, and either one header only mail carries (Received,
-    Message-ID, MIME-Version …) or two of the common ones (From, To, Subject, Date …): a text file
-    that happens to begin "Subject: notes" is not mail.
-    """
-    lines = head.split(b"\n")
-    if len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut off by the head limit
-    names: list[str] = []
-    for line in lines:
-        line = line.rstrip(b"\r")
-        if not line:
-            break
-        if line[:1] in (b" ", b"\t") and names:
-            continue
-        match = _HEADER_LINE.match(line)
-        if not match:
-            return False
-        names.append(match.group(0)[:-1].decode("ascii").strip().lower())
-    strong = sum(n in _STRONG_HEADERS or n.startswith("x-") for n in names)
-    weak = sum(n in _WEAK_HEADERS for n in names)
-    return len(names) >= 2 and (strong >= 1 or weak >= 2)
+    return mail_form(head, mime)
 
 
 def split_mbox(data: bytes) -> list[tuple[int, int]]:
@@ -743,6 +707,13 @@ def _analyse_headers(raw_items: list[tuple[str, str]], defects: list[str]) -> di
         fields["origin_index"] = origin.index
         fields["origin_ip"] = origin.from_ip
         fields["origin_host"] = origin.from_rdns or origin.from_host
+    else:
+        # No public hop in the Received chain (webmail, a chain of internal relays): the client
+        # address the sender's provider wrote (X-Originating-IP and the like) is the origin.
+        client = next((o for o in fields["originating_ips"] if is_public_ip(o["ip"])), None)
+        if client is not None:
+            fields["origin_ip"] = client["ip"]
+            fields["origin_header"] = client["header"]
     fields["flags"] = flags
     return fields
 

@@ -90,6 +90,17 @@ def _addresses(detail: dict[str, Any], key: str, fallback: str | None) -> str:
     return fallback or ""
 
 
+def _origin_text(mail: dict[str, Any], detail: dict[str, Any]) -> str:
+    """The origin line: the first public hop, or the client address a header gave (and which)."""
+    ip = mail.get("origin_ip") or ""
+    if not ip:
+        return "no public origin found in the Received chain or an originating-IP header"
+    header = detail.get("origin_header")
+    if header:
+        return f"{ip} (from the {header} header: the Received chain names no public hop)"
+    return f"{ip} ({mail['origin_host']})" if mail.get("origin_host") else ip
+
+
 class HopModel(RowTableModel[dict[str, Any]]):
     """The Received hops of one message, origin first (as the core ordered them)."""
 
@@ -340,9 +351,7 @@ class EmailView(QWidget):
         plain(self.fields["date"], f"{date}  ({raw})" if date and raw else date or raw)
         plain(self.fields["message_id"], mail.get("message_id") or "")
         plain(self.fields["mailer"], mail.get("x_mailer") or mail.get("user_agent") or "")
-        origin = " ".join(p for p in (mail.get("origin_ip") or "", f"({mail['origin_host']})"
-                                      if mail.get("origin_host") else "") if p)
-        plain(self.fields["origin"], origin or "no public origin found in the Received chain")
+        plain(self.fields["origin"], _origin_text(mail, detail))
         _set_verdict(self.spf, "SPF", mail.get("spf"))
         _set_verdict(self.dkim, "DKIM", mail.get("dkim"))
         _set_verdict(self.dmarc, "DMARC", mail.get("dmarc"))

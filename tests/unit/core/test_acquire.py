@@ -315,3 +315,24 @@ def test_a_name_that_is_not_utf8_is_acquired_losslessly(case: Case, evidence: Pa
     assert "name_bytes" not in ok.to_json()
     again = _import(case, evidence)  # and the same folder again: re-acquisition, not a new item
     assert not next(a for a in again.acquired if a.item.id == item.id).new_item
+
+
+def test_messages_and_mailboxes_are_typed_by_content(case: Case, evidence: Path) -> None:
+    """libmagic calls a message without a leading Received: "text/plain" (issue 10): recognised
+    by its header block, it is mail, and an mbox named .mbox raises no extension warning."""
+    (evidence / "no-received.eml").write_bytes(
+        b"Subject: Invoice\r\nFrom: a@a.example\r\nTo: b@b.example\r\n"
+        b"Date: Tue, 1 Aug 2023 12:00:00 +0000\r\n\r\nPay now.\r\n")
+    (evidence / "old-syntax.eml").write_bytes(b"From : a@a.example\nSubject: hi\nDate: x\n\nbody\n")
+    (evidence / "inbox.mbox").write_bytes(
+        b"From a@a.example Tue Aug  1 12:00:00 2023\nSubject: one\nFrom: a@a.example\n\nfirst\n\n"
+        b"From b@b.example Tue Aug  1 12:05:00 2023\nSubject: two\nFrom: b@b.example\n\nsecond\n")
+    (evidence / "notes.txt").write_bytes(b"Subject: notes\n\nfrom the meeting\n")
+    _import(case, evidence)
+    by_name = {i.name: i for i in case.items()}
+    for name in ("no-received.eml", "old-syntax.eml"):
+        assert (by_name[name].mime, by_name[name].kind, by_name[name].ext_mismatch) == (
+            "message/rfc822", "email", False), name
+    assert (by_name["inbox.mbox"].mime, by_name["inbox.mbox"].kind) == ("application/mbox", "email")
+    assert by_name["inbox.mbox"].ext_mismatch is False
+    assert (by_name["notes.txt"].mime, by_name["notes.txt"].kind) == ("text/plain", "text")

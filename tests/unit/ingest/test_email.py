@@ -503,3 +503,32 @@ def test_split_mbox_round_trips_real_messages() -> None:
     assert len(messages) >= 20
     data = _mbox_of(messages)
     assert [data[s:e] for s, e in split_mbox(data)] == messages
+
+
+def test_an_originating_ip_header_is_the_origin_when_the_chain_names_no_public_hop() -> None:
+    """Webmail: every Received hop is internal; the provider wrote the client's address."""
+    parsed = parse_eml(_eml("""
+Received: from web.example (10.1.2.3) by mx.example (10.1.2.4) with ESMTP; Tue, 1 Aug 2023 12:00:05 +0000
+Received: from [127.0.0.1] by web.example with HTTP; Tue, 1 Aug 2023 12:00:00 +0000
+X-Originating-IP: [81.2.69.142]
+Date: Tue, 1 Aug 2023 12:00:00 +0000
+From: a@a.example
+"""))
+    assert parsed.origin_ip == "81.2.69.142"
+    assert parsed.origin_header == "X-Originating-IP"
+    assert parsed.origin_index is None
+    assert parsed.origin_host is None
+    # A public hop in the chain stays the origin; a private or documentation header address never is.
+    chained = parse_eml(_eml("""
+Received: from a.example ([81.2.69.160]) by b.example with ESMTP; Tue, 1 Aug 2023 12:00:00 +0000
+X-Originating-IP: [81.2.69.142]
+From: a@a.example
+"""))
+    assert (chained.origin_ip, chained.origin_header) == ("81.2.69.160", None)
+    for client in ("10.0.0.7", "192.0.2.10"):
+        internal = parse_eml(_eml(f"""
+Received: from [127.0.0.1] by web.example with HTTP; Tue, 1 Aug 2023 12:00:00 +0000
+X-Originating-IP: [{client}]
+From: a@a.example
+"""))
+        assert internal.origin_ip is None
