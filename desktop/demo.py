@@ -192,8 +192,14 @@ def verify_demo(path: Path) -> VerifyReport:
 
 
 def has_display() -> bool:
-    """Whether a window can be shown: an X11 or Wayland display, or an explicit Qt platform."""
-    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    """Whether a window can be shown (:func:`desktop.ui.display_check.display_problem`)."""
+    return _display_problem() is None
+
+
+def _display_problem() -> str | None:
+    from desktop.ui.display_check import display_problem  # Qt-free, like this module's top
+
+    return display_problem()
 
 
 def write_demo_briefing(path: Path, *, despite_discrepancies: bool = False) -> Path:
@@ -225,9 +231,10 @@ def headless() -> int:
 
 def launch() -> int:
     """Open the window on the demo case, or run headless when there is no display."""
-    if not has_display():
-        print("casetrail demo: no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are "
-              "unset); running the demo headless instead")
+    problem = _display_problem()
+    if problem is not None:
+        print(f"casetrail demo: no display is available ({problem}); running the demo headless "
+              "instead")
         return headless()
     path, _built = build_demo()
     from desktop.ui.app import run_app  # Qt only on this path: see the module docstring
