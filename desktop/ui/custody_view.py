@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from desktop.core import custody, timestamps
@@ -135,15 +135,33 @@ class CustodyView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.table)
+        self._follow_when_shown = False
 
     def load(self, reader: Database | None) -> None:
-        """Show every entry readable through ``reader``."""
+        """Show every entry readable through ``reader``.
+
+        Called again after every write: the columns are sized only for a newly shown case (the
+        analyst's widths stay), and the newest entry is scrolled to only when the log was
+        already showing its end (someone reading entry 30 is not moved away from it).
+        """
+        first = self.model.rowCount() == 0
+        bar = self.table.verticalScrollBar()
+        following = first or bar.value() >= bar.maximum()
         self.model.load(reader)
-        self.table.resizeColumnsToContents()
-        header = self.table.horizontalHeader()
-        for col in range(self.model.columnCount()):
-            header.resizeSection(col, min(header.sectionSize(col), 320))
-        if self.model.rowCount():
+        if first:
+            self.table.resizeColumnsToContents()
+            header = self.table.horizontalHeader()
+            for col in range(self.model.columnCount()):
+                header.resizeSection(col, min(header.sectionSize(col), 320))
+        if following and self.model.rowCount():
+            self.table.scrollToBottom()
+            self._follow_when_shown = not self.table.isVisible()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """A log loaded while its tab was hidden opens at its newest entry."""
+        super().showEvent(event)
+        if self._follow_when_shown:
+            self._follow_when_shown = False
             self.table.scrollToBottom()
 
 

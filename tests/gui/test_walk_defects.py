@@ -71,6 +71,18 @@ def test_every_write_shows_in_the_custody_tab_and_the_status_bar(qtbot: QtBot, c
         view.session.change("Add hypothesis", lambda c: analysis.add_hypothesis(c, "H"))
     qtbot.waitUntil(lambda: case_window.custody_view.model.rowCount() == entries + 1, timeout=10000)
     assert f"{entries + 1} custody entries" in case_window.status_label.text()
+    # Shown now, the log opens at the entry just written; a width the analyst chose is kept.
+    log = case_window.custody_view
+    header = log.table.horizontalHeader()
+    header.resizeSection(1, 77)
+    with qtbot.waitSignal(view.loaded, timeout=20000):
+        view.session.change("Add hypothesis", lambda c: analysis.add_hypothesis(c, "H2"))
+    qtbot.waitUntil(lambda: log.model.rowCount() == entries + 2, timeout=10000)
+    case_window.tabs.setCurrentWidget(log)
+    qtbot.waitUntil(log.table.isVisible, timeout=5000)
+    last = log.table.visualRect(log.model.index(entries + 1, 0))
+    assert log.table.viewport().rect().intersects(last)
+    assert header.sectionSize(1) == 77
 
 
 def test_a_tag_entry_says_which_tag_on_which_indicator(qtbot: QtBot, case_window: MainWindow,
