@@ -127,7 +127,7 @@ class TaskProgressDialog(QDialog):
         share = self._stage_fraction(tick)
         if share is not None:
             position = self.stages.index(tick.stage) if tick.stage in self.stages else 0
-            value = int(_BAR_STEPS * (position + share) / (len(self.stages) or 1))
+            value = round(_BAR_STEPS * (position + share) / (len(self.stages) or 1))
             self.overall_bar.setValue(max(self.overall_bar.value(), min(_BAR_STEPS, value)))
 
     def _show_step(self, tick: Progress) -> None:
