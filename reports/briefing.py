@@ -67,7 +67,7 @@ from desktop import __version__
 from desktop.core import analysis, campaigns, custody, keys, receipts, references, timestamps
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.checkpoint import Checkpoint, make_checkpoint
-from desktop.core.correlate import correlate
+from desktop.core.correlate import Correlation, correlate
 from desktop.core.dissemination import Recipient, declaration, distribution, settings
 from desktop.core.errors import CasetrailError
 from desktop.core.grading import analyst_grades
@@ -494,6 +494,12 @@ def _about(
                 ),
                 ("Custody head", cp.head, True),
                 ("Signed by key", f"{cp.fingerprint} (Ed25519, {cp.examiner})", True),
+                (
+                    "PDF signature",
+                    "PAdES, RSA-3072: the examiner's document-signing certificate, which the key above "
+                    "vouches for (Appendix B, How to check)",
+                    False,
+                ),
             ]
         )
     ]
@@ -635,15 +641,22 @@ def _failure_findings(ctx: Ctx, report: VerifyReport | None) -> list[Flowable]:
     return [box, Spacer(1, 6 * mm)]
 
 
-def _intel_references(ctx: Ctx) -> list[Flowable]:
+def _intel_references(ctx: Ctx, printable: dict[int, Correlation]) -> list[Flowable]:
     """Appendix: every intelligence match with its relationship path, and every reference item.
 
     The matches are the case's snapshot (``desktop.core.references``): the feeds they come from
-    are items of the case, with their SHA-256, so the claims hold on any workstation.
+    are items of the case, with their SHA-256, so the claims hold on any workstation. A match with
+    another case is printed only if the correlations this briefing may print (``printable``,
+    after the marking rule of ``desktop.core.markings``) still hold it: another case's title
+    is that case's information, under its own TLP.
     """
     conn = ctx.case.db.conn
     refs = references.references_of(conn)
     matches, asn = references.snapshot(conn)
+    allowed = {
+        (ind, m.name) for ind, c in printable.items() for m in c.matches if m.kind == "other-case"
+    }
+    matches = [m for m in matches if m.kind != "other-case" or (m.indicator_id, m.name) in allowed]
     if not refs and not matches:
         return []
     out: list[Flowable] = [
@@ -699,7 +712,11 @@ def _intel_references(ctx: Ctx) -> list[Flowable]:
                 ctx.p(ctx.item_cite(ref_id), "cell"),
             ]
         )
-    out += ctx.table(("Indicator", "Match", "Relationship path", "Reference"), rows, split_rows=True)
+    if rows:
+        out += kept(
+            [ctx.p("Each match and the reference item it comes from", "h3")],
+            ctx.table(("Indicator", "Match", "Relationship path", "Reference"), rows, split_rows=True),
+        )
     return [
         CondPageBreak(60 * mm),
         *kept([ctx.heading("Intelligence references and matches", 1, anchor="intel-references")], out),
@@ -932,7 +949,10 @@ def render_briefing(
                 ctx, *declaration(case, values), values, str(last["at"]) if last else "", cp.key_id
             ),
         ],
-        "appendix": lambda: [*appendix.appendix_section(ctx, _by_item(entries)), *_intel_references(ctx)],
+        "appendix": lambda: [
+            *appendix.appendix_section(ctx, _by_item(entries)),
+            *_intel_references(ctx, corr),
+        ],
     }
     step("cover")
     story += _cover(ctx, last, found, m, judgments, verification, decision)

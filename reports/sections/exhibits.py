@@ -483,7 +483,7 @@ def message_exhibit(ctx: Ctx, ex: Exhibit) -> list[Flowable]:
         if mail.get(key):
             pairs.append((label, mail[key], mono))
     if date:
-        pairs.append(("Date (sender's clock \u2020)", date, False))
+        pairs.append(("Date \u2020 (sender's clock)", date, False))
     if auth:
         pairs.append(("Authentication (receiving server)", auth, False))
     flags = flag_lines(mail.get("flags"))

@@ -50,3 +50,34 @@ def test_the_marking_of_the_case_itself_is_enough(rich_case: Case, tmp_path: Pat
     apply_tags(rich_case, indicator="198.51.100.23", tags=["tlp:red"])
     write_briefing(rich_case, tmp_path / "b.pdf", BriefingOptions(tlp="red"))
     assert "TLP:RED" in _text(tmp_path / "b.pdf")
+
+
+def test_a_stricter_other_case_is_named_nowhere_not_even_in_the_appendix(
+    rich_case: Case, tmp_path: Path
+) -> None:
+    """The snapshot holds the match; the marking rule decides whether its title may be printed."""
+    import pypdfium2 as pdfium
+
+    from desktop.core import findings, references
+    from desktop.core.acquire import import_paths
+    from desktop.core.intel import index_case
+    from desktop.core.progress import run_to_end
+    from reports.briefing import render_briefing
+
+    with Case.create(tmp_path / "crimson.casetrail", title="Operation Crimson", examiner="B",
+                     tlp="red") as other:
+        source = tmp_path / "c2.txt"
+        source.write_text("seen 203.0.113.7\n")
+        got = run_to_end(import_paths(other, [source], "test")).acquired[0].item
+        with other.transaction() as conn:
+            findings.record_occurrences(conn, got.id, [
+                {"type": "ipv4", "value": "203.0.113.7", "source": "body", "where": "text body"}])
+        index_case(other)
+    references.refresh(rich_case)
+
+    def text(tlp: str) -> str:
+        data, _ = render_briefing(rich_case, BriefingOptions(tlp=tlp))
+        return " ".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(data))
+
+    assert "Operation Crimson" not in text("amber")
+    assert "Operation Crimson" in text("red")
