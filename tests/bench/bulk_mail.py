@@ -236,7 +236,8 @@ def main() -> int:
     try:
         if not args.skip_small:
             bench_small(work, args.small)
-        bench_mails(work, args.mails)
+        if args.mails:
+            bench_mails(work, args.mails)
         if not args.skip_mbox:
             bench_mailbox(work, args.mbox, folder=not args.skip_folder)
     finally:
