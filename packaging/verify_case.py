@@ -55,6 +55,69 @@ TRIGGERS = {
                          "BEGIN SELECT RAISE(ABORT, 'the custody log is append-only: DELETE refused'); END",
 }
 
+# The three triggers that keep each indicator's occurrence counts (a cache the window sorts by,
+# never evidence: docs/verification.md §4.5). Only their exact text is checked here.
+COUNT_TRIGGERS = {
+    'occurrences_counted': (
+        'CREATE TRIGGER occurrences_counted AFTER INSERT ON occurrences BEGIN\n'
+        'UPDATE indicators SET\n'
+        '    n_occurrences = n_occurrences + 1,\n'
+        '    n_items = n_items + NOT EXISTS (SELECT 1 FROM occurrences o\n'
+        '        WHERE o.indicator_id = NEW.indicator_id AND o.item_id = NEW.item_id AND o.id != NEW.id),\n'
+        "    n_header = n_header + (NEW.source = 'header'),\n"
+        "    n_body = n_body + (NEW.source = 'body'),\n"
+        "    n_attachment = n_attachment + (NEW.source = 'attachment'),\n"
+        "    n_metadata = n_metadata + (NEW.source = 'metadata'),\n"
+        "    n_ocr = n_ocr + (NEW.source = 'ocr'),\n"
+        "    n_analyst = n_analyst + (NEW.source = 'analyst')\n"
+        '    WHERE id = NEW.indicator_id;\n'
+        'END'
+    ),
+    'occurrences_recounted': (
+        'CREATE TRIGGER occurrences_recounted AFTER UPDATE OF indicator_id, item_id, source ON occurrences\n'
+        'BEGIN\n'
+        'UPDATE indicators SET\n'
+        '    n_occurrences = n_occurrences - 1,\n'
+        '    n_items = n_items - NOT EXISTS (SELECT 1 FROM occurrences o\n'
+        '        WHERE o.indicator_id = OLD.indicator_id AND o.item_id = OLD.item_id AND o.id != OLD.id),\n'
+        "    n_header = n_header - (OLD.source = 'header'),\n"
+        "    n_body = n_body - (OLD.source = 'body'),\n"
+        "    n_attachment = n_attachment - (OLD.source = 'attachment'),\n"
+        "    n_metadata = n_metadata - (OLD.source = 'metadata'),\n"
+        "    n_ocr = n_ocr - (OLD.source = 'ocr'),\n"
+        "    n_analyst = n_analyst - (OLD.source = 'analyst')\n"
+        '    WHERE id = OLD.indicator_id;\n'
+        'UPDATE indicators SET\n'
+        '    n_occurrences = n_occurrences + 1,\n'
+        '    n_items = n_items + NOT EXISTS (SELECT 1 FROM occurrences o\n'
+        '        WHERE o.indicator_id = NEW.indicator_id AND o.item_id = NEW.item_id AND o.id != NEW.id),\n'
+        "    n_header = n_header + (NEW.source = 'header'),\n"
+        "    n_body = n_body + (NEW.source = 'body'),\n"
+        "    n_attachment = n_attachment + (NEW.source = 'attachment'),\n"
+        "    n_metadata = n_metadata + (NEW.source = 'metadata'),\n"
+        "    n_ocr = n_ocr + (NEW.source = 'ocr'),\n"
+        "    n_analyst = n_analyst + (NEW.source = 'analyst')\n"
+        '    WHERE id = NEW.indicator_id;\n'
+        'END'
+    ),
+    'occurrences_uncounted': (
+        'CREATE TRIGGER occurrences_uncounted AFTER DELETE ON occurrences BEGIN\n'
+        'UPDATE indicators SET\n'
+        '    n_occurrences = n_occurrences - 1,\n'
+        '    n_items = n_items - NOT EXISTS (SELECT 1 FROM occurrences o\n'
+        '        WHERE o.indicator_id = OLD.indicator_id AND o.item_id = OLD.item_id),\n'
+        "    n_header = n_header - (OLD.source = 'header'),\n"
+        "    n_body = n_body - (OLD.source = 'body'),\n"
+        "    n_attachment = n_attachment - (OLD.source = 'attachment'),\n"
+        "    n_metadata = n_metadata - (OLD.source = 'metadata'),\n"
+        "    n_ocr = n_ocr - (OLD.source = 'ocr'),\n"
+        "    n_analyst = n_analyst - (OLD.source = 'analyst')\n"
+        '    WHERE id = OLD.indicator_id;\n'
+        'END'
+    ),
+}
+TRIGGERS.update(COUNT_TRIGGERS)
+
 
 # -- RFC 8785 -------------------------------------------------------------------------------------
 

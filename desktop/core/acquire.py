@@ -157,14 +157,16 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
 
     staged = StagedBatch()
     # A sealed batch waits for its MIME types (libmagic, on two threads) while the next batch is
-    # copied, and is recorded before that one is sealed: typing overlaps copying.
-    typing: tuple[list[_Pending], Callable[[], list[str]]] | None = None
+    # copied, and is recorded before that one is sealed: typing overlaps copying. Its journal
+    # entry is settled once it is recorded.
+    typing: tuple[list[_Pending], Callable[[], list[str]], Path | None] | None = None
 
     def record_typed() -> None:
         nonlocal typing
         if typing is not None:
             done, typing = typing, None
             record(done[0], done[1]())
+            case.vault.settle(done[2])
 
     def seal() -> None:
         nonlocal batch, batch_bytes, staged, typing, hold_s
@@ -187,7 +189,9 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                 pending.append(_Pending(blob, path.name, str(path)))
         record_typed()
         if pending:
-            typing = (pending, detect_mimes_later([p.blob.path for p in pending]))
+            typing = (pending, detect_mimes_later([p.blob.path for p in pending]), stored.journal)
+        else:
+            case.vault.settle(stored.journal)
 
     try:
         for index, path in enumerate(files):
@@ -216,6 +220,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                         break
                     yield Progress(tick.label, tick.done, tick.total, index, len(files), ACQUIRING)
                 record([_Pending(blob, path.name, str(path))])
+                case.vault.settle(blob.journal)
             except CasetrailError as exc:
                 report.failed.append((str(path), str(exc)))
             yield Progress(path.name, size, size, index + 1, len(files), ACQUIRING)
@@ -232,8 +237,10 @@ def acquire_derived(case: Case, parent: Item, name: str, data: bytes, how: str,
                     detail: dict[str, Any] | None = None) -> Acquired:
     """Acquire bytes produced from an item (an attachment, a frame) as an item of their own."""
     blob = case.vault.store_bytes(data, label=name)
-    return _record(case, blob, name=name, source=f"item {parent.id}: {how}", reason=None,
-                   parent=parent, how=how, detail=detail)
+    acquired = _record(case, blob, name=name, source=f"item {parent.id}: {how}", reason=None,
+                       parent=parent, how=how, detail=detail)
+    case.vault.settle(blob.journal)
+    return acquired
 
 
 def acquire_reference(case: Case, data: bytes, *, name: str, source: str,
@@ -243,8 +250,10 @@ def acquire_reference(case: Case, data: bytes, *, name: str, source: str,
     See ``desktop.core.references``: the item's ``derived_how`` is ``intelligence reference``.
     """
     blob = case.vault.store_bytes(data, label=name)
-    return _record(case, blob, name=name, source=source, reason="intelligence reference",
-                   how="intelligence reference", detail=detail)
+    acquired = _record(case, blob, name=name, source=source, reason="intelligence reference",
+                       how="intelligence reference", detail=detail)
+    case.vault.settle(blob.journal)
+    return acquired
 
 
 @dataclass(frozen=True)
@@ -296,7 +305,10 @@ def acquire_derived_files(case: Case, parent: Item, files: list[DerivedFile]) ->
                                        f"{parent.id}: {error}")
         f = files[index]
         pending.append(_Pending(blob, f.name, f"item {parent.id}: {f.how}", parent, f.how, f.detail))
-    return _record_batch(case, pending, None) if pending else []
+    acquired = _record_batch(case, pending, None) if pending else []
+    for entry in {result.journal, *(p.blob.journal for p in pending)}:
+        case.vault.settle(entry)
+    return acquired
 
 
 @dataclass(frozen=True)

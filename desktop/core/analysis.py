@@ -817,3 +817,35 @@ def _custody_events(case: Case, *, grouped: bool) -> list[Event]:
         run.append(e)
     flush()
     return out
+
+
+# -- what ACH evidence may refer to ----------------------------------------------------------
+
+REFERENCE_LIMIT = 500  # choices offered at once: a picker over 100,000 items is a search, not a list
+
+
+def reference_choices(case: Case, kind: str, text: str = "", limit: int = REFERENCE_LIMIT,
+                      ) -> list[tuple[int, str]]:
+    """What an ACH evidence row of ``kind`` may refer to, as ``(id, one line)``, matching ``text``.
+
+    Items and indicators are searched (by name or value, or by id when ``text`` is a number) and
+    at most ``limit`` are returned, so the choice stays quick in a case of any size.
+    """
+    conn = case.db.conn
+    words = text.strip()
+    like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    by_id = int(words) if words.isdigit() else -1
+    if kind == "item":
+        rows = conn.execute("SELECT id, name FROM items WHERE ? = '' OR id = ? OR name LIKE ? ESCAPE '\\' "
+                            "ORDER BY id LIMIT ?", (words, by_id, like, limit))
+        return [(int(i), f"{i}: {name}") for i, name in rows]
+    if kind == "indicator":
+        rows = conn.execute("SELECT id, type, value FROM indicators WHERE n_occurrences > 0 AND "
+                            "(? = '' OR id = ? OR value LIKE ? ESCAPE '\\') ORDER BY type, sort_key LIMIT ?",
+                            (words, by_id, like, limit))
+        return [(int(i), f"{i}: {t} {v}") for i, t, v in rows]
+    if kind == "note":
+        notes = [n for n in list_notes(case) if not words or words.lower() in n.text.lower()
+                 or n.id == by_id]
+        return [(n.id, f"{n.id}: {' '.join(n.text.split())[:80]}") for n in notes[:limit]]
+    return []

@@ -325,9 +325,12 @@ class Case:
         stays where it is (a re-import attaches it), otherwise it is moved to ``quarantine/``.
         Each step moves first and records second; a crash in between leaves a file in
         ``quarantine/`` that no record names, which the next opening records.
+
+        Only what a crash can leave is looked at: ``vault/tmp`` and the blobs named by journal
+        entries still in ``vault/journal`` (written before any blob is linked, removed once it is
+        recorded). A case from before the journal gets one scan of every blob, then a journal.
         """
         handled = {r[0] for r in self.db.execute("SELECT path FROM recovery")}
-        known = {r[0] for r in self.db.execute("SELECT DISTINCT sha256 FROM items")}
         for tmp in self.vault.temp_files():
             rel = self._rel(tmp)
             if rel in handled:
@@ -342,10 +345,16 @@ class Case:
             dest = self._quarantine(tmp)
             self._record_recovery(rel, "temp file", f"moved to {self._rel(dest)}",
                                   {"sha256": sha, "size": dest.stat().st_size}, also=self._rel(dest))
-        if self.vault.root.is_dir():
-            for blob in list(self.vault.blobs()):
+        entries = self.vault.in_flight()
+        if self.vault.journalled and all(shas is not None for _entry, shas in entries):
+            named = sorted({sha for _entry, shas in entries for sha in shas or ()})
+            candidates = [b for b in (self.vault.blob_path(sha) for sha in named) if b.is_file()]
+        else:
+            candidates = list(self.vault.blobs()) if self.vault.root.is_dir() else []
+        if candidates:
+            for blob in candidates:
                 rel = self._rel(blob)
-                if blob.name in known or rel in handled:
+                if self._named(blob.name) or rel in handled:
                     continue
                 actual = sha256_on_disk(blob)
                 if actual == blob.name:
@@ -356,6 +365,10 @@ class Case:
                     dest = self._quarantine(blob)
                     self._record_recovery(rel, "orphan blob", "content does not match its name; moved "
                                           f"to {self._rel(dest)}", {"sha256": actual}, also=self._rel(dest))
+        for entry, _shas in entries:
+            self.vault.settle(entry)  # every blob it named is recorded as an item or as recovered
+        if not self.vault.journalled and self.vault.root.is_dir():
+            self.vault.start_journal()
         qdir = self.path / "quarantine"
         if qdir.is_dir():
             handled = {r[0] for r in self.db.execute("SELECT path FROM recovery")}
@@ -365,6 +378,10 @@ class Case:
                     self._record_recovery(rel, "quarantined file", "found in quarantine, moved there by "
                                           "an interrupted recovery; kept", {"sha256": sha256_on_disk(stray)})
         return self.recovery
+
+    def _named(self, sha256: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM items WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
+        return found is not None
 
     def _rel(self, path: Path) -> str:
         return str(path.relative_to(self.path))

@@ -221,7 +221,10 @@ def entries(conn: sqlite3.Connection, item_id: int | None = None) -> list[dict[s
     if item_id is not None:
         sql += " WHERE item_id = ?"
         args = (item_id,)
-    cur = conn.execute(sql + " ORDER BY seq", args)
+    return _decoded(conn.execute(sql + " ORDER BY seq", args))
+
+
+def _decoded(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     cols = [d[0] for d in cur.description]
     out = []
     for row in cur:
@@ -242,3 +245,35 @@ def hashed_entries(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     cur = conn.execute(f"SELECT {', '.join(FIELDS)}, entry_hash FROM custody ORDER BY seq")  # noqa: S608
     names = [*FIELDS, "entry_hash"]
     return [dict(zip(names, row, strict=True)) for row in cur]
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    """The sequence number of the newest entry (0 for an empty log): entries are numbered 1..N."""
+    row = conn.execute("SELECT MAX(seq) FROM custody").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def count(conn: sqlite3.Connection, item_id: int | None = None) -> int:
+    """How many entries the log holds (all, or about one item)."""
+    if item_id is None:
+        return int(conn.execute("SELECT COUNT(*) FROM custody").fetchone()[0])
+    return int(conn.execute("SELECT COUNT(*) FROM custody WHERE item_id = ?", (item_id,)).fetchone()[0])
+
+
+def entries_page(conn: sqlite3.Connection, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Entries ``offset`` to ``offset + limit - 1`` in log order (0-based), for a view that pages them.
+
+    By position rather than by sequence number, so a log with a gap (an entry deleted behind the
+    application's back, which ``verify`` names) still shows every entry that is there.
+    """
+    return _decoded(conn.execute("SELECT * FROM custody ORDER BY seq LIMIT ? OFFSET ?", (limit, offset)))
+
+
+def entries_between(conn: sqlite3.Connection, first: int, last: int) -> list[dict[str, Any]]:
+    """Entries ``first`` to ``last`` (sequence numbers, inclusive), for a view that pages them in.
+
+    A case of a hundred thousand items has more custody entries than that; the window reads the
+    screenful it shows, by primary key, instead of all of them.
+    """
+    return _decoded(conn.execute("SELECT * FROM custody WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                                 (first, last)))

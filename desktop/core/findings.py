@@ -18,6 +18,7 @@ from typing import Any
 from desktop.core import custody, state, warninglists
 from desktop.core.confusables import skeleton
 from desktop.core.custody import utc_now
+from desktop.core.indicator_order import sort_key
 
 # How much an occurrence is worth by where it was read (DESIGN §5: parsed header > body > OCR).
 SOURCE_CONFIDENCE = {"analyst": 1.0, "header": 0.9, "attachment": 0.9, "metadata": 0.8,
@@ -165,8 +166,8 @@ def indicator_id(conn: sqlite3.Connection, type_: str, value: str) -> int:
     row = conn.execute("SELECT id FROM indicators WHERE type = ? AND value = ?", (type_, value)).fetchone()
     if row:
         return int(row[0])
-    cur = conn.execute("INSERT INTO indicators (type, value, first_seen) VALUES (?, ?, ?)",
-                       (type_, value, utc_now()))
+    cur = conn.execute("INSERT INTO indicators (type, value, first_seen, sort_key) VALUES (?, ?, ?, ?)",
+                       (type_, value, utc_now(), sort_key(type_, value)))
     return int(cur.lastrowid or 0)
 
 
@@ -180,8 +181,8 @@ def indicator_ids(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> 
     if not wanted:
         return {}
     now = utc_now()
-    conn.executemany("INSERT OR IGNORE INTO indicators (type, value, first_seen) VALUES (?, ?, ?)",
-                     [(t, v, now) for t, v in wanted])
+    conn.executemany("INSERT OR IGNORE INTO indicators (type, value, first_seen, sort_key) "
+                     "VALUES (?, ?, ?, ?)", [(t, v, now, sort_key(t, v)) for t, v in wanted])
     found = conn.execute(
         "SELECT id, type, value, warnings FROM indicators WHERE (type, value) IN "
         "(SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j)",
@@ -466,3 +467,29 @@ def ocr_findings(conn: sqlite3.Connection, item_id: int) -> list[OcrFinding]:
                               int(agree or 1), int(reads or 1), tuple(extra.get("alternatives") or ()),
                               enhanced))
     return out
+
+
+ANALYST_WHERE = "region selected by analyst"
+
+
+def record_analyst_reading(conn: sqlite3.Connection, *, examiner: str, item_id: int, type_: str, value: str,
+                           bbox: list[int], time_s: float | None, note: str = "") -> dict[str, Any]:
+    """Record what an analyst read in a region of a picture as an occurrence, with a custody note.
+
+    Call it inside the case's transaction: the occurrence and its entry (which binds the item's
+    new findings digest, issue 11) are written together or not at all.
+
+    Returns:
+        The custody entry.
+    """
+    occurrence: dict[str, Any] = {"type": type_, "value": value, "source": "analyst", "where": ANALYST_WHERE,
+                                  "bbox": list(bbox)}
+    if time_s is not None:
+        occurrence["time_s"] = round(time_s, 3)
+    record_occurrences(conn, item_id, [occurrence])
+    return custody.append(conn, action="note", examiner=examiner, item_id=item_id,
+                          result="indicator recorded by the analyst",
+                          detail={"what": "indicator recorded from a selected region", "type": type_,
+                                  "value": value, "bbox": list(bbox), "time_s": occurrence.get("time_s"),
+                                  "note": note,
+                                  "findings_sha256": state.findings_digests(conn, [item_id])[item_id]})

@@ -14,6 +14,13 @@ guarantees at a fraction of the cost: every file of the batch is copied and hash
 linked, and one more ``syncfs`` makes every new directory entry durable — where one file at a time
 paid two or three fsyncs (measured: ~4 ms each under load, most of the acquisition time).
 
+Before any blob is linked into place, the vault writes a *journal entry* naming the blobs about
+to appear (``vault/journal/<id>.json``), made durable with the copies themselves; the caller
+removes it (:meth:`Vault.settle`) once the case has recorded those blobs. A crash between the link
+and the record therefore leaves an entry that names exactly the blobs no item may name yet, and
+recovery on the next opening looks at those and at ``vault/tmp`` — not at every blob of a case
+of a hundred thousand items (measured: 3.75 s a writable opening of a 20,000-item case).
+
 This module knows nothing of items or custody: the case records what the vault did.
 """
 
@@ -23,6 +30,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import hashlib
+import json
 import os
 import queue
 import stat
@@ -54,6 +62,8 @@ class Blob:
         chunk_hashes: SHA-256 of each :data:`CHUNK`-sized piece of a file larger than one chunk
             (empty otherwise), so a later verification can say *where* a blob changed, as EWF's
             per-chunk checksums and AFF4's block hashes do.
+        journal: the journal entry that names this blob until the case has recorded it; hand it
+            to :meth:`Vault.settle` after the record is committed.
     """
 
     sha256: str
@@ -63,6 +73,7 @@ class Blob:
     path: Path
     existed: bool
     chunk_hashes: tuple[str, ...] = ()
+    journal: Path | None = None
 
 
 @dataclass
@@ -72,10 +83,12 @@ class BatchResult:
     Attributes:
         blobs: the blob of each source that was stored (None where it failed).
         errors: for each source that failed, one sentence on why (None where it was stored).
+        journal: the journal entry naming the batch's blobs until the case has recorded them.
     """
 
     blobs: list[Blob | None] = field(default_factory=list)
     errors: list[str | None] = field(default_factory=list)
+    journal: Path | None = None
 
 
 @dataclass
@@ -186,6 +199,7 @@ class Vault:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
+        self.journal = root / "journal"
         # Blob folders known to exist (seen or made by this process): linking a small file into
         # place otherwise cost two stats and a mkdir. A folder removed behind our back makes the
         # link fail, which forgets what is known and tries once more.
@@ -194,6 +208,60 @@ class Vault:
     def ensure(self) -> None:
         """Create the vault folders of a new case."""
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self.journal.mkdir(exist_ok=True)
+
+    # -- the journal of blobs in flight ------------------------------------------------------
+
+    @property
+    def journalled(self) -> bool:
+        """Whether this vault keeps a journal (a case made or upgraded by this version)."""
+        return self.journal.is_dir()
+
+    def _note_in_flight(self, sha256s: Sequence[str]) -> Path | None:
+        """Write the journal entry naming blobs about to be linked (durable: see the callers)."""
+        if not self.journalled or not sha256s:
+            return None
+        entry = self.journal / f"{uuid.uuid4().hex}.json"
+        fd = os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            json.dump({"blobs": sorted(set(sha256s))}, f)
+        return entry
+
+    def settle(self, entry: Path | None) -> None:
+        """The case has recorded the blobs of a journal entry: forget it.
+
+        No fsync: an entry that comes back after a power cut names blobs that items name, which
+        recovery sees at once and forgets again.
+        """
+        if entry is not None:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+
+    def in_flight(self) -> list[tuple[Path, list[str] | None]]:
+        """Journal entries a crash left, with the blobs each names.
+
+        An entry that cannot be read names ``None``: the caller cannot know what it named and
+        looks at every blob (fail closed). Only a crash while the entry itself was being written
+        leaves one, before any blob it would have named was linked.
+        """
+        if not self.journalled:
+            return []
+        out: list[tuple[Path, list[str] | None]] = []
+        for entry in sorted(self.journal.glob("*.json")):
+            try:
+                names = json.loads(entry.read_text(encoding="ascii"))["blobs"]
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    raise ValueError("not a list of names")
+            except (OSError, ValueError, KeyError, TypeError):
+                out.append((entry, None))
+                continue
+            out.append((entry, [str(n) for n in names]))
+        return out
+
+    def start_journal(self) -> None:
+        """Begin keeping a journal (after an older case's one full recovery scan)."""
+        self.journal.mkdir(exist_ok=True)
+        _fsync_dir(self.root)
 
     def blob_path(self, sha256: str) -> Path:
         """Return where the blob with this SHA-256 lives (whether or not it exists)."""
@@ -291,10 +359,15 @@ class Vault:
         result = BatchResult([None] * len(batch.labels), [batch.errors.get(i) for i in
                                                                  range(len(batch.labels))])
         staged, batch.staged = batch.staged, []
+        entry: Path | None = None
+        linking = False
         try:
             if not staged:
                 return result
-            sync_filesystem(self.tmp, [t for _i, t, *_rest in staged])
+            entry = self._note_in_flight([sha for _i, _t, sha, *_rest in staged])
+            sync_filesystem(self.tmp, [t for _i, t, *_rest in staged] + ([entry] if entry else []))
+            if entry is not None and _SYNCFS is None:
+                _fsync_dir(self.journal)
             for _staged in staged:
                 failpoints.hit("after_tmp_fsync")
             # Every copy is dropped from the page cache and its read from disk started at once,
@@ -310,6 +383,7 @@ class Vault:
                 failpoints.hit("after_reread")
             linked: list[tuple[int, Path, str, str, str, int, bool]] = []
             directories: set[Path] = set()
+            linking = True
             for index, tmp, sha256, sha1, md5, size in staged:
                 existed, touched = self._link(tmp, sha256, batch.labels[index])
                 directories.update(touched)
@@ -320,8 +394,10 @@ class Vault:
             for index, tmp, sha256, sha1, md5, size, existed in linked:
                 os.unlink(tmp)
                 failpoints.hit("after_unlink_tmp")
-                result.blobs[index] = Blob(sha256, sha1, md5, size, self.blob_path(sha256), existed)
+                result.blobs[index] = Blob(sha256, sha1, md5, size, self.blob_path(sha256), existed,
+                                           journal=entry)
             staged = []
+            result.journal, entry = entry, None
             return result
         except OSError as exc:
             raise AcquisitionError(f"cannot write a batch of files into the vault: {exc}") from exc
@@ -330,6 +406,9 @@ class Vault:
                 # Our own copies, never evidence; a linked one is only a second name of its blob.
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
+            # A batch that failed after linking keeps its entry: recovery looks at what it names.
+            if entry is not None and not linking:
+                self.settle(entry)
 
     def discard(self, batch: StagedBatch) -> None:
         """Remove the temp copies of a batch that will not be sealed."""
@@ -377,6 +456,11 @@ class Vault:
                     "the disk may be failing"
                 )
             failpoints.hit("after_reread")
+            entry = self._note_in_flight([sha256])
+            if entry is not None:
+                with entry.open("rb") as f:
+                    os.fsync(f.fileno())
+                _fsync_dir(self.journal)
             existed, directories = self._link(tmp, sha256, label)
             linked = not existed
             final = self.blob_path(sha256)
@@ -389,7 +473,7 @@ class Vault:
             failpoints.hit("after_unlink_tmp")
             # No fsync of vault/tmp: a temp name that reappears after a power cut is a second
             # link to this blob, which recovery recognises and removes.
-            return Blob(sha256, sha1, md5, size, final, existed, tuple(pieces or ()))
+            return Blob(sha256, sha1, md5, size, final, existed, tuple(pieces or ()), entry)
         except OSError as exc:
             raise AcquisitionError(f"cannot write {label} into the vault: {exc}") from exc
         finally:
@@ -517,7 +601,7 @@ class Vault:
     def blobs(self) -> Iterator[Path]:
         """Every file under the vault's hash folders (not temp files)."""
         for first in sorted(self.root.iterdir()):
-            if first.name == "tmp" or not first.is_dir():
+            if first.name in ("tmp", "journal") or not first.is_dir():
                 continue
             for second in sorted(first.iterdir()):
                 if second.is_dir():

@@ -50,9 +50,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import analysis
+from desktop.core import analysis, edits
 from desktop.core.case import Case
-from desktop.ui import case_text
+from desktop.ui import case_text, theme
 from desktop.ui.case_session import CaseSession
 from desktop.ui.case_snapshot import RefChoices
 from desktop.ui.row_model import RowTableModel
@@ -66,7 +66,6 @@ HypothesisIdRole = Qt.ItemDataRole.UserRole + 2
 # window and the paper read alike; dark cells get white text.
 RATING_COLOURS = {"CC": "#1E7B34", "C": "#A7D7A9", "N": "#E4E6EA", "I": "#F4B4AE",
                   "II": "#C0392B", "NA": "#FFFFFF"}
-_DARK = {"CC", "II"}
 # + and - walk this scale; NA and unrated cells start from the middle.
 _SCALE = ("II", "I", "N", "C", "CC")
 _LEVEL_KEYS = {Qt.Key.Key_L: "low", Qt.Key.Key_M: "medium", Qt.Key.Key_H: "high"}
@@ -268,8 +267,8 @@ class AchModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.BackgroundRole and rating:
             return QBrush(QColor(RATING_COLOURS[rating]))
-        if role == Qt.ItemDataRole.ForegroundRole and rating in _DARK:
-            return QBrush(QColor("#ffffff"))
+        if role == Qt.ItemDataRole.ForegroundRole and rating:
+            return QBrush(theme.on(RATING_COLOURS[rating]))  # whatever the palette's own text colour
         if role == Qt.ItemDataRole.FontRole and rating:
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -305,8 +304,8 @@ class AchModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.BackgroundRole:
             if sc is not None and sc.rank == 1 and sc.rated:
-                return QBrush(_FIRST_GLANCE)
-            return QBrush(QColor("#F1F3F6"))
+                return QBrush(theme.tint(_FIRST_GLANCE))
+            return QBrush(theme.tint("#F1F3F6"))
         if role == Qt.ItemDataRole.ToolTipRole and col == self.LABEL:
             return "Heuer's weighted inconsistency: lower is more likely; ties share a rank"
         if role == Qt.ItemDataRole.ToolTipRole and sc is not None:
@@ -394,7 +393,7 @@ class RankingModel(RowTableModel[analysis.HypothesisScore]):
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() != 1:
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.BackgroundRole and sc.rank == 1 and sc.rated:
-            return QBrush(_FIRST_GLANCE)
+            return QBrush(theme.tint(_FIRST_GLANCE))
         return None
 
 
@@ -818,15 +817,15 @@ class AchView(QWidget):
 
     def _on_model_rating_edited(self, evidence_id: int, hypothesis_id: int, rating: str | None) -> None:
         self.session.change("Rate ACH cell",
-                            lambda case: analysis.set_rating(case, evidence_id, hypothesis_id, rating))
+                            lambda case: edits.set_rating(case, evidence_id, hypothesis_id, rating))
 
     def _on_model_evidence_edited(self, evidence_id: int, field: str, value: str) -> None:
         def write(case: Case) -> object:
             if field == "label":
-                return analysis.update_evidence(case, evidence_id, label=value)
+                return edits.update_evidence(case, evidence_id, label=value)
             if field == "credibility":
-                return analysis.update_evidence(case, evidence_id, credibility=value)
-            return analysis.update_evidence(case, evidence_id, relevance=value)
+                return edits.update_evidence(case, evidence_id, credibility=value)
+            return edits.update_evidence(case, evidence_id, relevance=value)
 
         self.session.change("Edit ACH evidence", write)
 
@@ -867,7 +866,7 @@ class AchView(QWidget):
         dialog = HypothesisDialog(self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             title, desc = dialog.title.text(), dialog.description.toPlainText()
-            self.session.change("Add hypothesis", lambda case: analysis.add_hypothesis(case, title, desc))
+            self.session.change("Add hypothesis", lambda case: edits.add_hypothesis(case, title, desc))
 
     def _on_edit_hypothesis_triggered(self) -> None:
         hyp = self._current_hypothesis()
@@ -876,21 +875,21 @@ class AchView(QWidget):
         dialog = HypothesisDialog(self, hyp)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             title, desc = dialog.title.text(), dialog.description.toPlainText()
-            self.session.change("Edit hypothesis", lambda case: analysis.update_hypothesis(
+            self.session.change("Edit hypothesis", lambda case: edits.update_hypothesis(
                 case, hyp.id, title=title, description=desc))
 
     def _on_delete_hypothesis_triggered(self) -> None:
         hyp = self._current_hypothesis()
         if hyp is None or not self._confirm(f"Delete hypothesis \u201c{hyp.title}\u201d and its ratings?"):
             return
-        self.session.change("Delete hypothesis", lambda case: analysis.delete_hypothesis(case, hyp.id))
+        self.session.change("Delete hypothesis", lambda case: edits.delete_hypothesis(case, hyp.id))
 
     def _on_add_evidence_triggered(self) -> None:
         dialog = EvidenceDialog(self, self._refs)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             label, kind, ref = dialog.label.text(), str(dialog.kind.currentData()), dialog.chosen_ref()
             cred, rel = str(dialog.credibility.currentData()), str(dialog.relevance.currentData())
-            self.session.change("Add ACH evidence", lambda case: analysis.add_evidence(
+            self.session.change("Add ACH evidence", lambda case: edits.add_evidence(
                 case, label, kind=kind, ref_id=ref, credibility=cred, relevance=rel))
 
     def _on_edit_evidence_triggered(self) -> None:
@@ -901,14 +900,14 @@ class AchView(QWidget):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             label = dialog.label.text()
             cred, rel = str(dialog.credibility.currentData()), str(dialog.relevance.currentData())
-            self.session.change("Edit ACH evidence", lambda case: analysis.update_evidence(
+            self.session.change("Edit ACH evidence", lambda case: edits.update_evidence(
                 case, ev.id, label=label, credibility=cred, relevance=rel))
 
     def _on_delete_evidence_triggered(self) -> None:
         ev = self._current_evidence()
         if ev is None or not self._confirm(f"Delete evidence \u201c{ev.label}\u201d and its ratings?"):
             return
-        self.session.change("Delete ACH evidence", lambda case: analysis.delete_evidence(case, ev.id))
+        self.session.change("Delete ACH evidence", lambda case: edits.delete_evidence(case, ev.id))
 
     def _confirm(self, question: str) -> bool:
         return case_text.ask(self, "Casetrail", question + "\n\nThe custody log keeps what is deleted.")

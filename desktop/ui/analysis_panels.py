@@ -16,11 +16,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QTabWidget
 
 from desktop.core.case import Case, Item
+from desktop.core.graph import Node
 from desktop.core.store import Database
 from desktop.ui import case_text
 from desktop.ui.detail_pane import DetailPane
 from desktop.ui.email_view import EmailView
-from desktop.ui.graph_view import GraphView, Node
+from desktop.ui.graph_view import GraphView
 from desktop.ui.indicators_view import IndicatorsView
 from desktop.ui.media_view import MediaView
 from desktop.ui.search_view import SearchView
@@ -67,11 +68,13 @@ class AnalysisPanels(QObject):
         self.item_tabs.addTab(self.media_view, "Media")
         self.item_tabs.currentChanged.connect(self._on_item_tabs_current_changed)
         self.email_view.link_hovered.connect(self._on_email_view_link_hovered)
+        self.email_view.attachment_activated.connect(self.reveal_item)
         self.media_view.indicator_recorded.connect(self._on_media_view_indicator_recorded)
 
         self.indicators_view = IndicatorsView(tasks, window)
         self.indicators_view.occurrence_activated.connect(self._on_indicators_view_occurrence_activated)
         self.indicators_view.tags_changed.connect(self._on_indicators_view_tags_changed)
+        self.indicators_view.graph_requested.connect(self._on_indicators_view_graph_requested)
         self.indicators_view.correlations_ready.connect(self._on_indicators_view_correlations_ready)
         self.graph_view = GraphView(tasks, self.indicators_view.model.correlations, window)
         self.graph_view.node_activated.connect(self._on_graph_view_node_activated)
@@ -99,7 +102,7 @@ class AnalysisPanels(QObject):
     def show_item(self, item: Item | None, reader: Database | None, case: Case | None) -> None:
         """Show the selected evidence item in the view that fits it."""
         self.item = item
-        is_mail = self.email_view.show_item(item.id if item else None, reader)
+        is_mail = self.email_view.show_item(item.id if item else None, reader, case)
         is_media = self.media_view.show_item(item, reader, case)
         wanted = DETAILS_TAB
         if is_mail:
@@ -153,11 +156,18 @@ class AnalysisPanels(QObject):
                         break
         return True
 
+    def reveal_item(self, item_id: int) -> bool:
+        """Select an item in the evidence table (showing it below); False when it is not there."""
+        return self._select_item(item_id)
+
     def _select_item(self, item_id: int) -> bool:
         window = self.window
         row = window.model.row_of(item_id)
         if row is None:
             window.model.refresh()
+            row = window.model.row_of(item_id)
+        if row is None and window.model.query.text:  # hidden by the filter: show every item again
+            window.evidence_filter.clear()
             row = window.model.row_of(item_id)
         if row is None:
             return False
@@ -200,6 +210,14 @@ class AnalysisPanels(QObject):
     def _on_indicators_view_occurrence_activated(self, item_id: int, occurrence: object) -> None:
         if isinstance(occurrence, dict):
             self.reveal_occurrence(item_id, occurrence)
+
+    def _on_indicators_view_graph_requested(self, indicator_id: int) -> None:
+        self.show_in_graph(f"indicator:{indicator_id}")
+
+    def show_in_graph(self, key: str) -> None:
+        """Open the Graph tab built around one node (``indicator:ID`` or ``item:ID``)."""
+        self.graph_view.show_around(key)
+        self.window.tabs.setCurrentWidget(self.graph_view)
 
     def _on_indicators_view_tags_changed(self) -> None:
         self.window.custody_view.load(self.window.reader)

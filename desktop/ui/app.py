@@ -8,11 +8,12 @@ knows about evidence; it only sets the application up and hands the case path to
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop import __version__
@@ -38,11 +39,37 @@ def ensure_application() -> QApplication:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("Casetrail")
     app.setStyle("Fusion")  # the same look on every desktop, so screenshots in reports match
+    apply_theme(app, os.environ.get("CASETRAIL_THEME", "system"))
     apply_stylesheet(app)
     icon = resource_path("icons", "casetrail.png")
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     return app
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    """Follow the desktop's palette (``system``), or force ``light`` or ``dark``.
+
+    The window's own marks take their colours from the palette (``desktop.ui.theme``), so a dark
+    desktop gets readable tables without any setting; ``CASETRAIL_THEME=dark`` forces it where
+    the desktop says nothing (a plain X session, a screenshot of the dark look).
+    """
+    if theme not in ("light", "dark"):
+        return
+    palette = app.style().standardPalette()
+    if theme == "dark":
+        role = QPalette.ColorRole
+        for r, colour in ((role.Window, "#2b2d30"), (role.WindowText, "#e6e6e6"), (role.Base, "#1f2023"),
+                          (role.AlternateBase, "#27292c"), (role.Text, "#e6e6e6"), (role.Button, "#33363a"),
+                          (role.ButtonText, "#e6e6e6"), (role.ToolTipBase, "#33363a"),
+                          (role.ToolTipText, "#e6e6e6"), (role.Highlight, "#2f5d8a"),
+                          (role.HighlightedText, "#ffffff"), (role.Link, "#8ab4f8"), (role.Mid, "#55585c"),
+                          (role.PlaceholderText, "#9a9a9a")):
+            palette.setColor(r, QColor(colour))
+        palette.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor("#7a7a7a"))
+        palette.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor("#7a7a7a"))
+        palette.setColor(QPalette.ColorGroup.Disabled, role.WindowText, QColor("#7a7a7a"))
+    app.setPalette(palette)
 
 
 def apply_stylesheet(app: QApplication) -> None:

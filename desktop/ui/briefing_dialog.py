@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import keys
+from desktop.core import indicator_list, keys
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
@@ -143,8 +143,7 @@ def render_preview(case: Case, options: BriefingOptions) -> Task[BriefingPreview
     yield Progress("Laying out the briefing")
     with read_only_view(case) as view, _LAYOUT:
         data, pages = render_briefing(view, options)
-        values = [str(r[0]) for r in view.db.conn.execute(
-            "SELECT DISTINCT value FROM indicators ORDER BY value LIMIT 5000")]
+        values = indicator_list.values(view.db.conn)
     thumbs = yield from render_pages(data, range(min(pages, THUMB_LIMIT)), THUMB_SCALE)
     return BriefingPreview(data, pages, thumbs, options, values)
 

@@ -18,6 +18,7 @@ from typing import TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from desktop.core.case import Case
+from desktop.core.changes import Changes
 from desktop.core.progress import Task
 from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 
@@ -31,10 +32,14 @@ class CaseSession(QObject):
         change_saved: a change was committed; carries its name (e.g. ``"Rate cell"``).
         change_failed: a change was refused or failed (the error dialog has been shown);
             carries its name.
+        changes_made: a change returned what it changed (a :class:`~desktop.core.changes.Changes`,
+            with its inverse when it can be undone); the window files it for Undo and refreshes
+            what it names.
     """
 
     change_saved = Signal(str)
     change_failed = Signal(str)
+    changes_made = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -99,4 +104,9 @@ class CaseSession(QObject):
             else:
                 self.change_failed.emit(name)
 
-        return self.tasks.run_write(name, lambda: as_task(lambda: fn(case), name), on_done=done)
+        def succeeded(result: object) -> None:
+            if generation == self._generation and isinstance(result, Changes):
+                self.changes_made.emit(result)
+
+        return self.tasks.run_write(name, lambda: as_task(lambda: fn(case), name), on_success=succeeded,
+                                    on_done=done)

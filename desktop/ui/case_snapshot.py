@@ -56,12 +56,7 @@ def read_only_view(case: Case) -> Iterator[Case]:
 
 
 def _refs(view: Case) -> RefChoices:
-    conn = view.db.conn
-    items = [(int(i), f"{i}: {name}") for i, name in conn.execute("SELECT id, name FROM items ORDER BY id")]
-    indicators = [(int(i), f"{i}: {t} {v}") for i, t, v in
-                  conn.execute("SELECT id, type, value FROM indicators ORDER BY type, value")]
-    notes = [(n.id, f"{n.id}: {' '.join(n.text.split())[:80]}") for n in analysis.list_notes(view)]
-    return {"item": items, "indicator": indicators, "note": notes}
+    return {kind: analysis.reference_choices(view, kind) for kind in ("item", "indicator", "note")}
 
 
 def read_assessment(case: Case) -> Task[AssessmentSnapshot]:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPlainTextEdit,
     QRadioButton,
     QScrollArea,
     QSplitter,
@@ -32,16 +33,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import findings, hop_numbers, timestamps
+from desktop.core import findings, hop_numbers, item_detail, item_list, timestamps
+from desktop.core.case import Case
 from desktop.core.ip import describe_class
 from desktop.core.store import Database
-from desktop.ui import case_text
+from desktop.ui import case_text, theme
 from desktop.ui.custody_view import configure_table
-from desktop.ui.display import WARNING_FOREGROUND
+from desktop.ui.display import WARNING_FOREGROUND, human_size
 from desktop.ui.row_model import RowTableModel
 from desktop.ui.safe_html import SafeTextBrowser, shown_offset
 
 _Index = QModelIndex | QPersistentModelIndex
+_RAW_SHOWN = 1 << 20  # bytes of a message's source the window shows (the vault keeps them all)
 
 HOP_HEADERS = ("#", "From host", "From IP", "Reverse DNS", "By host", "Protocol", "Time (UTC)",
                "Delay", "Flags")
@@ -145,7 +148,7 @@ class HopModel(RowTableModel[dict[str, Any]]):
                 return f"SMTP id {hop['smtp_id']}; for {hop.get('for_addr') or '-'}"
             return None
         if role == Qt.ItemDataRole.BackgroundRole and origin:
-            return QBrush(ORIGIN_BACKGROUND)
+            return QBrush(theme.tint(ORIGIN_BACKGROUND))
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 8 and flags:
                 return QBrush(WARNING_FOREGROUND)
@@ -198,8 +201,33 @@ def _set_verdict(label: QLabel, name: str, verdict: str | None) -> None:
     fallback = _VERDICT_COLOURS["fail"] if "fail" in text else _VERDICT_COLOURS["none"]
     fg, bg = _VERDICT_COLOURS.get(text, fallback)
     case_text.plain(label, f"{name}: {text}")
+    fg, bg = theme.ink(fg).name(), theme.tint(bg).name()
     label.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg}; "
                         "border-radius: 3px; padding: 1px 6px; font-weight: bold; }")
+
+
+class AttachmentModel(RowTableModel[item_list.ItemRow]):
+    """The items derived from a message (attachments, parts), as the core lists them."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent, headers=["Name", "Kind", "Size", "MIME type", "SHA-256"])
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+    def cell(self, index: _Index, role: int) -> Any:
+        """Cell contents (the item id under ``Qt.UserRole``)."""
+        row = self.row_for(index)
+        if row is None:
+            return None
+        item = row.item
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (item.name, item.kind, human_size(item.size), item.mime, item.sha256)[index.column()]
+        if role == Qt.ItemDataRole.UserRole:
+            return item.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{item.name}\n{item.derived_how or ''}\nSHA-256 {item.sha256}"
+        if role == Qt.ItemDataRole.FontRole and index.column() == 4:
+            return self._mono
+        return None
 
 
 class EmailView(QWidget):
@@ -207,9 +235,11 @@ class EmailView(QWidget):
 
     Signals:
         link_hovered: the target of a link under the mouse in the HTML body (never opened).
+        attachment_activated: an attachment was double-clicked; carries its item id.
     """
 
     link_hovered = Signal(str)
+    attachment_activated = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -299,11 +329,28 @@ class EmailView(QWidget):
         body_layout.addWidget(self.body, 1)
         body_layout.addWidget(self.link_label)
 
+        self.attachment_model = AttachmentModel(self)
+        self.attachment_table = QTableView(self)
+        self.attachment_table.setObjectName("attachmentTable")
+        self.attachment_table.setModel(self.attachment_model)
+        configure_table(self.attachment_table)
+        self.attachment_table.setToolTip("Double-click an attachment to open it as an item of its own")
+        self.attachment_table.doubleClicked.connect(self._on_attachment_table_double_clicked)
+        self.raw_source = QPlainTextEdit(self)
+        self.raw_source.setObjectName("rawSource")
+        self.raw_source.setReadOnly(True)
+        self.raw_source.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.raw_source.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+
         self.inner_tabs = QTabWidget(self)
         self.inner_tabs.setDocumentMode(True)
         self.inner_tabs.addTab(self.hop_table, "Received hops")
         self.inner_tabs.addTab(body_page, "Body")
         self.inner_tabs.addTab(self.header_table, "All headers")
+        self.attachments_tab = self.inner_tabs.addTab(self.attachment_table, "Attachments")
+        self.raw_tab = self.inner_tabs.addTab(self.raw_source, "Raw source")
+        self.inner_tabs.currentChanged.connect(self._on_inner_tabs_current_changed)
+        self._raw_of: tuple[Case, int] | None = None  # the message whose source is shown when asked
 
         self.content = QSplitter(Qt.Orientation.Horizontal, self)
         self.content.setChildrenCollapsible(False)
@@ -320,11 +367,51 @@ class EmailView(QWidget):
 
     # -- feeding -----------------------------------------------------------------------------
 
-    def show_item(self, item_id: int | None, reader: Database | None) -> bool:
-        """Show the message stored for an item; False (and a hint) when there is none."""
+    def show_item(self, item_id: int | None, reader: Database | None, case: Case | None = None) -> bool:
+        """Show the message stored for an item; False (and a hint) when there is none.
+
+        Its attachments (the items derived from it) are listed; its raw source is read from the
+        vault only when the Raw source tab is opened.
+        """
         mail = findings.email_of(reader.conn, item_id) if reader is not None and item_id is not None else None
         self.show_mail(mail)
+        parts = (list(item_list.rows(reader.conn, item_list.child_ids(reader.conn, item_id)).values())
+                 if mail is not None and reader is not None and item_id is not None else [])
+        self.attachment_model.set_rows(parts)
+        self.inner_tabs.setTabText(self.attachments_tab, f"Attachments ({len(parts)})")
+        shown = mail is not None and case is not None and item_id is not None
+        self._raw_of = (case, item_id) if shown and case is not None and item_id is not None else None
+        self.raw_source.clear()
+        if self.inner_tabs.currentIndex() == self.raw_tab:
+            self._load_raw_source()
         return mail is not None
+
+    def _on_inner_tabs_current_changed(self, index: int) -> None:
+        if index == self.raw_tab and not self.raw_source.toPlainText():
+            self._load_raw_source()
+
+    def _load_raw_source(self) -> None:
+        if self._raw_of is None:
+            self.raw_source.setPlainText("")
+            return
+        case, item_id = self._raw_of
+        item = case.item(item_id)
+        if item is None:
+            return
+        try:
+            raw = item_detail.raw_source(case.vault.blob_path(item.sha256), item.size, limit=_RAW_SHOWN)
+        except OSError as exc:
+            self.raw_source.setPlainText(f"The vault copy cannot be read ({exc.strerror or exc}); "
+                                         "verify the case.")
+            return
+        more = (f"\n\n[\u2026 the first {_RAW_SHOWN:,} of {raw.size:,} bytes are shown; export the "
+                "original file for the rest]") if raw.truncated else ""
+        self.raw_source.setPlainText(raw.text + more)
+
+    def _on_attachment_table_double_clicked(self, index: QModelIndex | QPersistentModelIndex) -> None:
+        item_id = self.attachment_model.data(index, Qt.ItemDataRole.UserRole)
+        if item_id is not None:
+            self.attachment_activated.emit(int(item_id))
 
     def show_mail(self, mail: dict[str, Any] | None) -> None:
         """Show one message as ``findings.email_of`` returns it (None clears the view)."""

@@ -3,8 +3,11 @@
 
 As in Anki's browser table, the model holds only the ordered item ids; rows are read lazily, a page
 at a time, into a cache when a view asks for them, so a case with a hundred thousand items opens
-as fast as one with four. It reads through the case's *read-only* connection (``case.reader()``),
-never the writer connection the write pool uses, and so only ever shows committed items.
+as fast as one with four. Which ids, in what order, is the core's item query
+(``core.item_list``: sorted and filtered in SQL on indexes); the model only hands it the column
+and the words the analyst chose. It reads through the case's *read-only* connection
+(``case.reader()``), never the writer connection the write pool uses, and so only ever shows
+committed items.
 
 No business logic here: what an item is comes from the core; verify outcomes are handed in by the
 window after the core has decided them.
@@ -12,6 +15,7 @@ window after the core has decided them.
 
 from __future__ import annotations
 
+import dataclasses
 from enum import IntEnum
 from pathlib import PurePath
 from typing import Any
@@ -19,9 +23,10 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont, QFontDatabase, QIcon
 
-from desktop.core import timestamps
-from desktop.core.case import ITEM_COLUMNS, Item, item_from_row
+from desktop.core import item_list, timestamps
+from desktop.core.case import Item
 from desktop.core.store import Database
+from desktop.ui import theme
 from desktop.ui.display import (
     VERIFY_BACKGROUND,
     VERIFY_FOREGROUND,
@@ -32,6 +37,16 @@ from desktop.ui.display import (
 from desktop.ui.row_model import ReadOnlyTableModel
 
 ItemIdRole = Qt.ItemDataRole.UserRole + 1
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, _BACKGROUND, _DECORATION, _FONT, _ALIGNMENT,
+                    int(ItemIdRole)})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _PAGE = 200  # rows read per query: one screenful several times over
 _CACHE_LIMIT = 20 * _PAGE  # beyond this the cache is dropped and refilled from what is visible
 
@@ -58,6 +73,13 @@ class Column(IntEnum):
     VERIFY = 9
 
 
+# column -> the core's sort key (the Verify column is this window's, not the case's: no sort).
+SORT_KEYS = {
+    Column.ID: "id", Column.NAME: "name", Column.KIND: "kind", Column.SIZE: "size", Column.MIME: "mime",
+    Column.SHA256: "sha256", Column.ACQUIRED_AT: "acquired_at", Column.ACQUIRED_BY: "acquired_by",
+    Column.STATUS: "status",
+}
+
 HEADERS = {
     Column.ID: "ID", Column.NAME: "Name", Column.KIND: "Kind", Column.SIZE: "Size",
     Column.MIME: "MIME type", Column.SHA256: "SHA-256", Column.ACQUIRED_AT: "Acquired at (UTC)",
@@ -77,11 +99,14 @@ class EvidenceModel(ReadOnlyTableModel):
         super().__init__(parent, headers=[HEADERS[column] for column in Column])
         self._reader: Database | None = None
         self._ids: list[int] = []
-        self._only: set[int] | None = None
+        self._query = item_list.ItemQuery()
         self._cache: dict[int, Item] = {}
         self._verify: dict[int, str] = {}
         self._mismatch_icon = mismatch_icon or QIcon()
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._texts: dict[int, tuple[str, ...]] = {}
 
     # -- feeding the model -------------------------------------------------------------------
 
@@ -91,6 +116,7 @@ class EvidenceModel(ReadOnlyTableModel):
         self._reader = reader
         self._ids = self._load_ids()
         self._cache.clear()
+        self._texts.clear()
         self._verify.clear()
         self.endResetModel()
 
@@ -102,6 +128,7 @@ class EvidenceModel(ReadOnlyTableModel):
         old = self._ids
         if ids[: len(old)] == old:
             self._cache.clear()  # statuses may have changed; rows are re-read when next shown
+            self._texts.clear()
             if old:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(old) - 1, len(Column) - 1))
             if len(ids) > len(old):
@@ -112,6 +139,7 @@ class EvidenceModel(ReadOnlyTableModel):
             self.beginResetModel()
             self._ids = ids
             self._cache.clear()
+            self._texts.clear()
             self.endResetModel()
 
     def set_verify_results(self, results: dict[int, str]) -> None:
@@ -153,43 +181,46 @@ class EvidenceModel(ReadOnlyTableModel):
         return 0 if parent.isValid() else len(self._ids)
 
     def cell(self, index: _Index, role: int) -> Any:
-        """Cell contents for each role."""
-        if not index.isValid() or index.parent().isValid():
+        """Cell contents for each role.
+
+        Asked for every role of every cell on every paint: roles the table does not use return at
+        once, and an item's display texts are made once and kept with it.
+        """
+        if role not in _ROLES or not index.isValid():
             return None
         item = self.item_at(index.row())
         if item is None:
             return None
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(item, column)
+        column = index.column()
+        if role == _DISPLAY:
+            texts = self._texts.get(item.id)
+            if texts is None:
+                texts = self._texts[item.id] = tuple(self._display(item, c) for c in Column)
+            return texts[column] if column != Column.VERIFY else verify_text(self._verify.get(item.id))
         if role == ItemIdRole:
             return item.id
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(item, column)
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _TOOLTIP:
+            return self._tooltip(item, Column(column))
+        if role == _FOREGROUND:
             if column == Column.MIME and item.ext_mismatch:
-                return QBrush(WARNING_FOREGROUND)
+                return QBrush(theme.ink(WARNING_FOREGROUND))
             if column == Column.VERIFY and (status := self._verify.get(item.id)) in VERIFY_FOREGROUND:
-                return QBrush(VERIFY_FOREGROUND[status])
+                return QBrush(theme.ink(VERIFY_FOREGROUND[status]))
             return None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND:
             if column == Column.VERIFY and (status := self._verify.get(item.id)) in VERIFY_BACKGROUND:
-                return QBrush(VERIFY_BACKGROUND[status])
+                return QBrush(theme.tint(VERIFY_BACKGROUND[status]))
             return None
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == _DECORATION:
             return self._mismatch_icon if column == Column.MIME and item.ext_mismatch else None
-        if role == Qt.ItemDataRole.FontRole:
+        if role == _FONT:
             if column == Column.SHA256:
                 return self._mono
             if column == Column.VERIFY and self._verify.get(item.id, "ok") != "ok":
-                bold = QFont()
-                bold.setBold(True)
-                return bold
+                return self._bold
             return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in (Column.ID, Column.SIZE):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
+        if role == _ALIGNMENT:
+            return _RIGHT if column in (Column.ID, Column.SIZE) else None
         return None
 
     # -- internals ---------------------------------------------------------------------------
@@ -236,32 +267,51 @@ class EvidenceModel(ReadOnlyTableModel):
 
     def set_only(self, item_ids: list[int] | None) -> None:
         """Show only these items (a campaign's messages), or every item again (None)."""
-        self.beginResetModel()
-        self._only = set(item_ids) if item_ids is not None else None
-        self._ids = self._load_ids()
-        self._cache.clear()
-        self.endResetModel()
+        self._requery(only=frozenset(item_ids) if item_ids is not None else None)
+
+    def set_text_filter(self, text: str) -> None:
+        """Show only items holding every word in their name, source, type or hashes ("" for all)."""
+        self._requery(text=text)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order the rows by a column, in SQL (the Verify column keeps the order it has)."""
+        key = SORT_KEYS.get(Column(column)) if 0 <= column < len(Column) else None
+        if key is None:
+            return
+        self._requery(sort=key, descending=order == Qt.SortOrder.DescendingOrder)
 
     @property
     def filtered(self) -> bool:
         """Whether only some items are shown."""
-        return self._only is not None
+        return self._query.filtered
+
+    @property
+    def query(self) -> item_list.ItemQuery:
+        """The core query the rows come from."""
+        return self._query
+
+    def _requery(self, **change: object) -> None:
+        query = dataclasses.replace(self._query, **change)  # type: ignore[arg-type]
+        if query == self._query:
+            return
+        self.beginResetModel()
+        self._query = query
+        self._ids = self._load_ids()
+        self._cache.clear()
+        self._texts.clear()
+        self.endResetModel()
 
     def _load_ids(self) -> list[int]:
         if self._reader is None:
             return []
-        ids = [int(r[0]) for r in self._reader.execute("SELECT id FROM items ORDER BY id").fetchall()]
-        return ids if self._only is None else [i for i in ids if i in self._only]
+        return item_list.all_ids(self._reader.conn, self._query)
 
     def _fetch_page(self, row: int) -> None:
         if self._reader is None:
             return
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
+            self._texts.clear()
         start = row - row % _PAGE
-        ids = self._ids[start : start + _PAGE]
-        marks = ", ".join("?" for _ in ids)
-        sql = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id IN ({marks})"  # noqa: S608 - our columns
-        for r in self._reader.execute(sql, ids).fetchall():
-            item = item_from_row(r)
-            self._cache[item.id] = item
+        for item_id, found in item_list.rows(self._reader.conn, self._ids[start : start + _PAGE]).items():
+            self._cache[item_id] = found.item

@@ -19,13 +19,9 @@ derivation, correlation matches).
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QWheelEvent
@@ -46,8 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.case import Case
+from desktop.core.graph import Graph, Node, build, layout
 from desktop.core.progress import Progress, Task
-from desktop.ui import case_text
+from desktop.ui import case_text, theme
 from desktop.ui.tasks import TaskManager
 
 KIND_COLOURS = {"item": QColor("#1565c0"), "indicator": QColor("#ef6c00"), "case": QColor("#2e7d32"),
@@ -55,218 +52,18 @@ KIND_COLOURS = {"item": QColor("#1565c0"), "indicator": QColor("#ef6c00"), "case
 KIND_RADIUS = {"item": 9.0, "indicator": 6.0, "case": 12.0, "actor": 12.0, "feed": 10.0}
 KIND_TITLES = {"item": "Evidence item", "indicator": "Indicator", "case": "Other case",
                "actor": "Actor / campaign / malware", "feed": "Feed"}
-ACTOR_KINDS = ("intrusion-set", "threat-actor", "campaign", "malware")
 LABEL_LOD = 0.55  # below this zoom, indicator labels are unreadable clutter: draw dots only
 
 
-@dataclass(frozen=True)
-class Node:
-    """One node of the graph.
+def graph_task(case: Case, correlations: dict[int, Any], focus: str = "") -> Task[Graph]:
+    """Build and lay out the graph on a read-pool thread, through a connection of its own.
 
-    Attributes:
-        key: unique within the graph (``item:12``, ``indicator:40``, ``actor:APT1``).
-        kind: ``item``, ``indicator``, ``case``, ``actor`` or ``feed``.
-        label: what is written beside it.
-        ref: the item or indicator id, for jumping; None for cases, actors and feeds.
-        detail: a longer description for the info line.
+    ``focus`` (``indicator:ID`` or ``item:ID``): only that node and what links to it.
     """
-
-    key: str
-    kind: str
-    label: str
-    ref: int | None = None
-    detail: str = ""
-
-
-@dataclass
-class Graph:
-    """Nodes, undirected edges as index pairs, and (once laid out) positions."""
-
-    nodes: list[Node] = field(default_factory=list)
-    edges: list[tuple[int, int]] = field(default_factory=list)
-    positions: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 2)))
-
-    def neighbours(self, index: int) -> set[int]:
-        """Indexes of the nodes linked to one node."""
-        return {b if a == index else a for a, b in self.edges if index in (a, b)}
-
-
-def _short(text: str, limit: int = 42) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def build_graph(conn: sqlite3.Connection, correlations: dict[int, Any] | None = None) -> Graph:
-    """Build the graph of a case: items and their indicators, derivation links, and matches.
-
-    Args:
-        conn: a connection to the case (read-only is enough).
-        correlations: ``indicator id → Correlation`` from :func:`desktop.core.correlate.correlate`;
-            other cases, actors and feeds come from its matches (warninglists are left out: they
-            would link half the graph to "benign" and explain nothing).
-    """
-    graph = Graph()
-    index: dict[str, int] = {}
-
-    def add(node: Node) -> int:
-        if node.key not in index:
-            index[node.key] = len(graph.nodes)
-            graph.nodes.append(node)
-        return index[node.key]
-
-    links = conn.execute("SELECT DISTINCT item_id, indicator_id FROM occurrences").fetchall()
-    item_ids = sorted({int(r[0]) for r in links})
-    items: dict[int, tuple[str, int | None, str | None]] = {}
-    if item_ids:
-        for r in conn.execute("SELECT id, name, parent_id, derived_how FROM items"):
-            items[int(r[0])] = (str(r[1]), r[2], r[3])
-    # Parents of items with indicators join the graph, so attachments hang off their message.
-    wanted = set(item_ids)
-    for item_id in list(wanted):
-        parent = items.get(item_id, ("", None, None))[1]
-        while parent is not None and parent not in wanted and parent in items:
-            wanted.add(int(parent))
-            parent = items[int(parent)][1]
-    for item_id in sorted(wanted):
-        name, _parent, how = items.get(item_id, (f"item {item_id}", None, None))
-        add(Node(f"item:{item_id}", "item", _short(name), item_id,
-                 f"item {item_id}: {name}" + (f" ({how})" if how else "")))
-    for item_id in sorted(wanted):
-        parent = items.get(item_id, ("", None, None))[1]
-        if parent is not None and f"item:{parent}" in index:
-            graph.edges.append((index[f"item:{parent}"], index[f"item:{item_id}"]))
-    indicators = {int(r[0]): (str(r[1]), str(r[2]))
-                  for r in conn.execute("SELECT id, type, value FROM indicators")}
-    for item_id, ind_id in links:
-        type_, value = indicators.get(int(ind_id), ("?", "?"))
-        node = add(Node(f"indicator:{ind_id}", "indicator", _short(value), int(ind_id), f"{type_} {value}"))
-        graph.edges.append((index[f"item:{item_id}"], node))
-    for ind_id, corr in (correlations or {}).items():
-        key = f"indicator:{ind_id}"
-        if key not in index:
-            continue
-        for match in getattr(corr, "matches", ()):
-            kind = str(getattr(match, "kind", ""))
-            if match.source == "case" and kind == "other-case":
-                other = add(Node(f"case:{match.name}", "case", _short(match.name), None,
-                                 f"case {match.name}: {match.detail}"))
-            elif match.source == "feed":
-                node_kind = "actor" if kind in ACTOR_KINDS else "feed"
-                other = add(Node(f"{node_kind}:{match.name}", node_kind, _short(match.name), None,
-                                 f"{kind or 'feed'} {match.name}: {match.detail}"))
-            else:
-                continue
-            graph.edges.append((index[key], other))
-    graph.edges = sorted(set(graph.edges))
-    return graph
-
-
-def _components(n: int, edges: list[tuple[int, int]]) -> list[list[int]]:
-    """Connected components (union-find), largest first."""
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in edges:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[ra] = rb
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(root(i), []).append(i)
-    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
-
-
-def _force_layout(n: int, edges: npt.NDArray[np.int64], kinds: list[str], iterations: int,
-                  rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    """Fruchterman-Reingold on one connected component, in units of the ideal edge length."""
-    if n == 1:
-        return np.zeros((1, 2))
-    # Start kinds on rings (actors in the middle, indicators outside): the forces then only untangle.
-    ring = {"actor": 0.3, "case": 0.4, "feed": 0.4, "item": 0.6, "indicator": 1.0}
-    angles = rng.uniform(0, 2 * math.pi, n)
-    radius = np.array([ring.get(kind, 1.0) for kind in kinds]) * math.sqrt(n) * (1 + 0.2 * rng.random(n))
-    pos = np.column_stack([np.cos(angles) * radius, np.sin(angles) * radius])
-    pos = pos.astype(np.float32)
-    # Big components get fewer steps: all-pairs repulsion is O(n²) a step, and past a few hundred
-    # nodes the picture stops improving long before 150 steps.
-    iterations = max(40, min(iterations, 40_000 // n))
-    temperature = math.sqrt(n)
-    cooling = temperature / (iterations + 1)
-    for _ in range(iterations):
-        dx = np.subtract.outer(pos[:, 0], pos[:, 0])
-        dy = np.subtract.outer(pos[:, 1], pos[:, 1])
-        inv = dx * dx
-        inv += dy * dy
-        np.maximum(inv, 1e-4, out=inv)
-        np.reciprocal(inv, out=inv)  # repulsion 1/d along delta/d (ideal length k = 1)
-        disp = np.column_stack([(dx * inv).sum(axis=1), (dy * inv).sum(axis=1)])
-        if len(edges):
-            d = pos[edges[:, 0]] - pos[edges[:, 1]]
-            length = np.sqrt((d ** 2).sum(axis=1))[:, None]
-            pull = d * length  # attraction d² along d/|d|
-            np.add.at(disp, edges[:, 0], -pull)
-            np.add.at(disp, edges[:, 1], pull)
-        length = np.maximum(np.sqrt((disp ** 2).sum(axis=1)), 1e-9)
-        pos += disp / length[:, None] * np.minimum(length, max(temperature, 0.05))[:, None]
-        temperature -= cooling
-    return np.asarray(pos - pos.mean(axis=0), dtype=np.float64)
-
-
-def layout(graph: Graph, *, iterations: int = 150, seed: int = 7, edge_px: float = 46.0,
-           ) -> npt.NDArray[np.float64]:
-    """Place the nodes; returns ``(n, 2)`` scene positions.
-
-    Each connected component gets its own Fruchterman-Reingold layout (so unrelated messages do not
-    fly apart or pile up), scaled so an ideal link is ``edge_px`` long, and the components are then
-    packed in rows, largest first. Deterministic for a given graph (seeded), so the same case always
-    looks the same. Vectorised over all pairs of a component: fine up to a few thousand nodes.
-    """
-    n = len(graph.nodes)
-    out = np.zeros((n, 2))
-    if n == 0:
-        return out
-    rng = np.random.default_rng(seed)
-    comps = _components(n, graph.edges)
-    where = {}
-    for c, members in enumerate(comps):
-        for local, node in enumerate(members):
-            where[node] = (c, local)
-    comp_edges: list[list[tuple[int, int]]] = [[] for _ in comps]
-    for a, b in graph.edges:
-        ca, la = where[a]
-        _cb, lb = where[b]
-        comp_edges[ca].append((la, lb))
-    placed: list[tuple[list[int], npt.NDArray[np.float64], float, float]] = []
-    for members, edges in zip(comps, comp_edges, strict=True):
-        kinds = [graph.nodes[i].kind for i in members]
-        arr = np.array(edges, dtype=np.int64).reshape(-1, 2)
-        pos = _force_layout(len(members), arr, kinds, iterations, rng) * edge_px
-        width = float(np.ptp(pos[:, 0])) + 4 * edge_px
-        height = float(np.ptp(pos[:, 1])) + 2 * edge_px
-        placed.append((members, pos - pos.min(axis=0), width, height))
-    # Shelf packing: rows about as wide as the square root of the total area, a little wider
-    # than tall, which is the shape of the tab.
-    row_width = max(max(p[2] for p in placed), math.sqrt(sum(p[2] * p[3] for p in placed)) * 1.5)
-    x = y = row_height = 0.0
-    for members, pos, width, height in placed:
-        if x > 0 and x + width > row_width:
-            x, y, row_height = 0.0, y + row_height, 0.0
-        out[members] = pos + np.array([x + 2 * edge_px, y + edge_px])
-        x += width
-        row_height = max(row_height, height)
-    return np.asarray(out - out.mean(axis=0), dtype=np.float64)
-
-
-def graph_task(case: Case, correlations: dict[int, Any]) -> Task[Graph]:
-    """Build and lay out the graph on a read-pool thread, through a connection of its own."""
     yield Progress("reading the case")
     db = case.reader()
     try:
-        graph = build_graph(db.conn, correlations)
+        graph = build(db.conn, correlations, focus=focus)
     finally:
         db.conn.close()
     yield Progress("laying out")
@@ -319,7 +116,7 @@ class NodeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         """Draw the dot; the label only where it can be read."""
         selected = self.isSelected()
-        pen = QPen(QColor("#212121") if selected else self.colour.darker(140), 3 if selected else 1)
+        pen = QPen(theme.text() if selected else self.colour.darker(140), 3 if selected else 1)
         pen.setCosmetic(True)
         painter.setPen(pen)
         painter.setBrush(QBrush(self.colour.lighter(130) if self.emphasised else self.colour))
@@ -332,7 +129,7 @@ class NodeItem(QGraphicsItem):
             font.setPointSizeF(8.5 if self.node.kind == "indicator" else 9.5)
             font.setBold(self.node.kind != "indicator" or selected)
             painter.setFont(font)
-            painter.setPen(QColor("#212121"))
+            painter.setPen(theme.text())
             painter.drawText(QPointF(self.radius + 4, 4), case_text.shown(self.node.label))
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
@@ -362,7 +159,7 @@ class GraphCanvas(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
-        self.setBackgroundBrush(QBrush(QColor("#fafafa")))
+        self.setBackgroundBrush(QBrush(theme.base()))
         self.graph = Graph()
         self.node_items: list[NodeItem] = []
         self.edge_item = QGraphicsPathItem()
@@ -485,6 +282,7 @@ class GraphView(QWidget):
         self.case: Case | None = None
         self._generation = 0
         self.stale = True
+        self.focus = ""  # the node the graph is built around ("" for the whole case)
         self.canvas = GraphCanvas(self)
         self.canvas.node_selected.connect(self._on_canvas_node_selected)
         self.canvas.node_activated.connect(self.node_activated)
@@ -538,7 +336,7 @@ class GraphView(QWidget):
         """Build and lay out the graph on the read pool, then draw it."""
         if self.case is None:
             return
-        case, generation, correlations = self.case, self._generation, self._correlations()
+        case, generation, correlations, focus = self.case, self._generation, self._correlations(), self.focus
         self.stale = False
         self.count.setText("laying out\u2026")
 
@@ -546,10 +344,18 @@ class GraphView(QWidget):
             if generation == self._generation:
                 self.canvas.set_graph(graph)
                 self._apply_labels()
-                self.count.setText(f"{len(graph.nodes)} nodes \u00b7 {len(graph.edges)} links")
+                around = f" around {focus}" if focus else ""
+                self.count.setText(f"{len(graph.nodes)} nodes \u00b7 {len(graph.edges)} links{around}")
+                if focus:
+                    self.canvas.select_node(focus)
                 self.graph_built.emit(len(graph.nodes))
 
-        self.tasks.run_read("Lay out graph", lambda: graph_task(case, correlations), on_success=drawn)
+        self.tasks.run_read("Lay out graph", lambda: graph_task(case, correlations, focus), on_success=drawn)
+
+    def show_around(self, key: str) -> None:
+        """Build the graph around one node (``indicator:ID``), or the whole case again ("")."""
+        self.focus = key
+        self.mark_stale()
 
     def showEvent(self, event: Any) -> None:
         """Build lazily: a case with thousands of links costs nothing until the tab is opened."""
@@ -558,6 +364,7 @@ class GraphView(QWidget):
             self.rebuild()
 
     def _on_relayout_button_clicked(self) -> None:
+        self.focus = ""  # Rebuild draws the whole case again
         self.rebuild()
 
     def _on_labels_toggle_toggled(self, _on: bool) -> None:

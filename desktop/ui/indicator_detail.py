@@ -10,10 +10,8 @@ custody; this pane never writes to the case itself.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -29,7 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import item_detail
 from desktop.core.case import Case
+from desktop.core.item_detail import Occurrence
 from desktop.core.store import Database
 from desktop.ui import case_text
 from desktop.ui.custody_view import configure_table
@@ -45,69 +45,21 @@ OCC_HEADERS = ("Item", "Source", "Where", "Time", "As found", "Confidence")
 MATCH_HEADERS = ("Source", "Name", "Detail")
 
 
-@dataclass(frozen=True)
-class OccurrenceRow:
-    """One place an indicator was found.
-
-    Attributes:
-        id: the occurrence's row id.
-        item_id: the item it was found in.
-        item_name: that item's name.
-        source: ``header``, ``body``, ``attachment``, ``metadata``, ``ocr`` or ``analyst``.
-        where: the field, hop, body or frame.
-        raw: the text as found, when it differs from the normalised value.
-        offset: offset in the body it was found in.
-        time_s: frame time, for videos.
-        bbox: box on the picture ``[x, y, w, h]``.
-        confidence: how much the finding is worth by where it was read.
-        frame_item_id: the kept frame it was read on, if one was kept.
-    """
-
-    id: int
-    item_id: int
-    item_name: str
-    source: str
-    where: str
-    raw: str | None
-    offset: int | None
-    time_s: float | None
-    bbox: list[int] | None
-    confidence: float
-    frame_item_id: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The occurrence as the window's jump handler takes it."""
-        return {"item_id": self.item_id, "source": self.source, "where": self.where, "raw": self.raw,
-                "offset": self.offset, "time_s": self.time_s, "bbox": self.bbox,
-                "frame_item_id": self.frame_item_id}
-
-
-class OccurrenceModel(RowTableModel[OccurrenceRow]):
+class OccurrenceModel(RowTableModel[Occurrence]):
     """The occurrences of one indicator, by item and then time or offset."""
 
     HEADERS = OCC_HEADERS
 
     def load(self, reader: Database | None, indicator_id: int | None) -> None:
         """Read one indicator's occurrences (None clears)."""
-        self.beginResetModel()
-        self._rows = []
-        if reader is not None and indicator_id is not None:
-            rows = reader.execute(
-                "SELECT o.id, o.item_id, it.name, o.source, o.where_, o.raw, o.offset, o.time_s, o.bbox, "
-                "o.confidence, o.frame_item_id FROM occurrences o JOIN items it ON it.id = o.item_id "
-                "WHERE o.indicator_id = ? "
-                "ORDER BY o.item_id, COALESCE(o.time_s, 0), COALESCE(o.offset, 0), o.id",
-                (indicator_id,)).fetchall()
-            self._rows = [OccurrenceRow(int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), r[5], r[6],
-                                        r[7], json.loads(r[8]) if r[8] else None, float(r[9]), r[10])
-                          for r in rows]
-        self.endResetModel()
+        self.set_rows(item_detail.occurrences(reader.conn, indicator_id)
+                      if reader is not None and indicator_id is not None else [])
 
     def item_count(self) -> int:
         """In how many items the occurrences are."""
         return len({occ.item_id for occ in self._rows})
 
-    def occurrence(self, row: int) -> OccurrenceRow | None:
+    def occurrence(self, row: int) -> Occurrence | None:
         """The occurrence in ``row`` (the name the pane uses for :meth:`row`)."""
         return self.row(row)
 
@@ -247,8 +199,7 @@ class IndicatorDetail(QWidget):
         """Show one indicator (None clears)."""
         row = None
         if self.reader is not None and indicator_id is not None:
-            row = self.reader.execute("SELECT type, value, first_seen FROM indicators WHERE id = ?",
-                                      (indicator_id,)).fetchone()
+            row = item_detail.indicator(self.reader.conn, indicator_id)
         writable = row is not None and self.case is not None and not self.case.read_only
         for w in (self.tag_edit, self.add_button, self.remove_button):
             w.setEnabled(writable)
@@ -263,12 +214,12 @@ class IndicatorDetail(QWidget):
             self.asn.setText("")
             return
         assert indicator_id is not None  # noqa: S101 - a row was found for it
-        self.indicator_id, self.value = indicator_id, str(row[1])
-        case_text.plain(self.title, f"{row[0]}  {row[1]}")
+        self.indicator_id, self.value = indicator_id, row.value
+        case_text.plain(self.title, f"{row.type}  {row.value}")
         self.occ_model.load(self.reader, indicator_id)
         items = self.occ_model.item_count()
         self.subtitle.setText(f"{self.occ_model.rowCount()} occurrence(s) in {items} item(s); first recorded "
-                              f"{str(row[2])[:19].replace('T', ' ')} UTC")
+                              f"{row.first_seen[:19].replace('T', ' ')} UTC")
         self.tag_list.clear()
         for tag in self._tags(self.indicator_id):
             shown = describe(tag)

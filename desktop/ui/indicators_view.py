@@ -1,20 +1,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The indicators tab: every indicator of the case with its tags and matches, filters and bulk tagging.
 
-The table model is a thin adapter over indicator ids with a lazily filled row cache, read through
-the window's read-only connection; tags come from one ``all_tags`` query. Correlation (matches in
-this case, other cases, feeds, warninglists; ASN) is the core's :func:`desktop.core.correlate.
-correlate`, run on the read pool with a connection of its own, because against a large
-workstation library it takes longer than a frame. Until it is back (or if it fails) the table
-still shows every indicator; the columns it feeds say so.
-
-Filtering is a ``QSortFilterProxyModel`` over the model's typed roles, so the model itself holds
-no filter logic. Tag writes go through :func:`desktop.ui.tag_editor.tag_indicators` on the write
-pool; the view then re-reads tags.
+The table model holds the ids the core's indicator query lists (``core.indicator_list``: sorted
+and filtered in SQL on indexes, addresses in numeric order) and reads rows with their tags a page
+at a time, through the window's read-only connection. Correlation (matches in this case, other
+cases, feeds, warninglists; ASN) is the core's :func:`desktop.core.correlate.correlate`, run on
+the read pool with a connection of its own, because against a large workstation library it
+takes longer than a frame; the ids it found matched go into the query for the match filter.
+Until it is back (or if it fails) the table still shows every indicator; the columns it feeds
+say so. Tag writes go through :func:`desktop.ui.tag_editor.tag_indicators` on the write pool;
+the view then re-reads tags.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,17 +24,19 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
@@ -42,16 +44,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core import edits, indicator_list
 from desktop.core.case import Case
-from desktop.core.indicators import TYPES
+from desktop.core.changes import Changes
+from desktop.core.indicators import TYPES, defang
 from desktop.core.progress import Progress, Task
 from desktop.core.store import Database
-from desktop.ui import case_text
+from desktop.ui import case_text, theme
 from desktop.ui.custody_view import configure_table
 from desktop.ui.indicator_detail import IndicatorDetail
 from desktop.ui.row_model import ReadOnlyTableModel
-from desktop.ui.tag_editor import TagDialog, describe, tag_indicators
-from desktop.ui.tasks import TaskManager
+from desktop.ui.tag_editor import TagDialog, describe
+from desktop.ui.tasks import TaskManager, as_task
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,10 @@ TagsRole = Qt.ItemDataRole.UserRole + 4
 MatchedRole = Qt.ItemDataRole.UserRole + 5
 WarninglistedRole = Qt.ItemDataRole.UserRole + 6
 ValueRole = Qt.ItemDataRole.UserRole + 7
+_ROLES = frozenset(int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.TextAlignmentRole, IndicatorIdRole, SortRole, TypeRole,
+    TagsRole, MatchedRole, WarninglistedRole, ValueRole))
 
 HEADERS = ("Type", "Value", "Occurrences", "Items", "Sources", "Tags", "Matches", "ASN / provider")
 COL_TYPE, COL_VALUE, COL_OCC, COL_ITEMS, COL_SOURCES, COL_TAGS, COL_MATCHES, COL_ASN = range(len(HEADERS))
@@ -72,27 +80,7 @@ MATCHED_FOREGROUND = QColor("#b71c1c")
 WARNINGLIST_FOREGROUND = QColor("#757575")
 
 
-@dataclass(frozen=True)
-class IndicatorRow:
-    """One indicator as the table shows it.
-
-    Attributes:
-        id: the indicator's id in the case.
-        type: its type.
-        value: its normalised value.
-        first_seen: when the case first recorded it.
-        occurrences: how many times it was found.
-        items: in how many items.
-        sources: where it was read (``header``, ``body``, ``ocr``, ``analyst``...).
-    """
-
-    id: int
-    type: str
-    value: str
-    first_seen: str
-    occurrences: int
-    items: int
-    sources: tuple[str, ...]
+IndicatorRow = indicator_list.IndicatorRow
 
 
 @dataclass(frozen=True)
@@ -143,16 +131,28 @@ def warninglisted(correlation: Any) -> bool:
     return correlation is not None and bool(getattr(correlation, "warninglisted", False))
 
 
+# column -> the sort the core runs for it (None: correlation counts, handed in by the window).
+_SORT_OF = {COL_TYPE: "type", COL_VALUE: "value", COL_OCC: "occurrences", COL_ITEMS: "items",
+            COL_MATCHES: "matches"}
+_WARNINGLIST_MODES = {"any": "any", "only": "flagged", "hide": "clean"}
+
+
 class IndicatorsModel(ReadOnlyTableModel):
-    """Indicators of one case, ordered by type and value, with tags and correlations beside them."""
+    """The indicators a query lists (``core.indicator_list``: sorted and filtered in SQL), lazily read.
+
+    The model holds only the ids, in the query's order; rows are read a page at a time for what is
+    on screen, so sorting or filtering 100,000 indicators is one indexed query.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent, headers=HEADERS)
         self._reader: Database | None = None
         self._ids: list[int] = []
         self._cache: dict[int, IndicatorRow] = {}
-        self._tags: dict[int, list[str]] = {}
         self._corr: dict[int, Any] = {}
+        self._tags_used: list[str] = []
+        self.total = 0
+        self.query = indicator_list.IndicatorQuery()
         self.correlation_state = "not run"  # "not run", "running", "ready" or the error
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._bold = QFont()
@@ -162,35 +162,67 @@ class IndicatorsModel(ReadOnlyTableModel):
 
     def set_reader(self, reader: Database | None) -> None:
         """Show the indicators readable through ``reader``, or none."""
-        self.beginResetModel()
         self._reader = reader
-        self._cache.clear()
         self._corr = {}
         self.correlation_state = "not run"
-        self._ids = self._load_ids()
-        self._tags = self._load_tags()
-        self.endResetModel()
+        self.refresh()
 
     def refresh(self) -> None:
         """Re-read ids, counts and tags (after an import, an analysis or a tag change)."""
         self.beginResetModel()
         self._cache.clear()
-        self._ids = self._load_ids()
-        self._tags = self._load_tags()
+        self._load()
         self.endResetModel()
 
-    def refresh_tags(self) -> None:
-        """Re-read only the tags; rows stay where they are (selection is kept)."""
-        self._tags = self._load_tags()
-        if self._ids:
+    def set_query(self, query: indicator_list.IndicatorQuery) -> None:
+        """List what ``query`` lists, in its order (the filters and the sort of the view)."""
+        if query == self.query and query.matched == self.query.matched:
+            return
+        self.query = query
+        self.beginResetModel()
+        self._ids = self._query_ids()
+        self.endResetModel()
+
+    def refresh_tags(self, indicator_ids: set[int] | None = None) -> None:
+        """Re-read the tags of these indicators (None: all); rows stay where they are."""
+        if self._reader is not None:
+            self._tags_used = indicator_list.tags_used(self._reader.conn)
+        if indicator_ids is None:
+            self._cache.clear()
+        else:
+            for ind_id in indicator_ids:
+                self._cache.pop(ind_id, None)
+        if self.query.tag or self.query.text.strip():  # the tags decide what is listed
+            self.beginResetModel()
+            self._ids = self._query_ids()
+            self.endResetModel()
+        elif self._ids:
             self.dataChanged.emit(self.index(0, COL_TAGS), self.index(len(self._ids) - 1, COL_TAGS))
 
     def set_correlations(self, result: CorrelationResult) -> None:
         """Show the correlation task's result."""
         self._corr = dict(result.by_id)
         self.correlation_state = result.error or "ready"
-        if self._ids:
+        matched_ids = frozenset(i for i, c in self._corr.items() if matched(c))
+        counts = {i: len(c.matches) for i, c in self._corr.items()}
+        self.query = dataclasses.replace(self.query, matched=matched_ids, match_counts=counts)
+        if self.query.match != "any" or self.query.sort == "matches":
+            self.beginResetModel()
+            self._ids = self._query_ids()
+            self.endResetModel()
+        elif self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(HEADERS) - 1))
+
+    def _load(self) -> None:
+        if self._reader is None:
+            self._ids, self.total, self._tags_used = [], 0, []
+            return
+        self.total = indicator_list.count(self._reader.conn)
+        self._tags_used = indicator_list.tags_used(self._reader.conn)
+        self._ids = self._query_ids()
+
+    def _query_ids(self) -> list[int]:
+        return indicator_list.ids(self._reader.conn, self.query) if self._reader is not None else []
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -211,8 +243,9 @@ class IndicatorsModel(ReadOnlyTableModel):
             return None
 
     def tags_of(self, indicator_id: int) -> list[str]:
-        """The tags of one indicator, as last read."""
-        return list(self._tags.get(indicator_id, []))
+        """The tags of one indicator, as last read (only rows that were read are known)."""
+        row = self._cache.get(indicator_id)
+        return list(row.tags) if row is not None else []
 
     def correlation(self, indicator_id: int) -> Any:
         """The correlation of one indicator, once the task is back (else None)."""
@@ -224,7 +257,7 @@ class IndicatorsModel(ReadOnlyTableModel):
 
     def all_tags(self) -> list[str]:
         """Every tag used on an indicator of this case, sorted."""
-        return sorted({t for tags in self._tags.values() for t in tags}, key=str.lower)
+        return list(self._tags_used)
 
     # -- QAbstractTableModel -----------------------------------------------------------------
 
@@ -234,14 +267,14 @@ class IndicatorsModel(ReadOnlyTableModel):
 
     def cell(self, index: _Index, role: int) -> Any:
         """Cell contents, plus the typed roles the filter proxy reads."""
-        if not index.isValid() or index.parent().isValid():
+        if role not in _ROLES or not index.isValid():  # asked for every role of every painted cell
             return None
         row = self.row_at(index.row())
         if row is None:
             return None
         col = index.column()
         corr = self._corr.get(row.id)
-        tags = self._tags.get(row.id, [])
+        tags = list(row.tags)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, col, corr, tags)
         if role == SortRole:
@@ -263,7 +296,7 @@ class IndicatorsModel(ReadOnlyTableModel):
         if role == MatchedRole:
             return matched(corr)
         if role == WarninglistedRole:
-            return warninglisted(corr)
+            return bool(row.warninglists) or warninglisted(corr)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, col, corr, tags)
         if role == Qt.ItemDataRole.FontRole:
@@ -274,9 +307,9 @@ class IndicatorsModel(ReadOnlyTableModel):
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_MATCHES and seen_before(corr):
-                return QBrush(MATCHED_FOREGROUND)
-            if warninglisted(corr) and col in (COL_VALUE, COL_MATCHES):
-                return QBrush(WARNINGLIST_FOREGROUND)
+                return QBrush(theme.ink(MATCHED_FOREGROUND))
+            if (row.warninglists or warninglisted(corr)) and col in (COL_VALUE, COL_MATCHES):
+                return QBrush(theme.ink(WARNINGLIST_FOREGROUND))
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_OCC, COL_ITEMS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -322,42 +355,17 @@ class IndicatorsModel(ReadOnlyTableModel):
             return f"{row.type} {row.value}\nfirst recorded {row.first_seen}"
         return None
 
-    def _load_ids(self) -> list[int]:
-        if self._reader is None:
-            return []
-        rows = self._reader.execute(
-            "SELECT i.id FROM indicators i "
-            "WHERE EXISTS (SELECT 1 FROM occurrences o WHERE o.indicator_id = i.id) "
-            "ORDER BY i.type, i.value").fetchall()
-        return [int(r[0]) for r in rows]
-
-    def _load_tags(self) -> dict[int, list[str]]:
-        if self._reader is None:
-            return {}
-        try:
-            from desktop.core.tags import all_tags
-
-            return all_tags(self._reader.conn, "indicator")
-        except Exception as exc:  # an older case without the tags table, or the API moved
-            log.warning("tags unavailable", exc_info=exc)
-            return {}
-
     def _fetch_page(self, row: int) -> None:
         if self._reader is None:
             return
         if len(self._cache) > 20 * _PAGE:
             self._cache.clear()
         start = row - row % _PAGE
-        ids = self._ids[start : start + _PAGE]
-        marks = ", ".join("?" for _ in ids)
-        sql = ("SELECT i.id, i.type, i.value, i.first_seen, COUNT(o.id), COUNT(DISTINCT o.item_id), "  # noqa: S608
-               "GROUP_CONCAT(DISTINCT o.source) FROM indicators i "
-               "JOIN occurrences o ON o.indicator_id = i.id "
-               f"WHERE i.id IN ({marks}) GROUP BY i.id")  # only placeholders are interpolated
-        for r in self._reader.execute(sql, ids).fetchall():
-            sources = tuple(sorted(str(r[6] or "").split(","))) if r[6] else ()
-            self._cache[int(r[0])] = IndicatorRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]),
-                                                  int(r[5]), sources)
+        self._cache.update(indicator_list.rows(self._reader.conn, self._ids[start : start + _PAGE]))
+
+
+def _to_clipboard(text: str) -> None:
+    QGuiApplication.clipboard().setText(text)
 
 
 def _match_summary(corr: Any) -> str:
@@ -376,7 +384,11 @@ def _match_summary(corr: Any) -> str:
 
 
 class IndicatorFilter(QSortFilterProxyModel):
-    """Filters by type, tag, matched/unmatched, warninglisted, and a search text; sorts by value."""
+    """The view's filters and sort, handed to the model as a core query (nothing sorted in Python).
+
+    A pass-through proxy: rows are in the model's order, which is the SQL query's; ``sort`` and
+    the filters change the query.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -386,12 +398,23 @@ class IndicatorFilter(QSortFilterProxyModel):
         self.warninglist = "any"  # "any", "only", "hide"
         self.text = ""
         self.only: set[tuple[str, str]] | None = None  # a campaign's indicators, as (type, value)
-        self.setSortRole(SortRole)
+        self._sort = ("type", False)
+
+    def _model(self) -> IndicatorsModel:
+        model = self.sourceModel()
+        assert isinstance(model, IndicatorsModel)  # noqa: S101 - set in IndicatorsView
+        return model
+
+    def _apply(self) -> None:
+        model = self._model()
+        model.set_query(dataclasses.replace(
+            model.query, type=self.type_, tag=self.tag, text=self.text, match=self.match_mode,
+            warninglist=_WARNINGLIST_MODES.get(self.warninglist, "any"), sort=self._sort[0],
+            descending=self._sort[1], only=frozenset(self.only) if self.only is not None else None))
 
     def set_filters(self, *, type_: str | None = None, tag: str | None = None, match: str | None = None,
                     warninglist: str | None = None, text: str | None = None) -> None:
         """Change any of the filters (None leaves one as it is)."""
-        self.beginFilterChange()
         if type_ is not None:
             self.type_ = type_
         if tag is not None:
@@ -402,37 +425,18 @@ class IndicatorFilter(QSortFilterProxyModel):
             self.warninglist = warninglist
         if text is not None:
             self.text = text.strip().lower()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._apply()
 
     def set_only(self, values: set[tuple[str, str]] | None) -> None:
         """Show only these indicators (``(type, value)``), or all again (None)."""
-        self.beginFilterChange()
         self.only = values
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._apply()
 
-    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
-        """Whether an indicator passes every filter."""
-        model = self.sourceModel()
-        index = model.index(source_row, 0, source_parent)
-        if self.only is not None and (
-                (model.data(index, TypeRole), model.data(index, ValueRole)) not in self.only):
-            return False
-        if self.type_ and model.data(index, TypeRole) != self.type_:
-            return False
-        if self.tag and self.tag not in (model.data(index, TagsRole) or []):
-            return False
-        if (self.match_mode != "any"
-                and bool(model.data(index, MatchedRole)) != (self.match_mode == "matched")):
-            return False
-        listed = bool(model.data(index, WarninglistedRole))
-        if (self.warninglist == "only" and not listed) or (self.warninglist == "hide" and listed):
-            return False
-        if self.text:
-            value = str(model.data(index, ValueRole) or "").lower()
-            tags = " ".join(model.data(index, TagsRole) or []).lower()
-            if self.text not in value and self.text not in tags:
-                return False
-        return True
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by a column in SQL (columns without an index keep the type-and-value order)."""
+        key = _SORT_OF.get(column, "type")
+        self._sort = (key, order == Qt.SortOrder.DescendingOrder and column in _SORT_OF)
+        self._apply()
 
 
 class IndicatorsView(QWidget):
@@ -446,11 +450,15 @@ class IndicatorsView(QWidget):
         occurrence_activated: the analyst asked to see an occurrence; carries the item id and the
             occurrence (``where``, ``source``, ``time_s``, ``offset``, ``raw``, ``bbox``...).
         tags_changed: a tag write finished (the window refreshes what shows tags).
+        changes_made: a tag edit returned what it changed (the window files it for Undo).
+        graph_requested: the analyst asked to see an indicator in the link graph; carries its id.
         correlations_ready: the correlation task is back (successfully or not).
     """
 
     occurrence_activated = Signal(int, object)
     tags_changed = Signal()
+    changes_made = Signal(object)
+    graph_requested = Signal(int)
     correlations_ready = Signal()
 
     hides_detail_pane = True  # a full-height tab: the window hides the item views below it
@@ -514,6 +522,8 @@ class IndicatorsView(QWidget):
                            (COL_SOURCES, 110), (COL_TAGS, 130), (COL_MATCHES, 230)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.detail = IndicatorDetail(tasks, self)
         self.detail.occurrence_activated.connect(self.occurrence_activated)
@@ -596,12 +606,12 @@ class IndicatorsView(QWidget):
     def select_indicator(self, indicator_id: int) -> bool:
         """Make an indicator current (clearing filters that hide it); False if the case has none such."""
         row = self.model.row_of(indicator_id)
+        if row is None and self.model.query.filtered:
+            self.clear_filters()
+            row = self.model.row_of(indicator_id)
         if row is None:
             return False
         index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not index.isValid():
-            self.clear_filters()
-            index = self.proxy.mapFromSource(self.model.index(row, 0))
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.table.scrollTo(index)
@@ -620,14 +630,84 @@ class IndicatorsView(QWidget):
 
     # -- tagging -----------------------------------------------------------------------------
 
+    def selected_ids(self) -> list[int]:
+        """Ids of every selected indicator, in table order."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [int(self.proxy.data(self.proxy.index(r, 0), IndicatorIdRole)) for r in rows]
+
     def tag_selected(self, tags: list[str]) -> None:
-        """Apply ``tags`` (``-tag`` removes) to every selected indicator, on the write pool."""
-        values = self.selected_values()
-        if not values or not tags or self.case is None or self.case.read_only:
+        """Apply ``tags`` (``-tag`` removes) to every selected indicator, on the write pool.
+
+        One core edit (``edits.tag``): one transaction, each tag change in custody, and an inverse
+        the window files for Undo.
+        """
+        ids = self.selected_ids()
+        if not ids or not tags or self.case is None or self.case.read_only:
             return
-        case = self.case
-        self.tasks.run_write("Tag indicators", lambda: tag_indicators(case, values, tags),
-                             on_done=self._on_tag_write_done)
+        case, generation = self.case, self._generation
+        add = [t for t in tags if not t.startswith("-")]
+        remove = [t[1:] for t in tags if t.startswith("-")]
+
+        def made(changes: Changes) -> None:
+            if generation == self._generation:
+                self.changes_made.emit(changes)
+
+        def write() -> Changes:
+            return edits.tag(case, "indicator", ids, add, remove)
+
+        self.tasks.run_write("Tag indicators", lambda: as_task(write, "tagging"),
+                             on_success=made, on_done=self._on_tag_write_done)
+
+    # -- the context menu ----------------------------------------------------------------------
+
+    def context_menu(self) -> QMenu:
+        """The actions on the selected indicators (what a right click offers)."""
+        menu = QMenu(self)
+        ids = self.selected_ids()
+        found = (self.model.row_of(i) for i in ids)
+        rows = [r for r in (self.model.row_at(n) for n in found if n is not None) if r is not None]
+        one = rows[0] if len(rows) == 1 else None
+        copy = menu.addAction("Copy value" if len(rows) == 1 else f"Copy {len(rows)} values")
+        copy.triggered.connect(lambda: _to_clipboard("\n".join(r.value for r in rows)))
+        defanged = menu.addAction("Copy defanged" if len(rows) == 1 else f"Copy {len(rows)} defanged")
+        defanged.setToolTip("hxxp://, [.] and [@]: safe to paste into a report or a chat")
+        defanged.triggered.connect(lambda: _to_clipboard("\n".join(defang(r.value, r.type) for r in rows)))
+        menu.addSeparator()
+        writable = self.case is not None and not self.case.read_only
+        tag = menu.addAction("Tag\u2026")
+        tag.setEnabled(writable and bool(rows))
+        tag.triggered.connect(self._on_tag_button_clicked)
+        evidence = menu.addAction("Add to the assessment as ACH evidence")
+        evidence.setEnabled(writable and one is not None)
+        if one is not None:
+            evidence.triggered.connect(lambda: self._add_as_evidence(one))
+        graph = menu.addAction("Show in the graph")
+        graph.setEnabled(one is not None)
+        if one is not None:
+            graph.triggered.connect(lambda: self.graph_requested.emit(one.id))
+        for action in menu.actions():
+            action.setEnabled(action.isEnabled() and bool(rows))
+        return menu
+
+    def _on_table_context_menu_requested(self, pos: QPoint) -> None:
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_menu = menu
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _add_as_evidence(self, row: IndicatorRow) -> None:
+        if self.case is None or self.case.read_only:
+            return
+        case, generation = self.case, self._generation
+
+        def made(changes: Changes) -> None:
+            if generation == self._generation:
+                self.changes_made.emit(changes)
+
+        def write() -> Changes:
+            return edits.add_evidence(case, f"{row.type} {row.value}", kind="indicator", ref_id=row.id)
+
+        self.tasks.run_write("Add ACH evidence", lambda: as_task(write, "adding evidence"), on_success=made)
 
     def _on_tag_button_clicked(self) -> None:
         count = len(self.selected_values())
@@ -645,10 +725,14 @@ class IndicatorsView(QWidget):
     def _on_detail_tags_changed(self) -> None:
         self._after_tags_changed()
 
+    def tags_edited(self) -> None:
+        """Tags were changed elsewhere (an undo): show them and what they filter."""
+        self._after_tags_changed()
+
     def _after_tags_changed(self) -> None:
         self.model.refresh_tags()
-        self.proxy.invalidate()
         self._fill_tag_filter()
+        self._update_count()
         self.detail.reload()
         self.tags_changed.emit()
 
@@ -691,7 +775,7 @@ class IndicatorsView(QWidget):
             self._on_filters_changed(0)
 
     def _update_count(self) -> None:
-        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        total, shown = self.model.total, self.proxy.rowCount()
         text = f"{shown} of {total} indicators" if shown != total else f"{total} indicators"
         state = self.model.correlation_state
         if state == "running":

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import analysis
+from desktop.core import analysis, edits
 from desktop.ui.case_session import CaseSession
 from desktop.ui.custody_view import configure_table
 from desktop.ui.row_model import RowTableModel
@@ -177,7 +177,7 @@ class JudgmentsView(QWidget):
 
     def _on_add_button_clicked(self) -> None:
         text, likelihood, confidence = self._fields()
-        self.session.change("Add key judgment", lambda case: analysis.add_judgment(
+        self.session.change("Add key judgment", lambda case: edits.add_judgment(
             case, text, confidence=confidence, likelihood=likelihood))
         self.text.clear()
 
@@ -186,13 +186,13 @@ class JudgmentsView(QWidget):
         if j is None:
             return
         text, likelihood, confidence = self._fields()
-        self.session.change("Edit key judgment", lambda case: analysis.update_judgment(
+        self.session.change("Edit key judgment", lambda case: edits.update_judgment(
             case, j.id, text=text, confidence=confidence, likelihood=likelihood))
 
     def _on_delete_button_clicked(self) -> None:
         j = self.current_judgment()
         if j is not None:
-            self.session.change("Delete key judgment", lambda case: analysis.delete_judgment(case, j.id))
+            self.session.change("Delete key judgment", lambda case: edits.delete_judgment(case, j.id))
 
     def _on_new_button_clicked(self) -> None:
         self.table.clearSelection()

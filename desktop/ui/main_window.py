@@ -13,19 +13,33 @@ the menu actions call after their dialogs, and what the GUI tests drive.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtCore import QEventLoop, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
+    QProgressBar,
     QSplitter,
     QStackedWidget,
     QStyle,
@@ -36,9 +50,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import custody, store
+from desktop.core import custody, edits, store
+from desktop.core import recent as recent_cases
 from desktop.core.acquire import ACQUIRING, ImportReport
-from desktop.core.case import Case
+from desktop.core.case import Case, Item
+from desktop.core.changes import Changes, Edit, History
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
@@ -55,12 +71,44 @@ from desktop.ui.evidence_model import Column, EvidenceModel
 from desktop.ui.import_dialog import ImportReasonDialog, TaskProgressDialog
 from desktop.ui.new_case_dialog import NewCaseDialog, NewCaseRequest
 from desktop.ui.passphrase_dialog import ensure_passphrase
-from desktop.ui.tasks import TaskHandle, TaskManager
+from desktop.ui.tag_editor import TagDialog
+from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 from desktop.ui.timeline_view import TimelineView
 
 log = logging.getLogger(__name__)
 
 ChainStatus = tuple[custody.ChainReport, list[str]]
+
+# What Case → Export writes (the CLI's ``export --stix/--misp/--csv/--package``), and its file filter.
+EXPORT_TITLES = {"stix": "STIX 2.1 bundle", "misp": "MISP event", "csv": "CSV of indicators",
+                 "package": "Case package (verifiable zip)"}
+_EXPORT_FILTERS = {"stix": "STIX bundle (*.json)", "misp": "MISP event (*.json)", "csv": "CSV (*.csv)",
+                   "package": "Case package (*.zip)"}
+_EXPORT_SUFFIX = {"stix": ".stix.json", "misp": ".misp.json", "csv": ".csv", "package": ".zip"}
+
+
+def run_export(case: Case, kind: str, path: Path) -> str:
+    """Write one export through ``reports`` (each verifies the case first and records a receipt)."""
+    result: Any
+    if kind == "stix":
+        from reports.stix_export import export_stix
+
+        result = export_stix(case, path)
+    elif kind == "misp":
+        from reports.misp_export import export_misp
+
+        result = export_misp(case, path)
+    elif kind == "csv":
+        from reports.csv_export import export_csv
+
+        result = export_csv(case, path)
+    elif kind == "package":
+        from reports.package import export_package
+
+        result = export_package(case, path)
+    else:
+        raise CasetrailError(f"unknown export {kind!r}")
+    return str(result.summary())
 
 _COLUMN_WIDTHS = {
     Column.ID: 40, Column.NAME: 230, Column.KIND: 64, Column.SIZE: 84, Column.MIME: 260,
@@ -95,6 +143,10 @@ class MainWindow(QMainWindow):
         verify_finished: a verify run ended; carries the :class:`VerifyReport`, or None if it
             did not finish.
         chain_checked: the custody chain banner was updated from a fresh recomputation.
+        undo_finished: an undo or redo ended; carries ``succeeded`` or ``failed``.
+        edit_finished: an edit from a context menu (tag, export) was recorded; carries its name.
+        export_finished: an export from Case → Export ended (``succeeded``, ``failed``, ``cancelled``).
+        feeds_imported: a feed import ended (``succeeded`` or ``failed``).
     """
 
     case_changed = Signal()
@@ -102,6 +154,10 @@ class MainWindow(QMainWindow):
     verify_finished = Signal(object)
     analysis_finished = Signal(str)
     chain_checked = Signal()
+    undo_finished = Signal(str)
+    edit_finished = Signal(str)
+    export_finished = Signal(str)
+    feeds_imported = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +176,14 @@ class MainWindow(QMainWindow):
         self._generation = 0  # bumped per case, so late results of a closed case are dropped
         self._last_dir = Path.home()
         self._last_overall = -1
+        # Analyst edits that can be taken back (core.changes.History: Qt-free, the window runs them).
+        self.history = History()
+        self._undoing = False
+        self._opening = False
+        # Where the analyst has been (tab, item shown): Back and Forward walk it, as a browser does.
+        self._places: list[tuple[int, int | None]] = []
+        self._place = -1
+        self._navigating = False
 
         self.tasks = TaskManager(self.show_task_error, self)
         self.tasks.busy_changed.connect(self._on_tasks_busy_changed)
@@ -165,20 +229,68 @@ class MainWindow(QMainWindow):
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
 
+        self.undo_action = QAction("&Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(self.undo)
+        self.redo_action = QAction("&Redo", self)
+        self.redo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo),
+                                       QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.triggered.connect(self.redo)
+
         file_menu = self.menuBar().addMenu("&Case")
-        for action in (self.new_action, self.open_action, self.close_action):
+        for action in (self.new_action, self.open_action):
             file_menu.addAction(action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.demo_action = file_menu.addAction("Open the &demo case")
+        self.demo_action.setToolTip("Build (once) and open a small case of bundled sample evidence")
+        self.demo_action.triggered.connect(self.open_demo)
+        file_menu.addAction(self.close_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_briefing_action)
+        self.export_menu = file_menu.addMenu("E&xport")
+        self.export_actions: dict[str, QAction] = {}
+        for kind, title in EXPORT_TITLES.items():
+            action = self.export_menu.addAction(f"{title}\u2026")
+            action.triggered.connect(lambda _checked=False, k=kind: self._on_export_triggered(k))
+            self.export_actions[kind] = action
+        self.import_package_action = file_menu.addAction("Import a case &package\u2026")
+        self.import_package_action.setToolTip("Verify a case package (signed manifest, every hash, the "
+                                              "custody chain) and unpack it as a new case")
+        self.import_package_action.triggered.connect(self._on_import_package_triggered)
+        self.import_feeds_action = file_menu.addAction("Import &feeds into the workstation\u2026")
+        self.import_feeds_action.setToolTip("STIX 2.1 bundles, MISP events, CSV or ip2asn tables: every case "
+                                            "of this workstation is correlated with them")
+        self.import_feeds_action.triggered.connect(self._on_import_feeds_triggered)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
         evidence_menu = self.menuBar().addMenu("&Evidence")
         for action in (self.import_files_action, self.import_folder_action):
             evidence_menu.addAction(action)
         evidence_menu.addSeparator()
         evidence_menu.addAction(self.analyse_action)
         evidence_menu.addAction(self.verify_action)
+        self.back_action = QAction(self._icon(sp.SP_ArrowBack), "&Back", self)
+        self.back_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Back), QKeySequence("Alt+Left")])
+        self.back_action.setToolTip("Back to the tab and item shown before the last jump (Alt+Left)")
+        self.back_action.triggered.connect(self.go_back)
+        self.forward_action = QAction(self._icon(sp.SP_ArrowForward), "&Forward", self)
+        self.forward_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Forward),
+                                          QKeySequence("Alt+Right")])
+        self.forward_action.triggered.connect(self.go_forward)
+        go_menu = self.menuBar().addMenu("&Go")
+        go_menu.addAction(self.back_action)
+        go_menu.addAction(self.forward_action)
+        go_menu.addSeparator()
+        self.go_menu = go_menu
+        self.tab_actions: list[QAction] = []  # filled once the tabs exist (Ctrl+1 ... Ctrl+9)
         help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = help_menu.addAction("&Keyboard shortcuts\u2026")
+        self.shortcuts_action.setShortcut(QKeySequence("Ctrl+/"))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
         self.about_action = help_menu.addAction("&About Casetrail\u2026")
         self.about_action.triggered.connect(self.show_about)
         self.log_folder_action = help_menu.addAction("Open &log folder")
@@ -193,6 +305,9 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         for action in (self.import_files_action, self.import_folder_action, self.verify_action):
             toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.back_action)
+        toolbar.addAction(self.forward_action)
         self.addToolBar(toolbar)
 
     def _build_widgets(self) -> None:
@@ -218,9 +333,28 @@ class MainWindow(QMainWindow):
             self.table.setColumnWidth(column, width)
         selection = self.table.selectionModel()
         selection.currentRowChanged.connect(self._on_selection_current_row_changed)
+        self._shown_item: int | None = None  # kept across a sort or a filter of the table
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
+        self.model.modelReset.connect(self._on_model_reset)
+        # Sorting and filtering are the core's item query, in SQL: a header click is one query.
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.ID, Qt.SortOrder.AscendingOrder)
+        self.evidence_filter = QLineEdit(self)
+        self.evidence_filter.setObjectName("evidenceFilter")
+        self.evidence_filter.setPlaceholderText("Filter evidence: words in the name, source path, type or a "
+                                                "hash prefix…")
+        self.evidence_filter.setClearButtonEnabled(True)
+        self.evidence_filter.textChanged.connect(self._on_evidence_filter_text_changed)
+        self.evidence_page = QWidget(self)
+        evidence_layout = QVBoxLayout(self.evidence_page)
+        evidence_layout.setContentsMargins(0, 4, 0, 0)
+        evidence_layout.setSpacing(4)
+        evidence_layout.addWidget(self.evidence_filter)
+        evidence_layout.addWidget(self.table, 1)
         self.custody_view = CustodyView(self)
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.table, "Evidence")
+        self.tabs.addTab(self.evidence_page, "Evidence")
         self.tabs.addTab(self.custody_view, "Custody log")
         self.assessment_view = AssessmentView(self)
         self.timeline_view = TimelineView(self)
@@ -230,10 +364,20 @@ class MainWindow(QMainWindow):
         self.campaigns_view.selected.connect(self._on_campaigns_view_selected)
         self.tabs.addTab(self.campaigns_view, "Campaigns")
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self.assessment_view.session.changes_made.connect(self.record_changes)
+        self.timeline_view.session.changes_made.connect(self.record_changes)
         self.detail = DetailPane(self)
         # Details / Message / Media below the tabs, and the Indicators and Graph tabs.
         self.panels = AnalysisPanels(self, self.detail, self.tasks)
         self.panels.add_tabs(self.tabs)
+        self.panels.indicators_view.changes_made.connect(self.record_changes)
+        for index in range(min(9, self.tabs.count())):
+            action = QAction(self.tabs.tabText(index), self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _checked=False, i=index: self.tabs.setCurrentIndex(i))
+            self.addAction(action)
+            self.go_menu.addAction(action)
+            self.tab_actions.append(action)
         # Table above, details below: every column of the table and a whole SHA-256 stay visible.
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setChildrenCollapsible(False)
@@ -243,12 +387,13 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([380, 400])
 
-        self.welcome = QLabel(
-            "<h2>No case is open</h2><p>Create a case with <b>New case\u2026</b> or open one with "
-            "<b>Open case\u2026</b>.<br>Files and folders dropped on the window are imported into "
-            "the open case.</p>", self)
+        self.welcome = QLabel(self)
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setObjectName("welcome")
+        self.welcome.setTextFormat(Qt.TextFormat.RichText)
+        self.welcome.linkActivated.connect(self._on_welcome_link_activated)
+        self._recent: list[recent_cases.RecentCase] = []
+        self.refresh_welcome()
         case_page = QWidget(self)
         page_layout = QVBoxLayout(case_page)
         page_layout.setContentsMargins(0, 0, 0, 0)
@@ -262,6 +407,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.status_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.status_label)
+        self.busy_bar = QProgressBar(self)
+        self.busy_bar.setObjectName("busyBar")
+        self.busy_bar.setRange(0, 0)  # busy, without a percentage
+        self.busy_bar.setMaximumWidth(160)
+        self.busy_bar.setMaximumHeight(14)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.statusBar().addPermanentWidget(self.busy_bar)
 
     # -- cases -------------------------------------------------------------------------------
 
@@ -287,16 +440,40 @@ class MainWindow(QMainWindow):
     def open_case(self, path: Path) -> bool:
         """Open a case folder; False (with a message) if it cannot be opened.
 
-        The folder is opened (and so checked) before the open case is closed: a folder that is
-        not a case, or a case that cannot be read, leaves the open case open and shown. Only
-        opening the case that is open already closes it first (its writer lock is held).
+        ``Case.open`` (lock, integrity check, migration, recovery of what a crash left) runs on
+        the read pool behind a busy indicator, while this call keeps the event loop turning: the
+        window repaints and answers throughout, as it does under a modal dialog. The menus are
+        disabled meanwhile, so nothing else can start. The folder is opened (and so checked)
+        before the open case is closed: a folder that is not a case, or a case that cannot be
+        read, leaves the open case open and shown. Only opening the case that is open already
+        closes it first (its writer lock is held).
         """
         if self.case is not None and _same_folder(self.case.path, path) and not self.close_case():
             return False
-        try:
-            case = Case.open(path, examiner=os.environ.get("CASETRAIL_EXAMINER") or None)
-        except CasetrailError as exc:
-            self.show_message(QMessageBox.Icon.Warning, "Cannot open the case", str(exc))
+        examiner = os.environ.get("CASETRAIL_EXAMINER") or None
+        outcome: list[Case | CasetrailError] = []
+        loop = QEventLoop(self)
+
+        def opening() -> Task[Case | CasetrailError]:
+            yield Progress(f"opening {path.name}")
+            try:
+                return Case.open(path, examiner=examiner)
+            except CasetrailError as exc:
+                return exc
+
+        def done(_outcome: str) -> None:
+            loop.quit()
+
+        self._set_opening(path)
+        handle = self.tasks.run_read("Open case", opening, on_success=outcome.append, on_done=done)
+        if handle.running:
+            loop.exec()
+        self._set_opening(None)
+        if not outcome:
+            return False  # the task failed; its error was shown
+        case = outcome[0]
+        if isinstance(case, CasetrailError):
+            self.show_message(QMessageBox.Icon.Warning, "Cannot open the case", str(case))
             return False
         if not self.close_case():
             case.close()
@@ -311,10 +488,95 @@ class MainWindow(QMainWindow):
                 + "\n".join(f"\u2022 {line}" for line in case.recovery))
         return True
 
+    def _set_opening(self, path: Path | None) -> None:
+        """Show (or hide) that a case is being opened: a busy bar, a message, a busy cursor."""
+        self._opening = path is not None
+        self.busy_bar.setVisible(path is not None)
+        if path is not None:
+            self.statusBar().showMessage(f"Opening {path}\u2026")
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.statusBar().clearMessage()
+            QApplication.restoreOverrideCursor()
+        self._update_actions()
+
+    # -- recent cases and the welcome page ----------------------------------------------------
+
+    def refresh_welcome(self) -> None:
+        """The page shown with no case open: what to do, and the cases opened lately (as links)."""
+        self._recent = [r for r in recent_cases.recent() if r.present][:8]
+        rows = "".join(
+            f"<tr><td><a href='recent:{i}'>{html.escape(r.title or r.path.name)}</a></td>"
+            f"<td style='padding-left:16px'>{html.escape(str(r.path))}</td>"
+            f"<td style='padding-left:16px'>{html.escape(r.opened_at[:16].replace('T', ' '))}</td></tr>"
+            for i, r in enumerate(self._recent))
+        recent_block = (f"<h3>Recent cases</h3><table align='center' cellpadding='2'>{rows}</table>" if rows
+                        else "<p>No case opened yet on this workstation.</p>")
+        self.welcome.setText(
+            "<h2>No case is open</h2><p>Create a case with <b>New case\u2026</b> (Ctrl+N) or open one "
+            "with <b>Open case\u2026</b> (Ctrl+O), or <a href='demo:'>open the demo case</a>.<br>"
+            "Files and folders dropped on the window are imported into the open case.</p>"
+            + recent_block)
+
+    def _on_welcome_link_activated(self, link: str) -> None:
+        if link == "demo:":
+            self.open_demo()
+        elif link.startswith("recent:"):
+            index = int(link.split(":", 1)[1])
+            if 0 <= index < len(self._recent):
+                self.open_case(self._recent[index].path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in recent_cases.recent()[:10]:
+            action = self.recent_menu.addAction(f"{entry.title or entry.path.name} \u2014 {entry.path}")
+            action.setEnabled(entry.present and not self._opening)
+            action.triggered.connect(lambda _checked=False, p=entry.path: self.open_case(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent cases").setEnabled(False)
+
+    def _remember(self, case: Case) -> None:
+        try:
+            recent_cases.remember(case.path, case.title)
+        except OSError as exc:  # the list is a convenience: never a reason not to open a case
+            log.warning("could not update the recent cases: %s", exc)
+
+    def open_demo(self) -> bool:
+        """Build the demo case if this workstation has none yet (off the GUI thread), then open it."""
+        if not self.close_case():
+            return False
+        from desktop import demo
+
+        outcome: list[Path | CasetrailError] = []
+        loop = QEventLoop(self)
+
+        def building() -> Task[Path | CasetrailError]:
+            yield Progress("building the demo case")
+            try:
+                return demo.build_demo()[0]
+            except CasetrailError as exc:
+                return exc
+
+        self._set_opening(demo.demo_case_path())
+        handle = self.tasks.run_read("Build the demo case", building, on_success=outcome.append,
+                                     on_done=lambda _outcome: loop.quit())
+        if handle.running:
+            loop.exec()
+        self._set_opening(None)
+        if not outcome:
+            return False
+        if isinstance(outcome[0], CasetrailError):
+            self.show_message(QMessageBox.Icon.Warning, "Cannot build the demo case", str(outcome[0]))
+            return False
+        return self.open_case(outcome[0])
+
     def close_case(self) -> bool:
         """Stop the case's tasks and close it (and its read connection); True when closed."""
         self._generation += 1
         self.tasks.shutdown()
+        self.history.clear()
+        self._undoing = False
+        self._places, self._place = [], -1
         self._close_progress_dialog()
         self.model.set_reader(None)
         self.custody_view.load(None)
@@ -327,6 +589,7 @@ class MainWindow(QMainWindow):
         self.timeline_view.set_case(None, None)
         self.campaigns_view.set_case(None)
         self.model.set_only(None)
+        self.evidence_filter.clear()
         self._campaign = ""
         self.tabs.setTabText(0, "Evidence")
         self.panels.indicators_view.proxy.set_only(None)
@@ -338,7 +601,9 @@ class MainWindow(QMainWindow):
             self.case = None
             self.case_changed.emit()
         self.setWindowTitle("Casetrail")
+        self.refresh_welcome()
         self.pages.setCurrentWidget(self.welcome)
+        self._update_status()
         self.read_only_banner.hide()
         self._update_status()
         self._update_actions()
@@ -346,6 +611,7 @@ class MainWindow(QMainWindow):
 
     def _show_case(self, case: Case) -> None:
         self.case = case
+        self._remember(case)
         self.reader = case.reader()
         self.model.set_reader(self.reader)
         self.custody_view.load(self.reader)
@@ -395,6 +661,122 @@ class MainWindow(QMainWindow):
     def _reader_factory(self) -> Callable[[], store.Database]:
         assert self.case is not None  # noqa: S101 - callers check; this narrows the type
         return self.case.reader
+
+    # -- back and forward ----------------------------------------------------------------------
+
+    def _note_place(self) -> None:
+        """Remember where the window is now (after a tab change or a new item shown)."""
+        if self._navigating or self.case is None:
+            return
+        place = (self.tabs.currentIndex(), self._shown_item)
+        if 0 <= self._place < len(self._places) and self._places[self._place] == place:
+            return
+        if 0 <= self._place < len(self._places) and self._places[self._place][0] == place[0] \
+                and self._places[self._place][1] is None:
+            self._places[self._place] = place  # the same tab, now with an item: one step, not two
+        else:
+            del self._places[self._place + 1:]
+            self._places.append(place)
+            del self._places[:-100]
+            self._place = len(self._places) - 1
+        self._update_nav_actions()
+
+    def go_back(self) -> None:
+        """Show the tab and item shown before the last move."""
+        if self._place > 0:
+            self._go(self._place - 1)
+
+    def go_forward(self) -> None:
+        """Undo a Back."""
+        if self._place + 1 < len(self._places):
+            self._go(self._place + 1)
+
+    def _go(self, index: int) -> None:
+        self._navigating = True
+        try:
+            self._place = index
+            tab, item_id = self._places[index]
+            if item_id is not None:
+                self.panels.reveal_item(item_id)
+            self.tabs.setCurrentIndex(tab)
+        finally:
+            self._navigating = False
+        self._update_nav_actions()
+
+    def _update_nav_actions(self) -> None:
+        self.back_action.setEnabled(self._place > 0)
+        self.forward_action.setEnabled(0 <= self._place < len(self._places) - 1)
+
+    def show_shortcuts(self) -> None:
+        """List every keyboard shortcut of the window (from the actions themselves)."""
+        found: set[tuple[str, str]] = set()
+        for action in self.findChildren(QAction):
+            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
+            if keys and action.text():
+                found.add((action.text().replace("&", ""), ", ".join(keys)))
+        rows = "".join(f"<tr><td>{html.escape(name)}</td><td style='padding-left:24px'><b>"
+                       f"{html.escape(keys)}</b></td></tr>" for name, keys in sorted(found))
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>",
+                          QMessageBox.StandardButton.Close, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.shortcuts_box = box
+        box.open()
+
+    # -- undo and redo -----------------------------------------------------------------------
+
+    def record_changes(self, changes: Changes) -> None:
+        """An analyst edit was made: file it for Undo and refresh what it names."""
+        self.history.record(changes)
+        self.apply_changes(changes, made_by=self.sender())
+        self._update_actions()
+
+    def apply_changes(self, changes: Changes, *, made_by: object = None) -> None:
+        """Refresh exactly what ``changes`` names (the view that made an edit refreshed itself)."""
+        if changes.custody:
+            self.custody_view.load(self.reader)
+        if changes.assessment and made_by is not self.assessment_view.session:
+            self.assessment_view.reload()
+        if changes.timeline and made_by is not self.timeline_view.session:
+            self.timeline_view.reload()
+        if changes.tagged("indicator") and made_by is not self.panels.indicators_view:
+            self.panels.indicators_view.tags_edited()
+        if changes.items_added:
+            self.model.refresh()
+        if changes.indicators or changes.indicators_added:
+            self.panels.refresh()
+        self._update_status()
+
+    def undo(self) -> TaskHandle[Changes] | None:
+        """Take back the last analyst edit, on the write pool (a new custody entry, never a deletion)."""
+        return self._step(self.history.take_undo(), self.history.undone, "Undo")
+
+    def redo(self) -> TaskHandle[Changes] | None:
+        """Make again the last edit that was undone."""
+        return self._step(self.history.take_redo(), self.history.redone, "Redo")
+
+    def _step(self, edit: Edit | None, file: Callable[[Edit, Changes], None],
+              verb: str) -> TaskHandle[Changes] | None:
+        if edit is None or self.case is None or self.case.read_only or self._undoing:
+            return None
+        case, generation = self.case, self._generation
+        self._undoing = True
+
+        def succeeded(changes: Changes) -> None:
+            if generation == self._generation:
+                file(edit, changes)
+                self.apply_changes(changes)
+                self.statusBar().showMessage(f"{verb}: {edit.label} (recorded in the custody log)", 8000)
+
+        def done(_outcome: str) -> None:
+            if generation == self._generation:
+                self._undoing = False
+                self._update_actions()
+                self.undo_finished.emit(_outcome)
+
+        self._update_actions()
+        return self.tasks.run_write(f"{verb} {edit.label}", lambda: as_task(lambda: edit.apply(case), verb),
+                                    on_success=succeeded, on_done=done)
 
     # -- import ------------------------------------------------------------------------------
 
@@ -666,7 +1048,216 @@ class MainWindow(QMainWindow):
             self.table.selectRow(0)
         self._update_status()
 
+    # -- exports, packages and feeds --------------------------------------------------------------
+
+    def _on_export_triggered(self, kind: str) -> None:
+        if self.case is None:
+            return
+        default = self._last_dir / f"{self.case.path.stem}{_EXPORT_SUFFIX[kind]}"
+        chosen, _ = QFileDialog.getSaveFileName(self, f"Export {EXPORT_TITLES[kind]}", str(default),
+                                                _EXPORT_FILTERS[kind])
+        if chosen:
+            self._last_dir = Path(chosen).parent
+            self.export(kind, Path(chosen))
+
+    def export(self, kind: str, path: Path) -> TaskHandle[str] | None:
+        """Write a STIX bundle, MISP event, CSV or case package on the write pool.
+
+        Like the CLI's ``export``: the case is verified first (a failing case is refused) and the
+        export's receipt is signed and recorded in custody.
+        """
+        if self.case is None or not self._can_write("export"):
+            return None
+        if not ensure_passphrase(self, self.case.examiner):  # the receipt is signed
+            return None
+        case, generation = self.case, self._generation
+        dialog = self._open_progress_dialog(f"Exporting {EXPORT_TITLES[kind]}")
+
+        def succeeded(summary: str) -> None:
+            if generation == self._generation:
+                self.show_message(QMessageBox.Icon.Information, "Exported", summary)
+
+        def done(outcome: str) -> None:
+            if generation == self._generation:
+                self._close_progress_dialog()
+                self.apply_changes(Changes(custody=1))
+            self.export_finished.emit(outcome)
+
+        handle = self.tasks.run_write(f"Export {EXPORT_TITLES[kind]}",
+                                      lambda: as_task(lambda: run_export(case, kind, path), "exporting"),
+                                      on_success=succeeded, on_done=done)
+        dialog.cancel_requested.connect(handle.cancel)
+        return handle
+
+    def _on_import_package_triggered(self) -> None:
+        package, _ = QFileDialog.getOpenFileName(self, "Import a case package", str(self._last_dir),
+                                                 "Case package (*.zip)")
+        if not package:
+            return
+        dest = QFileDialog.getExistingDirectory(self, "Folder to unpack the case into", str(self._last_dir))
+        if dest:
+            self.import_package(Path(package), Path(dest) / f"{Path(package).stem}.casetrail")
+
+    def import_package(self, package: Path, dest: Path) -> bool:
+        """Verify a case package and unpack it as a new case (off the GUI thread), then open it."""
+        if not self.close_case():
+            return False
+        from reports.package import import_package
+
+        examiner = os.environ.get("CASETRAIL_EXAMINER") or None
+        outcome: list[Path | CasetrailError] = []
+        loop = QEventLoop(self)
+
+        def unpacking() -> Task[Path | CasetrailError]:
+            yield Progress(f"verifying {package.name}")
+            try:
+                with import_package(package, dest, examiner=examiner) as case:
+                    return case.path
+            except CasetrailError as exc:
+                return exc
+
+        self._set_opening(dest)
+        handle = self.tasks.run_read("Import case package", unpacking, on_success=outcome.append,
+                                     on_done=lambda _outcome: loop.quit())
+        if handle.running:
+            loop.exec()
+        self._set_opening(None)
+        if not outcome:
+            return False
+        if isinstance(outcome[0], CasetrailError):
+            self.show_message(QMessageBox.Icon.Warning, "Cannot import the package", str(outcome[0]))
+            return False
+        return self.open_case(outcome[0])
+
+    def _on_import_feeds_triggered(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileNames(self, "Import feeds into the workstation",
+                                                 str(self._last_dir),
+                                                 "Feeds (*.json *.csv *.tsv *.txt);;All files (*)")
+        if chosen:
+            self._last_dir = Path(chosen[0]).parent
+            self.import_feeds([Path(c) for c in chosen])
+
+    def import_feeds(self, paths: list[Path]) -> TaskHandle[edits.FeedsImported]:
+        """Import feed files into the workstation library on the read pool; correlate again after."""
+        generation = self._generation
+
+        def succeeded(done: edits.FeedsImported) -> None:
+            lines = [f"\u2022 {r.name}: {r.entries} entries" for r in done.imported]
+            lines += [f"\u2022 {f.path}: {f.error}" for f in done.failed]
+            icon = QMessageBox.Icon.Warning if done.failed else QMessageBox.Icon.Information
+            refused = f", {len(done.failed)} refused" if done.failed else ""
+            title = f"{len(done.imported)} feed(s) imported{refused}"
+            self.show_message(icon, title, "\n".join(lines) or "Nothing was imported.")
+            if generation == self._generation and done.changes.feeds:
+                self.panels.indicators_view.refresh()  # correlation reads the library again
+                self.panels.graph_view.mark_stale()
+
+        def finished(outcome: str) -> None:
+            self.feeds_imported.emit(outcome)
+
+        return self.tasks.run_read("Import feeds", lambda: edits.import_feeds(paths), on_success=succeeded,
+                                   on_done=finished)
+
+    # -- the evidence table's context menu -------------------------------------------------------
+
+    def evidence_menu(self) -> QMenu:
+        """The actions on the selected item (what a right click on the evidence table offers)."""
+        menu = QMenu(self)
+        item = self._current_item()
+        writable = self.case is not None and not self.case.read_only and not self.tasks.writing
+        copies = (("Copy SHA-256", item.sha256 if item else ""), ("Copy MD5", item.md5 if item else ""),
+                  ("Copy name", item.name if item else ""))
+        for title, value in copies:
+            action = menu.addAction(title)
+            action.setEnabled(item is not None)
+            action.triggered.connect(lambda _checked=False, v=value: QGuiApplication.clipboard().setText(v))
+        menu.addSeparator()
+        tag = menu.addAction("Tag item\u2026")
+        tag.setEnabled(item is not None and writable)
+        tag.triggered.connect(self._tag_current_item)
+        export = menu.addAction("Export the original file\u2026")
+        export.setToolTip("Write the acquired bytes out of the vault, re-hashed, recorded in custody")
+        export.setEnabled(item is not None and writable)
+        export.triggered.connect(self._export_current_original)
+        graph = menu.addAction("Show in the graph")
+        graph.setEnabled(item is not None)
+        if item is not None:
+            graph.triggered.connect(lambda: self.panels.show_in_graph(f"item:{item.id}"))
+        menu.addSeparator()
+        menu.addAction(self.analyse_action)
+        return menu
+
+    def _on_table_context_menu_requested(self, pos: QPoint) -> None:
+        menu = self.evidence_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_menu = menu
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _current_item(self) -> Item | None:
+        index = self.table.currentIndex()
+        return self.model.item_at(index.row()) if index.isValid() else None
+
+    def _tag_current_item(self) -> None:
+        item = self._current_item()
+        if item is None or not self._can_write("tag"):
+            return
+        dialog = TagDialog(1, self, what=f"item {item.id} ({item.name})")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.tag_item(item.id, dialog.tags()))
+        self.tag_dialog = dialog
+        dialog.open()
+
+    def tag_item(self, item_id: int, tags: list[str]) -> TaskHandle[Changes] | None:
+        """Add (``-tag``: remove) tags on an item, on the write pool; the edit can be undone."""
+        if self.case is None or not tags or not self._can_write("tag"):
+            return None
+        case = self.case
+        add = [t for t in tags if not t.startswith("-")]
+        remove = [t[1:] for t in tags if t.startswith("-")]
+
+        def write() -> Changes:
+            return edits.tag(case, "item", [item_id], add, remove)
+
+        return self._edit("Tag item", write)
+
+    def _export_current_original(self) -> None:
+        item = self._current_item()
+        if item is None or not self._can_write("export"):
+            return
+        chosen, _ = QFileDialog.getSaveFileName(self, "Export the original file",
+                                                str(self._last_dir / item.name))
+        if chosen:
+            self._last_dir = Path(chosen).parent
+            self.export_original(item.id, Path(chosen))
+
+    def export_original(self, item_id: int, dest: Path) -> TaskHandle[Changes] | None:
+        """Write an item's original bytes out of the vault (verified, recorded), on the write pool."""
+        if self.case is None or not self._can_write("export"):
+            return None
+        case = self.case
+
+        def write() -> Changes:
+            return edits.export_original(case, item_id, dest).changes
+
+        return self._edit("Export original", write)
+
+    def _edit(self, name: str, write: Callable[[], Changes]) -> TaskHandle[Changes]:
+        generation = self._generation
+
+        def made(changes: Changes) -> None:
+            if generation == self._generation:
+                self.record_changes(changes)
+                self.statusBar().showMessage(f"{changes.label or name}: recorded in the custody log", 8000)
+                self.edit_finished.emit(name)
+
+        return self.tasks.run_write(name, lambda: as_task(write, name), on_success=made)
+
+    def _on_evidence_filter_text_changed(self, text: str) -> None:
+        self.model.set_text_filter(text)
+        self._update_status()
+
     def _on_tabs_current_changed(self, _index: int) -> None:
+        self._note_place()
         # The item detail pane belongs to the evidence tabs; the analysis tabs need the height.
         self.panels.item_tabs.setVisible(not getattr(self.tabs.currentWidget(), "hides_detail_pane", False))
 
@@ -740,8 +1331,19 @@ class MainWindow(QMainWindow):
             self._show_selected(current.row())
         self._update_status()
 
+    def _on_model_reset(self) -> None:
+        """A sort or a filter re-listed the items: keep the one shown selected, or show none."""
+        row = self.model.row_of(self._shown_item) if self._shown_item is not None else None
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+        elif self._shown_item is not None and self.case is not None and self.reader is not None:
+            self._show_selected(-1)
+
     def _show_selected(self, row: int) -> None:
         item = self.model.item_at(row) if row >= 0 else None
+        self._shown_item = item.id if item is not None else None
+        self._note_place()
         status = self.model.verify_status(item.id) if item is not None else None
         self.detail.show_item(item, self.reader, status)
         self.panels.show_item(item, self.reader, self.case)
@@ -754,10 +1356,15 @@ class MainWindow(QMainWindow):
         entries = self.custody_view.model.rowCount()
         mode = "read-only" if self.case.read_only else f"examiner {self.case.examiner}"
         shown = f" of campaign {self._campaign}" if self.model.filtered and self._campaign else ""
+        if self.model.query.text.strip():
+            shown += " matching the filter"
         case_text.plain(self.status_label, f"{items} item{'s' if items != 1 else ''}{shown} \u00b7 "
                                            f"{entries} custody entries \u00b7 {mode}")
 
     def _update_actions(self) -> None:
+        self.new_action.setEnabled(not self._opening)
+        self.open_action.setEnabled(not self._opening)
+        self.demo_action.setEnabled(not self._opening)
         have_case = self.case is not None
         writable = have_case and not (self.case.read_only if self.case else True)
         idle = not self.tasks.writing
@@ -767,3 +1374,13 @@ class MainWindow(QMainWindow):
         self.verify_action.setEnabled(have_case and idle)
         self.analyse_action.setEnabled(writable and idle)
         self.export_briefing_action.setEnabled(have_case)
+        for action in self.export_actions.values():
+            action.setEnabled(writable and idle)
+        self.import_package_action.setEnabled(not self._opening)
+        self._update_nav_actions()
+        can_edit = writable and not self._undoing
+        undo, redo = self.history.undo_label, self.history.redo_label
+        self.undo_action.setEnabled(can_edit and bool(undo))
+        self.undo_action.setText(f"&Undo {undo}" if undo else "&Undo")
+        self.redo_action.setEnabled(can_edit and bool(redo))
+        self.redo_action.setText(f"&Redo {redo}" if redo else "&Redo")

@@ -24,7 +24,6 @@ time) and a ``note`` custody entry in one transaction, on the write pool.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import custody, findings, recordings, state
+from desktop.core import edits, findings, item_detail, recordings
 from desktop.core.case import Case, Item
 from desktop.core.indicators import TYPES, classify, normalise
 from desktop.core.progress import Progress, Task
@@ -72,7 +71,7 @@ INDICATOR_PEN = QColor("#ff8f00")
 SELECTED_PEN = QColor("#e53935")
 ANALYST_PEN = QColor("#8e24aa")
 UNCERTAIN_PEN = QColor("#9e9e9e")
-ANALYST_WHERE = "region selected by analyst"
+ANALYST_WHERE = findings.ANALYST_WHERE
 
 
 def decode_png(data: bytes) -> QImage:
@@ -95,28 +94,13 @@ def decode_png(data: bytes) -> QImage:
 
 def record_analyst_indicator(case: Case, item_id: int, type_: str, value: str,
                              bbox: list[int], time_s: float | None, note: str = "") -> Task[int]:
-    """Record what an analyst read in a region as an indicator occurrence, with a custody note.
-
-    Both rows are written in one transaction: an occurrence without its custody entry (or the
-    reverse) is never left behind.
+    """Record what an analyst read in a region (``edits.record_region``) on the write pool.
 
     Returns:
         The item id, for the caller's refresh.
     """
     yield Progress("recording the indicator")
-    occurrence: dict[str, Any] = {"type": type_, "value": value, "source": "analyst", "where": ANALYST_WHERE,
-                                  "bbox": list(bbox)}
-    if time_s is not None:
-        occurrence["time_s"] = round(time_s, 3)
-    with case.transaction() as conn:
-        findings.record_occurrences(conn, item_id, [occurrence])
-        custody.append(conn, action="note", examiner=case.examiner, item_id=item_id,
-                       result="indicator recorded by the analyst",
-                       detail={"what": "indicator recorded from a selected region", "type": type_,
-                               "value": value, "bbox": list(bbox), "time_s": occurrence.get("time_s"),
-                               "note": note,
-                               # the item's findings changed: custody binds their new hash
-                               "findings_sha256": state.findings_digests(conn, [item_id])[item_id]})
+    edits.record_region(case, item_id, type_, value, bbox, time_s, note)
     return item_id
 
 
@@ -806,51 +790,23 @@ class MediaView(QWidget):
         owner = self.item.parent_id if self.mode == "frame" else self.item.id
         if self.reader is None or owner is None:
             return []
-        rows = self.reader.execute(
-            "SELECT o.bbox, o.time_s, i.type, i.value FROM occurrences o "
-            "JOIN indicators i ON i.id = o.indicator_id "
-            "WHERE o.item_id IN (?, ?) AND o.source = 'analyst' AND o.bbox IS NOT NULL",
-            (owner, self.item.id)).fetchall()
         out = []
-        for bbox, t, type_, value in rows:
-            if time_s is not None and t is not None and abs(float(t) - time_s) > 0.05:
+        for found in item_detail.analyst_boxes(self.reader.conn, [owner, self.item.id]):
+            if time_s is not None and found.time_s is not None and abs(found.time_s - time_s) > 0.05:
                 continue
-            x, y, w, h = (int(v) for v in json.loads(bbox))
-            out.append(Box((x, y, w, h), f"Recorded by the analyst: {type_} {value}", "analyst"))
+            out.append(Box(found.box, f"Recorded by the analyst: {found.type} {found.value}", "analyst"))
         return out
 
     # -- reading -----------------------------------------------------------------------------
 
     def _media(self, item_id: int) -> dict[str, Any] | None:
-        if self.reader is None:
-            return None
-        row = self.reader.execute("SELECT kind, detail FROM media WHERE item_id = ?", (item_id,)).fetchone()
-        if row is None:
-            return None
-        detail: dict[str, Any] = json.loads(row[1])
-        detail["_kind"] = row[0]
-        return detail
+        return item_detail.media_of(self.reader.conn, item_id) if self.reader is not None else None
 
     def _frame_time(self, item: Item, reader: Database) -> float | None:
-        row = reader.execute("SELECT detail FROM custody WHERE item_id = ? AND action = 'derived' "
-                             "ORDER BY seq LIMIT 1", (item.id,)).fetchone()
-        if row is not None:
-            value = json.loads(row[0]).get("time_s")
-            if isinstance(value, int | float):
-                return float(value)
-        return None
+        return item_detail.frame_time(reader.conn, item.id)
 
     def _times_with_hits(self, item_id: int) -> list[float]:
-        if self.reader is None:
-            return []
-        rows = self.reader.execute(
-            "SELECT DISTINCT time_s FROM occurrences WHERE item_id = ? AND time_s IS NOT NULL "
-            "ORDER BY time_s",
-            (item_id,)).fetchall()
-        if not rows:
-            rows = self.reader.execute("SELECT DISTINCT time_s FROM ocr_lines WHERE item_id = ? AND "
-                                       "time_s IS NOT NULL ORDER BY time_s", (item_id,)).fetchall()
-        return [float(r[0]) for r in rows]
+        return item_detail.hit_times(self.reader.conn, item_id) if self.reader is not None else []
 
     def _describe(self, item: Item, media: dict[str, Any] | None) -> str:
         if self.mode == "frame":

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import analysis, timestamps
+from desktop.core import analysis, edits, timestamps
 from desktop.ui.case_session import CaseSession
 from desktop.ui.custody_view import configure_table
 from desktop.ui.row_model import RowTableModel
@@ -125,19 +125,19 @@ class NotesView(QWidget):
 
     def _on_add_button_clicked(self) -> None:
         text = self.text.toPlainText()
-        self.session.change("Add note", lambda case: analysis.add_note(case, text))
+        self.session.change("Add note", lambda case: edits.add_note(case, text))
         self.text.clear()
 
     def _on_save_button_clicked(self) -> None:
         n = self.current_note()
         if n is not None:
             text = self.text.toPlainText()
-            self.session.change("Edit note", lambda case: analysis.update_note(case, n.id, text))
+            self.session.change("Edit note", lambda case: edits.update_note(case, n.id, text))
 
     def _on_delete_button_clicked(self) -> None:
         n = self.current_note()
         if n is not None:
-            self.session.change("Delete note", lambda case: analysis.delete_note(case, n.id))
+            self.session.change("Delete note", lambda case: edits.delete_note(case, n.id))
 
     def _on_selection_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         n = self.model.note_at(current.row()) if current.isValid() else None

@@ -16,8 +16,9 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from desktop.core import findings
+from desktop.core import findings, item_detail
 from desktop.core.store import Database
+from desktop.ui import theme
 from desktop.ui.row_model import ReadOnlyTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -74,8 +75,7 @@ def time_text(seconds: float | None) -> str:
     return f"{int(minutes)}:{secs:04.1f}"
 
 
-def _key(time_s: float | None, box: Any) -> tuple[float, tuple[int, ...]]:
-    return (round(float(time_s), 2) if time_s is not None else -1.0, tuple(int(v) for v in box))
+_key = item_detail.line_key
 
 
 class OcrHitsModel(ReadOnlyTableModel):
@@ -152,20 +152,8 @@ class OcrHitsModel(ReadOnlyTableModel):
         """
         if self._reader is None or self._item_id is None:
             return []
-        args: tuple[Any, ...]
-        if time_s is None:
-            sql, args = "WHERE item_id = ?", (self._item_id,)
-        else:
-            row = self._reader.execute(
-                "SELECT MAX(time_s) FROM ocr_lines WHERE item_id = ? AND time_s <= ? AND time_s >= ?",
-                (self._item_id, time_s + 1e-3, time_s - window_s)).fetchone()
-            if row is None or row[0] is None:
-                return []
-            sql, args = "WHERE item_id = ? AND time_s = ?", (self._item_id, row[0])
-        rows = self._reader.execute(
-            f"SELECT id, time_s, text, confidence, x, y, w, h FROM ocr_lines {sql} ORDER BY y, x",  # noqa: S608
-            args).fetchall()
-        return [self._row(r) for r in rows]
+        return [self._row(line) for line in
+                item_detail.ocr_lines_near(self._reader.conn, self._item_id, time_s, self._found, window_s)]
 
     # -- QAbstractTableModel -----------------------------------------------------------------
 
@@ -194,31 +182,23 @@ class OcrHitsModel(ReadOnlyTableModel):
         if line.indicators and role == Qt.ItemDataRole.FontRole:
             return self._uncertain_font if line.uncertain else self._bold
         if line.indicators and role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(UNCERTAIN_FOREGROUND if line.uncertain else INDICATOR_FOREGROUND)
+            return QBrush(theme.ink(UNCERTAIN_FOREGROUND if line.uncertain else INDICATOR_FOREGROUND))
         if role == Qt.ItemDataRole.TextAlignmentRole and col != 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _row(self, r: tuple[Any, ...]) -> OcrLineRow:
-        box = (int(r[4]), int(r[5]), int(r[6]), int(r[7]))
-        key = _key(r[1], box)
-        return OcrLineRow(int(r[0]), r[1], str(r[2]), float(r[3]), box, tuple(self._found.get(key, ())),
+    def _row(self, line: item_detail.OcrLine) -> OcrLineRow:
+        key = _key(line.time_s, line.box)
+        return OcrLineRow(line.id, line.time_s, line.text, line.confidence, line.box, line.indicators,
                           tuple(self._status.get(key, ())))
 
     def _load_ids(self) -> list[int]:
         if self._reader is None or self._item_id is None:
             return []
-        sql = "SELECT id, time_s, x, y, w, h FROM ocr_lines WHERE item_id = ?"
-        args: tuple[Any, ...] = (self._item_id,)
-        if self._at_time is not None:
-            sql += " AND ABS(time_s - ?) < 0.002"
-            args += (self._at_time,)
-        rows = self._reader.execute(sql + " ORDER BY COALESCE(time_s, 0), y, x, id", args).fetchall()
-        if not self._only_indicators:
-            return [int(r[0]) for r in rows]
-        return [int(r[0]) for r in rows if _key(r[1], r[2:6]) in self._found]
+        return item_detail.ocr_line_ids(self._reader.conn, self._item_id, at_time=self._at_time,
+                                        only=set(self._found) if self._only_indicators else None)
 
     def _fetch_page(self, row: int) -> None:
         if self._reader is None:
@@ -226,9 +206,6 @@ class OcrHitsModel(ReadOnlyTableModel):
         if len(self._cache) > 20 * _PAGE:
             self._cache.clear()
         start = row - row % _PAGE
-        ids = self._ids[start : start + _PAGE]
-        marks = ", ".join("?" for _ in ids)
-        sql = f"SELECT id, time_s, text, confidence, x, y, w, h FROM ocr_lines WHERE id IN ({marks})"  # noqa: S608
-        for r in self._reader.execute(sql, ids).fetchall():
-            line = self._row(r)
-            self._cache[line.id] = line
+        for line in item_detail.ocr_lines(self._reader.conn, self._ids[start : start + _PAGE],
+                                          self._found).values():
+            self._cache[line.id] = self._row(line)

@@ -70,9 +70,13 @@ class ReadOnlyTableModel(QAbstractTableModel):
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         """Selectable and copyable, never editable: what is shown was recorded by the core."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
+
+
+# Computed once: flags() is asked for every cell painted, and combining enum flags costs more
+# than the rest of the call (profiled on a scroll of the evidence table).
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
 class RowTableModel(ReadOnlyTableModel, Generic[RowT]):

@@ -14,7 +14,8 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from desktop.core.findings import TextHit, search_text
+from desktop.core import item_detail
+from desktop.core.findings import TextHit
 from desktop.core.store import Database
 from desktop.ui.custody_view import configure_table
 from desktop.ui.row_model import RowTableModel
@@ -91,13 +92,8 @@ class SearchView(QWidget):
         """Run a search and show its hits; return how many."""
         if self._reader is None:
             return 0
-        db = self._reader
-        hits = search_text(db.conn, query)
-        ids = sorted({h.item_id for h in hits})
-        marks = ",".join("?" * len(ids))
-        names = dict(db.execute(f"SELECT id, name FROM items WHERE id IN ({marks})", ids)  # noqa: S608
-                     .fetchall()) if ids else {}
-        self.model.set_rows([(h, str(names.get(h.item_id, ""))) for h in hits])
+        hits = item_detail.search(self._reader.conn, query)
+        self.model.set_rows([(h.hit, h.item_name) for h in hits])
         self.count.setText(f"{len(hits)} hit{'s' if len(hits) != 1 else ''}")
         return len(hits)
 

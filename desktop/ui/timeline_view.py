@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QTimeZone,
     Signal,
 )
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -41,9 +41,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import analysis, timestamps
+from desktop.core import analysis, edits, timestamps
 from desktop.core.case import Case
-from desktop.ui import case_text
+from desktop.ui import case_text, theme
 from desktop.ui.case_session import CaseSession
 from desktop.ui.case_snapshot import read_timeline
 from desktop.ui.custody_view import configure_table
@@ -96,7 +96,7 @@ class TimelineModel(RowTableModel[analysis.Event]):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{e.at}\n{e.title}\n{e.detail}".strip()
         if role == Qt.ItemDataRole.BackgroundRole and index.column() == 1:
-            return QColor(SOURCE_TINTS.get(e.source, "#FFFFFF"))
+            return theme.tint(SOURCE_TINTS.get(e.source, "#FFFFFF"))
         return None
 
 
@@ -320,7 +320,7 @@ class TimelineView(QWidget):
     def add_event(self, at: str, title: str, detail: str = "") -> TaskHandle[object] | None:
         """Queue an analyst event (the path the dialog takes; tests call it directly)."""
         return self.session.change("Add timeline event",
-                                   lambda case: analysis.add_event(case, at, title, detail))
+                                   lambda case: edits.add_event(case, at, title, detail))
 
     def _on_edit_button_clicked(self) -> None:
         e = self.current_event()
@@ -330,7 +330,7 @@ class TimelineView(QWidget):
         dialog = EventDialog(self, e)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             at, title, detail = dialog.iso_time(), dialog.title.text(), dialog.detail.toPlainText()
-            self.session.change("Edit timeline event", lambda case: analysis.update_event(
+            self.session.change("Edit timeline event", lambda case: edits.update_event(
                 case, event_id, at=at, title=title, detail=detail))
 
     def _on_delete_button_clicked(self) -> None:
@@ -341,7 +341,7 @@ class TimelineView(QWidget):
         if case_text.ask(self, "Casetrail", f"Delete the event \u201c{e.title}\u201d?\n\n"
                                             "The custody log keeps what it said."):
             self.session.change("Delete timeline event",
-                                lambda case: analysis.delete_event(case, event_id))
+                                lambda case: edits.delete_event(case, event_id))
 
     def _on_session_change_saved(self, _name: str) -> None:
         if not self.session.pending_changes:

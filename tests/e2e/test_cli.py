@@ -295,7 +295,20 @@ def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Pat
     assert subprocess.run([CT, "new", str(case), "--title", "t", "--examiner", "e"],
                           capture_output=True, timeout=60, check=False).returncode == 0
     conn = sqlite3.connect(case / "case.sqlite")
-    # A case as Casetrail wrote it at schema 4: migrations 5 to 11 undone.
+    # A case as Casetrail wrote it at schema 4: migrations 5 to 13 undone.
+    for trigger in ("occurrences_counted", "occurrences_uncounted", "occurrences_recounted"):
+        conn.execute(f"DROP TRIGGER {trigger}")
+    for index in ("indicators_sort", "indicators_by_value", "indicators_by_occurrences",
+                  "indicators_by_items", "indicators_by_first_seen", "items_tree_name", "items_tree_kind",
+                  "items_tree_size", "items_tree_mime", "items_tree_acquired", "items_tree_status",
+                  "items_tree_sha256", "items_tree_examiner", "custody_action", "occurrences_indicator_item",
+                  "items_by_name", "items_by_kind", "items_by_size", "items_by_mime", "items_by_acquired",
+                  "items_by_status", "items_by_examiner"):
+        conn.execute(f"DROP INDEX {index}")
+    conn.execute("CREATE INDEX occurrences_indicator ON occurrences(indicator_id)")
+    for column in ("sort_key", "n_occurrences", "n_items", "n_header", "n_body", "n_attachment",
+                   "n_metadata", "n_ocr", "n_analyst"):
+        conn.execute(f"ALTER TABLE indicators DROP COLUMN {column}")
     for column in ("name_bytes", "source_bytes"):
         conn.execute(f"ALTER TABLE items DROP COLUMN {column}")
     conn.execute("ALTER TABLE indicators DROP COLUMN warnings")

@@ -118,8 +118,12 @@ def main() -> int:
     win = MainWindow()
     win.resize(1400, 900)
     win.show()
-    assert win.open_case(path)
     docs = ROOT / "docs"
+    assert win.open_case(path)  # once, so that the welcome page lists it as a recent case
+    win.close_case()
+    wait(400)
+    win.grab().save(str(docs / "screenshot-welcome.png"))
+    assert win.open_case(path)
     model = win.model
 
     def select(predicate: object) -> int:
@@ -132,6 +136,17 @@ def main() -> int:
 
     splitter = win.panels.item_tabs.parentWidget()
     splitter.setSizes([300, 520])  # type: ignore[attr-defined]
+    from PySide6.QtCore import Qt
+
+    from desktop.ui.evidence_model import Column
+
+    win.table.horizontalHeader().setSortIndicator(Column.SIZE, Qt.SortOrder.DescendingOrder)
+    win.evidence_filter.setText("eml")
+    win.table.selectRow(0)
+    wait(600)
+    win.grab().save(str(docs / "screenshot-evidence.png"))
+    win.evidence_filter.clear()
+    win.table.horizontalHeader().setSortIndicator(Column.ID, Qt.SortOrder.AscendingOrder)
     win.tabs.setCurrentIndex(0)
     select(lambda i: i.name == "mail_test_17.eml")
     win.panels.item_tabs.setCurrentIndex(1)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.core import analysis, custody
 from desktop.core.case import Case
@@ -30,7 +31,7 @@ def casetrail_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def show_assessment(qtbot: QtBot, window: MainWindow) -> None:
-    with qtbot.waitSignal(window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(window.assessment_view.loaded, timeout=TASK_MS):
         window.tabs.setCurrentWidget(window.assessment_view)
 
 
@@ -78,7 +79,7 @@ def test_ach_matrix_from_the_keyboard(qtbot: QtBot, case_window: MainWindow,
 
     # "II" is complete as typed: set at once, scored at once, written on the write pool.
     view.focus_cell(e1.id, h1.id)
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.keyClicks(view.table, "II")
         assert view.table.pending == ""
         assert model.rating_at(model.index_of(e1.id, h1.id)) == "II"
@@ -94,13 +95,13 @@ def test_ach_matrix_from_the_keyboard(qtbot: QtBot, case_window: MainWindow,
     qtbot.keyClicks(view.table, "C")
     assert view.table.pending == "C"
     assert model.rating_at(model.index_of(e1.id, h2.id)) is None
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.keyClick(view.table, Qt.Key.Key_Return)
     assert model.rating_at(model.index_of(e1.id, h2.id)) == "C"
     assert view.table.currentIndex() == model.index_of(e2.id, h2.id)
 
     # "-" steps an unrated cell to I; moving away sets it.
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.keyClicks(view.table, "--")
         assert view.table.pending == "II"
         qtbot.keyClick(view.table, Qt.Key.Key_Left)
@@ -108,7 +109,7 @@ def test_ach_matrix_from_the_keyboard(qtbot: QtBot, case_window: MainWindow,
     assert [s.rank for s in model.scores] == [1, 1]  # 2.0 each: a tie, in the analyst's order
     # H, on the credibility column, weights E1 up: H1's II now counts 2 x 1.414.
     view.table.setCurrentIndex(model.index_of(e1.id, column=AchModel.CREDIBILITY))
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.keyClick(view.table, Qt.Key.Key_H)
     assert model.evidence_at(0) is not None
     assert model.evidence_at(0).credibility == "high"  # type: ignore[union-attr]
@@ -117,7 +118,7 @@ def test_ach_matrix_from_the_keyboard(qtbot: QtBot, case_window: MainWindow,
 
     # Delete clears a cell.
     view.focus_cell(e2.id, h2.id)
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.keyClick(view.table, Qt.Key.Key_Delete)
     assert model.rating_at(model.index_of(e2.id, h2.id)) is None
     qtmodeltester.check(model)
@@ -163,7 +164,7 @@ def test_judgments_add_and_edit(qtbot: QtBot, case_window: MainWindow, qtmodelte
     jv.likelihood.setCurrentIndex(jv.likelihood.findData("very likely"))
     jv.confidence.setCurrentIndex(jv.confidence.findData("moderate"))
     assert "credibly sourced" in jv.meaning.text()
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.mouseClick(jv.add_button, Qt.MouseButton.LeftButton)
     assert jv.model.rowCount() == 1
     assert jv.model.data(jv.model.index(0, 2)) == "very likely (80\u201395 %)"
@@ -174,7 +175,7 @@ def test_judgments_add_and_edit(qtbot: QtBot, case_window: MainWindow, qtmodelte
     assert jv.text.toPlainText().startswith("The message was sent")
     jv.likelihood.setCurrentIndex(jv.likelihood.findData("almost certain"))
     jv.confidence.setCurrentIndex(jv.confidence.findData("high"))
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.mouseClick(jv.save_button, Qt.MouseButton.LeftButton)
     assert jv.model.data(jv.model.index(0, 2)) == "almost certain (95\u201399 %)"
     assert jv.current_judgment() is not None  # the edited judgment stays selected
@@ -188,7 +189,7 @@ def test_notes_add(qtbot: QtBot, case_window: MainWindow, qtmodeltester: ModelTe
     show_assessment(qtbot, case_window)
     nv = case_window.assessment_view.notes
     nv.text.setPlainText("Sender domain registered two days before the message.")
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         qtbot.mouseClick(nv.add_button, Qt.MouseButton.LeftButton)
     assert nv.model.rowCount() == 1
     assert nv.model.data(nv.model.index(0, 2)) == "case"
@@ -219,7 +220,7 @@ def test_timeline_shows_mail_events_and_an_analyst_event(qtbot: QtBot, case_wind
     eml.write_text(EML)
     run_to_end(import_and_analyse(case, [eml], "test"))
     tv = case_window.timeline_view
-    with qtbot.waitSignal(tv.loaded, timeout=10000):
+    with qtbot.waitSignal(tv.loaded, timeout=TASK_MS):
         case_window.tabs.setCurrentWidget(tv)
     qtmodeltester.check(tv.model)
     qtmodeltester.check(tv.proxy)
@@ -233,7 +234,7 @@ def test_timeline_shows_mail_events_and_an_analyst_event(qtbot: QtBot, case_wind
     assert "Quarterly invoice" in mail.title
     assert [e.at for e in events] == sorted(e.at for e in events)
 
-    with qtbot.waitSignal(tv.loaded, timeout=10000):
+    with qtbot.waitSignal(tv.loaded, timeout=TASK_MS):
         tv.add_event("2024-03-11T09:30:00Z", "Victim reports the message to the SOC")
     analyst = [e for e in tv.visible_events() if e.source == "analyst"]
     assert [(e.at, e.title) for e in analyst] == [("2024-03-11T09:30:00.000000Z",
@@ -258,10 +259,10 @@ def test_timeline_shows_mail_events_and_an_analyst_event(qtbot: QtBot, case_wind
         button.setChecked(True)
     tv.search.clear()
     grouped = sum(1 for e in tv.visible_events() if e.source == "custody")
-    with qtbot.waitSignal(tv.loaded, timeout=10000):
+    with qtbot.waitSignal(tv.loaded, timeout=TASK_MS):
         tv.custody_mode.setCurrentIndex(tv.custody_mode.findData("all"))
     assert sum(1 for e in tv.visible_events() if e.source == "custody") >= grouped
-    with qtbot.waitSignal(tv.loaded, timeout=10000):
+    with qtbot.waitSignal(tv.loaded, timeout=TASK_MS):
         tv.custody_mode.setCurrentIndex(tv.custody_mode.findData("none"))
     assert not any(e.source == "custody" for e in tv.visible_events())
 
@@ -281,7 +282,7 @@ def test_hypotheses_and_evidence_through_their_dialogs(qtbot: QtBot, case_window
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(HypothesisDialog, "exec", fill_hypothesis)
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         view.add_hypothesis_action.trigger()
 
     def fill_evidence(dialog: EvidenceDialog) -> QDialog.DialogCode:
@@ -292,7 +293,7 @@ def test_hypotheses_and_evidence_through_their_dialogs(qtbot: QtBot, case_window
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(EvidenceDialog, "exec", fill_evidence)
-    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=10000):
+    with qtbot.waitSignal(case_window.assessment_view.loaded, timeout=TASK_MS):
         view.add_evidence_action.trigger()
     model = view.model
     assert model.hypotheses[0].title == "The group named in the From line"

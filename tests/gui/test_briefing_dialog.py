@@ -9,6 +9,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.core import analysis, custody
 from desktop.ui.briefing_dialog import PDFIUM_LOCK, BriefingDialog
@@ -54,7 +55,7 @@ def open_dialog(qtbot: QtBot, window: MainWindow) -> BriefingDialog:
     dialog = window.briefing_dialog
     assert dialog is not None
     # The dialog and its first render start together; wait for the page in view.
-    qtbot.waitUntil(lambda: dialog.page_image() is not None, timeout=60000)
+    qtbot.waitUntil(lambda: dialog.page_image() is not None, timeout=TASK_MS)
     return dialog
 
 
@@ -77,11 +78,11 @@ def test_preview_renders_pages(qtbot: QtBot, assessed_window: MainWindow) -> Non
 
     # Next page, and a zoom: each rendered off the GUI thread and shown.
     if preview.pages > 1:
-        with qtbot.waitSignal(dialog.page_shown, timeout=30000) as shown:
+        with qtbot.waitSignal(dialog.page_shown, timeout=TASK_MS) as shown:
             dialog.next_button.click()
         assert shown.args == [1]
     first_width = dialog.page_image().width()  # type: ignore[union-attr]
-    with qtbot.waitSignal(dialog.page_shown, timeout=30000):
+    with qtbot.waitSignal(dialog.page_shown, timeout=TASK_MS):
         dialog.zoom.setCurrentIndex(dialog.zoom.findData(2.0))
     assert dialog.page_image().width() != first_width  # type: ignore[union-attr]
     dialog.reject()
@@ -104,7 +105,7 @@ def test_options_reach_the_preview(qtbot: QtBot, assessed_window: MainWindow) ->
     assert (opts.tlp, opts.redact) == ("red", ["victim-portal.example"])
     assert opts.redact_roles == frozenset({"recipients"})
     assert not opts.other_cases
-    with qtbot.waitSignal(dialog.preview_ready, timeout=60000):
+    with qtbot.waitSignal(dialog.preview_ready, timeout=TASK_MS):
         pass  # the debounce timer starts the render
     preview = dialog.preview
     assert preview is not None
@@ -113,7 +114,7 @@ def test_options_reach_the_preview(qtbot: QtBot, assessed_window: MainWindow) ->
     assert "TLP:RED" in text
     assert "victim-portal.example" not in text
     assert "victim-portal.example" in pdf_text(full.data)
-    qtbot.waitUntil(lambda: dialog.page_image() is not None, timeout=30000)
+    qtbot.waitUntil(lambda: dialog.page_image() is not None, timeout=TASK_MS)
     dialog.reject()
 
 
@@ -122,7 +123,7 @@ def test_save_writes_the_pdf_and_records_it(qtbot: QtBot, assessed_window: MainW
     dialog = open_dialog(qtbot, assessed_window)
     target = tmp_path / "out" / "briefing.pdf"
     target.parent.mkdir()
-    with qtbot.waitSignals([dialog.saved, assessed_window.chain_checked], timeout=60000):
+    with qtbot.waitSignals([dialog.saved, assessed_window.chain_checked], timeout=TASK_MS):
         assert dialog.save_to(target) is not None
     result = dialog.export_result
     assert result is not None

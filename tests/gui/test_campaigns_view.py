@@ -9,6 +9,7 @@ import pytest
 from campaign_generator import generate
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.core import campaigns
 from desktop.core.case import Case
@@ -45,7 +46,7 @@ def test_choosing_a_campaign_filters_the_evidence_and_indicators_and_it_can_be_t
     all_indicators = window.panels.indicators_view.proxy.rowCount()
     view: CampaignsView = window.campaigns_view
     window.tabs.setCurrentWidget(view)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=20000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=TASK_MS)
     qtmodeltester.check(view.model)
     first = view.current()
     assert first is not None
@@ -68,7 +69,7 @@ def test_choosing_a_campaign_filters_the_evidence_and_indicators_and_it_can_be_t
     monkeypatch.setattr(view, "_on_tag_button_clicked",
                         lambda: view._tag(window.case, first.id, ["wave:october"]))  # type: ignore[arg-type]
     view.tag_button.click()
-    qtbot.waitUntil(lambda: "wave:october" in str(view.model.data(view.model.index(0, 5))), timeout=20000)
+    qtbot.waitUntil(lambda: "wave:october" in str(view.model.data(view.model.index(0, 5))), timeout=TASK_MS)
     assert window.case is not None
     reader = window.case.reader()
     try:

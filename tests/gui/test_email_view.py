@@ -11,6 +11,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QColor, QImage, QTextDocument
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.ui.analysis_panels import MESSAGE_TAB
 from desktop.ui.email_view import EmailView, HeaderModel, HopModel, delay_text
@@ -49,7 +50,7 @@ def test_a_real_message_shows_its_hops_flags_and_headers(
     if not path.is_file():
         pytest.skip("../shared/corpora/mail-parser is not available")
     window = case_window
-    with qtbot.waitSignal(window.import_finished, timeout=60000) as blocker:
+    with qtbot.waitSignal(window.import_finished, timeout=TASK_MS) as blocker:
         window.request_import([path])
     assert blocker.args == ["succeeded"]
     row = window.model.row_of(1)
@@ -76,7 +77,7 @@ def test_an_occurrence_jumps_to_its_header(qtbot: QtBot, case_window: MainWindow
                                            no_reason_dialog: list[list[Path]],
                                            evidence_files: list[Path]) -> None:
     window = case_window
-    with qtbot.waitSignal(window.import_finished, timeout=60000):
+    with qtbot.waitSignal(window.import_finished, timeout=TASK_MS):
         window.request_import([p for p in evidence_files if p.suffix == ".eml"])
     window.tabs.setCurrentWidget(window.panels.indicators_view)
     assert window.panels.reveal_occurrence(1, {"source": "header", "where": "Received (hop 1 of 1)"})
@@ -110,7 +111,7 @@ def test_hostile_html_loads_nothing_but_cid_parts(qtbot: QtBot) -> None:
     view.show_mail(hostile_mail())
     assert view.html_button.isChecked()  # no plain body: the HTML is shown, sanitised
     view.inner_tabs.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: view.body.resource_requests != [], timeout=5000)
+    qtbot.waitUntil(lambda: view.body.resource_requests != [], timeout=TASK_MS)
     requested = [url for _type, url in view.body.resource_requests]
     assert requested
     assert "cid:logo@bank.example" in requested
@@ -176,3 +177,39 @@ def test_hop_and_header_models_pass_the_model_tester(qtmodeltester: ModelTester)
     qtmodeltester.check(headers)
     assert headers.index(1, 1).data() == "from a by b"
     assert headers.find("received") == 1
+
+
+WITH_PART = (
+    "From: Ops <ops@sender.example.org>\r\nTo: victim@victim.example\r\nSubject: Invoice attached\r\n"
+    "Date: Mon, 11 Mar 2024 08:59:50 +0000\r\nMessage-ID: <part@sender.example.org>\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+    "See the invoice.\r\n--b1\r\nContent-Type: application/octet-stream\r\n"
+    "Content-Disposition: attachment; filename=\"invoice.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    "cGF5IDE4NS4xNDEuNjMuMTIwIG5vdwo=\r\n--b1--\r\n")
+
+
+def test_the_message_lists_its_attachments_and_shows_its_raw_source(
+        qtbot: QtBot, case_window: MainWindow, no_reason_dialog: list[list[Path]], tmp_path: Path) -> None:
+    path = tmp_path / "with-part.eml"
+    path.write_bytes(WITH_PART.encode())
+    window = case_window
+    with qtbot.waitSignal(window.import_finished, timeout=TASK_MS) as blocker:
+        window.request_import([path])
+    assert blocker.args == ["succeeded"]
+    case = window.case
+    assert case is not None
+    message = next(i for i in case.items() if i.name == "with-part.eml")
+    row = window.model.row_of(message.id)
+    assert row is not None
+    window.table.selectRow(row)
+    view = window.panels.email_view
+    assert view.mail is not None
+    assert view.inner_tabs.tabText(view.attachments_tab) == "Attachments (1)"
+    assert view.attachment_model.index(0, 0).data() == "invoice.txt"
+    view.inner_tabs.setCurrentIndex(view.raw_tab)
+    assert "Content-Disposition: attachment; filename=\"invoice.txt\"" in view.raw_source.toPlainText()
+    assert view.raw_source.isReadOnly()
+    view.attachment_table.doubleClicked.emit(view.attachment_model.index(0, 0))
+    assert window.panels.item is not None
+    assert window.panels.item.name == "invoice.txt"
+    assert window.panels.item.parent_id == message.id

@@ -7,18 +7,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.core import findings
 from desktop.core.acquire import import_paths
 from desktop.core.case import Case
 from desktop.core.correlate import Correlation, Match
 from desktop.core.progress import run_to_end
-from desktop.ui.graph_view import Graph, Node, build_graph, layout
 from desktop.ui.main_window import MainWindow
 
 
@@ -54,7 +53,7 @@ def test_three_hundred_nodes_are_built_and_drawn_quickly(qtbot: QtBot, case_wind
     view._correlations = lambda: feed  # as if a partner's feed had been imported
     case_window._refresh_views()
     started = time.perf_counter()
-    with qtbot.waitSignal(view.graph_built, timeout=10000) as blocker:
+    with qtbot.waitSignal(view.graph_built, timeout=TASK_MS) as blocker:
         case_window.tabs.setCurrentWidget(view)
     elapsed = time.perf_counter() - started
     nodes = blocker.args[0]
@@ -81,28 +80,7 @@ def test_three_hundred_nodes_are_built_and_drawn_quickly(qtbot: QtBot, case_wind
     assert "APT-Lantern" in view.info.text()
     assert not canvas.highlight_item.path().isEmpty()
     assert sum(1 for i in canvas.node_items if i.emphasised) == 5
-    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=10000)
-
-
-def test_layout_is_deterministic_and_keeps_nodes_apart() -> None:
-    graph = Graph(nodes=[Node("item:1", "item", "a", 1)] + [Node(f"indicator:{i}", "indicator", str(i), i)
-                                                           for i in range(40)],
-                  edges=[(0, i) for i in range(1, 41)])
-    first, second = layout(graph), layout(graph)
-    assert np.array_equal(first, second)
-    dist = np.sqrt(((first[:, None, :] - first[None, :, :]) ** 2).sum(-1))
-    np.fill_diagonal(dist, np.inf)
-    assert dist.min() > 5  # no two dots on top of each other
-    assert layout(Graph()).shape == (0, 2)
-
-
-def test_the_graph_links_attachments_to_their_message(tmp_path: Path) -> None:
-    with Case.create(tmp_path / "A.casetrail", title="A", examiner="E") as case:
-        fill(case, tmp_path, items=2, per_item=1)
-        case.db.execute("UPDATE items SET parent_id = 1, derived_how = 'attachment' WHERE id = 2")
-        graph = build_graph(case.db.conn, {})
-    keys = [n.key for n in graph.nodes]
-    assert (keys.index("item:1"), keys.index("item:2")) in graph.edges
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)
 
 
 def test_double_clicking_an_indicator_node_opens_it(qtbot: QtBot, case_window: MainWindow,
@@ -111,11 +89,11 @@ def test_double_clicking_an_indicator_node_opens_it(qtbot: QtBot, case_window: M
     fill(case_window.case, tmp_path, items=3, per_item=2)
     case_window._refresh_views()
     graph = case_window.panels.graph_view
-    with qtbot.waitSignal(graph.graph_built, timeout=10000):
+    with qtbot.waitSignal(graph.graph_built, timeout=TASK_MS):
         case_window.tabs.setCurrentWidget(graph)
-    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=10000)
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)
     node = next(i.node for i in graph.canvas.node_items if i.node.kind == "indicator")
     graph.canvas.node_activated.emit(node)
     assert case_window.tabs.currentWidget() is case_window.panels.indicators_view
     assert case_window.panels.indicators_view.current_indicator_id() == node.ref
-    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=10000)
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)

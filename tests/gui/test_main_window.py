@@ -10,11 +10,12 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.core.case import Case
 from desktop.core.progress import Progress
@@ -62,7 +63,7 @@ def test_new_case_from_the_menu(qtbot: QtBot, window: MainWindow, tmp_path: Path
     request = NewCaseRequest(tmp_path / "Op Dusk.casetrail", "Op Dusk", "A. Analyst", "red")
     monkeypatch.setattr(NewCaseDialog, "ask", staticmethod(lambda *a: request))
     assert not window.import_files_action.isEnabled()
-    with qtbot.waitSignal(window.chain_checked, timeout=5000):
+    with qtbot.waitSignal(window.chain_checked, timeout=TASK_MS):
         window.new_action.trigger()
     assert window.case is not None
     assert window.case.path == request.path
@@ -233,9 +234,9 @@ def test_cancelling_a_big_import_leaves_no_partial_item_and_the_case_verifies(
     assert dialog is not None
     assert dialog.isVisible()
     assert not window.import_files_action.isEnabled()  # one writer at a time
-    qtbot.waitUntil(reached.is_set, timeout=10000)
-    qtbot.waitUntil(lambda: dialog.last_progress is not None, timeout=5000)
-    with qtbot.waitSignal(window.import_finished, timeout=30000) as blocker:
+    qtbot.waitUntil(reached.is_set, timeout=TASK_MS)
+    qtbot.waitUntil(lambda: dialog.last_progress is not None, timeout=TASK_MS)
+    with qtbot.waitSignal(window.import_finished, timeout=TASK_MS) as blocker:
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
         release.set()
     assert blocker.args == ["cancelled"]
@@ -286,7 +287,7 @@ def test_a_second_opener_gets_a_read_only_banner(qtbot: QtBot, case_window: Main
         assert "another Casetrail window or process is writing" in second.read_only_banner.text()
         assert not second.import_files_action.isEnabled()
         assert second.verify_action.isEnabled()
-        qtbot.waitUntil(lambda: not second.tasks.running(), timeout=5000)
+        qtbot.waitUntil(lambda: not second.tasks.running(), timeout=TASK_MS)
     finally:
         second.close_case()
 
@@ -308,12 +309,12 @@ def test_recovery_findings_are_shown_once_after_opening(qtbot: QtBot, window: Ma
     assert window.open_case(path)
     assert window.last_message is not None
     assert "temp file" in window.last_message.text()
-    qtbot.waitUntil(lambda: not window.tasks.running(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.tasks.running(), timeout=TASK_MS)
     window.last_message.close()
     window.last_message = None
     assert window.open_case(path)  # handled once: not reported again
     assert window.last_message is None
-    qtbot.waitUntil(lambda: not window.tasks.running(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.tasks.running(), timeout=TASK_MS)
 
 
 def test_task_errors_are_shown_as_the_core_sentence(case_window: MainWindow, tmp_path: Path,
@@ -331,7 +332,7 @@ def test_analysing_an_item_again_replaces_its_findings_and_records_it(
         no_reason_dialog: list[list[Path]]) -> None:
     window = case_window
     note = next(p for p in evidence_files if p.name == "note.txt")
-    with qtbot.waitSignal(window.import_finished, timeout=30000):
+    with qtbot.waitSignal(window.import_finished, timeout=TASK_MS):
         window.start_import([note])
     assert window.case is not None
     item = window.case.items()[0]
@@ -344,7 +345,7 @@ def test_analysing_an_item_again_replaces_its_findings_and_records_it(
     before = occurrences()
     assert before > 0  # the note's IP, URL and domain
     window.table.selectRow(0)
-    with qtbot.waitSignal(window.analysis_finished, timeout=30000) as blocker:
+    with qtbot.waitSignal(window.analysis_finished, timeout=TASK_MS) as blocker:
         window.analyse_action.trigger()
     assert blocker.args == ["succeeded"]
     assert occurrences() == before  # replaced, not added twice
@@ -356,7 +357,7 @@ def test_search_tab_finds_text_and_shows_the_item(
         qtbot: QtBot, case_window: MainWindow, evidence_files: list[Path],
         no_reason_dialog: list[list[Path]], qtmodeltester: ModelTester) -> None:
     window = case_window
-    with qtbot.waitSignal(window.import_finished, timeout=30000):
+    with qtbot.waitSignal(window.import_finished, timeout=TASK_MS):
         window.start_import(evidence_files)
     search = window.panels.search_view
     window.tabs.setCurrentWidget(search)
@@ -370,3 +371,105 @@ def test_search_tab_finds_text_and_shows_the_item(
     current = window.model.item_at(window.table.currentIndex().row())
     assert current is not None
     assert current.name == "note.txt"
+
+
+def test_the_evidence_table_sorts_and_filters_by_the_core_query(
+        qtbot: QtBot, case_window: MainWindow, evidence_files: list[Path],
+        no_reason_dialog: list[list[Path]], monkeypatch: pytest.MonkeyPatch) -> None:
+    window = case_window
+    import_via_menu(qtbot, window, monkeypatch, evidence_files)
+    sizes = {window.model.item_at(r).name: window.model.item_at(r).size for r in range(3)}  # type: ignore[union-attr]
+    window.table.horizontalHeader().setSortIndicator(Column.SIZE, Qt.SortOrder.DescendingOrder)
+    assert names(window) == sorted(sizes, key=lambda n: -sizes[n])
+    assert window.model.query.sort == "size"
+    window.table.horizontalHeader().setSortIndicator(Column.NAME, Qt.SortOrder.AscendingOrder)
+    assert names(window) == ["mail.eml", "note.txt", "photo.jpg"]
+    window.evidence_filter.setText("NOTE")
+    assert names(window) == ["note.txt"]
+    assert "matching the filter" in window.status_label.text()
+    photo = window.model.item_at(0)
+    window.evidence_filter.setText("")
+    assert photo is not None
+    window.evidence_filter.setText(next(i for i in (window.model.item_at(r) for r in range(3))
+                                        if i is not None and i.name == "photo.jpg").sha256[:12])
+    assert names(window) == ["photo.jpg"], "a hash prefix finds its item"
+    window.evidence_filter.clear()
+    assert window.model.rowCount() == 3
+
+
+def test_opening_a_case_runs_off_the_gui_thread_behind_a_busy_bar(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "slow.casetrail"
+    Case.create(path, title="Slow", examiner="E").close()
+    real_open = Case.open
+    released = threading.Event()
+    seen: dict[str, object] = {}
+
+    def slow_open(p: Path, **kwargs: object) -> Case:
+        seen["thread"] = threading.current_thread() is threading.main_thread()
+        released.wait(TASK_MS / 1000)  # set by a timer on the GUI thread: only if that thread is free
+        return real_open(p, **kwargs)  # type: ignore[arg-type]
+
+    def on_gui_thread() -> None:
+        seen["busy"] = window.busy_bar.isVisible()
+        seen["menus"] = window.open_action.isEnabled()
+        released.set()
+
+    monkeypatch.setattr(Case, "open", staticmethod(slow_open))
+    QTimer.singleShot(50, on_gui_thread)
+    assert window.open_case(path)
+    assert released.is_set(), "the GUI thread ran a timer while the case was opening"
+    assert seen == {"thread": False, "busy": True, "menus": False}
+    assert not window.busy_bar.isVisible()
+    assert window.case is not None
+    assert window.case.title == "Slow"
+
+
+def test_the_welcome_page_lists_recent_cases_and_opens_one(
+        window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASETRAIL_HOME", str(tmp_path / "home"))
+    window.refresh_welcome()
+    assert "No case opened yet" in window.welcome.text()
+    path = tmp_path / "Op <b>Kite</b>.casetrail"
+    Case.create(path, title="Op <b>Kite</b>", examiner="E").close()
+    assert window.open_case(path)
+    assert window.close_case()
+    text = window.welcome.text()
+    assert "Op &lt;b&gt;Kite&lt;/b&gt;" in text, "a case title is text, never markup"
+    window.welcome.linkActivated.emit("recent:0")
+    assert window.case is not None
+    assert window.case.path == path.resolve() or window.case.path == path
+    window._fill_recent_menu()
+    assert any("Kite" in a.text() for a in window.recent_menu.actions())
+
+
+def test_tab_shortcuts_back_and_forward_and_the_shortcuts_list(
+        qtbot: QtBot, case_window: MainWindow, evidence_files: list[Path],
+        no_reason_dialog: list[list[Path]], monkeypatch: pytest.MonkeyPatch) -> None:
+    window = case_window
+    import_via_menu(qtbot, window, monkeypatch, evidence_files)
+    window.table.selectRow(0)
+    first = window.model.item_at(0)
+    window.table.selectRow(2)
+    third = window.model.item_at(2)
+    assert first is not None and third is not None  # noqa: PT018
+    custody_tab = next(a for a in window.tab_actions if a.text() == "Custody log")
+    assert custody_tab.shortcut().toString() == "Ctrl+2"
+    custody_tab.trigger()
+    assert window.tabs.currentWidget() is window.custody_view
+    assert window.back_action.isEnabled()
+    window.back_action.trigger()
+    assert window.tabs.currentIndex() == 0
+    assert window.panels.item is not None and window.panels.item.id == third.id  # noqa: PT018
+    window.back_action.trigger()
+    assert window.panels.item is not None and window.panels.item.id == first.id  # noqa: PT018
+    window.forward_action.trigger()
+    assert window.panels.item is not None and window.panels.item.id == third.id  # noqa: PT018
+    window.forward_action.trigger()
+    assert window.tabs.currentWidget() is window.custody_view
+    assert not window.forward_action.isEnabled()
+    window.show_shortcuts()
+    text = window.shortcuts_box.text()
+    for expected in ("Undo", "Back", "Custody log", "Import files", "Ctrl+2"):
+        assert expected in text
+    window.shortcuts_box.close()

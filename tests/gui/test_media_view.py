@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from PySide6.QtCore import QRectF
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.core import findings
 from desktop.core.acquire import import_paths
@@ -63,7 +64,7 @@ def show_media(qtbot: QtBot, window: MainWindow, item_id: int) -> MediaView:
     assert row is not None
     window.table.selectRow(row)
     assert window.panels.item_tabs.isTabEnabled(MEDIA_TAB)
-    with qtbot.waitSignal(view.picture_shown, timeout=30000):
+    with qtbot.waitSignal(view.picture_shown, timeout=TASK_MS):
         window.panels.item_tabs.setCurrentIndex(MEDIA_TAB)  # rendering starts when the pane is shown
     return view
 
@@ -111,7 +112,7 @@ def test_a_selected_region_is_recorded_as_an_analyst_indicator_with_custody(
     assert dialog.type.currentText() == "url"
     assert dialog.result_value() == ("url", "http://example.com/rsvp")
     dialog.note.setText("the phishing landing page on the terminal")
-    with qtbot.waitSignal(view.indicator_recorded, timeout=10000):
+    with qtbot.waitSignal(view.indicator_recorded, timeout=TASK_MS):
         dialog.accept()
     assert not view.select_button.isChecked()
     with Case.open(case.path, read_only=True) as check:
@@ -172,7 +173,7 @@ def test_a_video_frame_is_decoded_in_a_child_at_the_scrubbed_time(
     assert view.time_s == pytest.approx(0.4)  # opens on the first OCR read
     assert view.canvas.picture_size == (320, 180)
     assert [box.rect for box, _i in view.canvas.box_items] == [(12, 12, 200, 16)]
-    with qtbot.waitSignal(view.picture_shown, timeout=30000) as blocker:
+    with qtbot.waitSignal(view.picture_shown, timeout=TASK_MS) as blocker:
         view.hits.selectRow(1)  # clicking a hit jumps to its frame
     assert blocker.args == [pytest.approx(1.2)]
     assert view.scrubber.value() == 1200
@@ -236,11 +237,11 @@ def test_pictures_passed_by_are_not_rendered(qtbot: QtBot, case_window: MainWind
     monkeypatch.setattr(frames, "image_png", counting)
     for _ in range(30):  # faster than any child can decode: each show replaces the last
         view.show_item(item, case_window.reader, case_window.case)
-    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=60000)
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)
     # The pool has a thread or two; renders already started finish, the rest never start.
     assert 1 <= len(rendered) <= 4
     assert view.error == ""
-    qtbot.waitUntil(lambda: not view.canvas.pixmap_item.pixmap().isNull(), timeout=10000)
+    qtbot.waitUntil(lambda: not view.canvas.pixmap_item.pixmap().isNull(), timeout=TASK_MS)
 
 
 def test_uncertain_readings_and_enhanced_images_are_shown_as_such(

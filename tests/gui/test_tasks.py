@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
+from waits import TASK_MS
 
 from desktop.core.errors import CasetrailError
 from desktop.core.progress import Progress
@@ -37,7 +38,7 @@ def test_result_arrives_on_the_gui_thread(qtbot: QtBot, manager: TaskManager) ->
     gui = threading.get_ident()
     handle = manager.run_read("Count", lambda: counting(3, "done"),
                               on_success=lambda r: seen.append((r, threading.get_ident() == gui)))
-    with qtbot.waitSignal(handle.finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(handle.finished, timeout=TASK_MS) as blocker:
         pass
     assert blocker.args == ["succeeded"]
     assert seen == [("done", True)]
@@ -48,7 +49,7 @@ def test_progress_is_coalesced_and_the_last_tick_is_shown(qtbot: QtBot, manager:
     ticks: list[Progress] = []
     started = time.monotonic()
     handle = manager.run_read("Many", lambda: counting(200_000, "ok"), on_progress=ticks.append)
-    with qtbot.waitSignal(handle.finished, timeout=20000):
+    with qtbot.waitSignal(handle.finished, timeout=TASK_MS):
         pass
     elapsed = time.monotonic() - started
     assert handle.outcome == "succeeded"
@@ -70,8 +71,8 @@ def test_cancel_closes_the_generator_at_a_yield(qtbot: QtBot, manager: TaskManag
             closed.set()
 
     handle = manager.run_write("Spin", endless)
-    qtbot.waitUntil(first.is_set, timeout=5000)
-    with qtbot.waitSignal(handle.finished, timeout=5000) as blocker:
+    qtbot.waitUntil(first.is_set, timeout=TASK_MS)
+    with qtbot.waitSignal(handle.finished, timeout=TASK_MS) as blocker:
         handle.cancel()
     assert blocker.args == ["cancelled"]
     assert closed.is_set()
@@ -85,7 +86,7 @@ def test_failures_go_to_the_one_error_handler(qtbot: QtBot, manager: TaskManager
 
     succeeded: list[object] = []
     handle = manager.run_write("Import", failing, on_success=succeeded.append)
-    with qtbot.waitSignal(handle.finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(handle.finished, timeout=TASK_MS) as blocker:
         pass
     assert blocker.args == ["failed"]
     assert succeeded == []
@@ -111,7 +112,7 @@ def test_writes_run_one_at_a_time(qtbot: QtBot, manager: TaskManager) -> None:
 
     handles = [manager.run_write(f"W{i}", lambda: as_task(write)) for i in range(4)]
     assert manager.writing
-    qtbot.waitUntil(lambda: all(not h.running for h in handles), timeout=5000)
+    qtbot.waitUntil(lambda: all(not h.running for h in handles), timeout=TASK_MS)
     assert peak == 1
     assert len({h.result for h in handles}) == 1  # the single writer thread did all of them
     assert not manager.writing
@@ -127,10 +128,10 @@ def test_leftover_guard_fails_a_test_that_leaves_a_job_running(qtbot: QtBot, man
             yield Progress("never ends")
 
     handle = manager.run_read("Forgotten", endless)
-    qtbot.waitUntil(started.is_set, timeout=5000)
+    qtbot.waitUntil(started.is_set, timeout=TASK_MS)
     assert task_guard.running() == ["Forgotten"]
     with pytest.raises(pytest.fail.Exception, match="left task\\(s\\) running in a pool: Forgotten"):
         task_guard.fail_on_leftovers()
     # The guard stopped the job, so it cannot leak into the next test.
-    qtbot.waitUntil(lambda: not handle.running, timeout=5000)
+    qtbot.waitUntil(lambda: not handle.running, timeout=TASK_MS)
     assert handle.outcome == "cancelled"

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from desktop.core.acquire import import_paths
 from desktop.core.case import Case
 from desktop.core.errors import CaseOpenError, ReadOnlyCaseError
 from desktop.core.progress import run_to_end
+from desktop.core.vault import Vault
 
 
 def _recovered(case: Case) -> list[dict[str, object]]:
@@ -258,13 +261,55 @@ def test_temp_file_is_quarantined_and_recorded_once(tmp_path: Path) -> None:
             assert _recovered(again) == entries
 
 
-def _plant_blob(case_path: Path, content: bytes, name: str | None = None) -> Path:
+def _plant_blob(case_path: Path, content: bytes, name: str | None = None, *, journal: bool = True) -> Path:
+    """What a crash between linking a blob and recording it leaves: the blob and its journal entry."""
     name = name or hashlib.sha256(content).hexdigest()
     blob = case_path / "vault" / name[:2] / name[2:4] / name
     blob.parent.mkdir(parents=True, exist_ok=True)
     blob.write_bytes(content)
     os.chmod(blob, 0o444)
+    if journal:
+        (case_path / "vault" / "journal" / f"crash-{name[:8]}.json").write_text(json.dumps({"blobs": [name]}))
     return blob
+
+
+def test_recovery_looks_only_at_the_journal_and_the_temp_folder(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.casetrail"
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"recorded")
+    with Case.create(path, title="t", examiner="e") as c:
+        run_to_end(import_paths(c, [src]))
+    assert list((path / "vault" / "journal").iterdir()) == [], "a recorded batch settles its entry"
+    orphan = _plant_blob(path, b"linked, then the power went")
+
+    def scanned(self: Vault) -> Iterator[Path]:
+        raise AssertionError("recovery must not walk every blob of a journalled vault")
+
+    monkeypatch.setattr(Vault, "blobs", scanned)
+    with Case.open(path) as c:
+        assert [e["sha256"] for e in _recovered(c)] == [orphan.name]
+    assert list((path / "vault" / "journal").iterdir()) == []
+
+
+def test_an_unreadable_journal_entry_means_every_blob_is_looked_at(tmp_path: Path) -> None:
+    path = tmp_path / "c.casetrail"
+    Case.create(path, title="t", examiner="e").close()
+    blob = _plant_blob(path, b"named by an entry the crash cut short", journal=False)
+    (path / "vault" / "journal" / "cut.json").write_text('{"blobs": ["')
+    with Case.open(path) as c:
+        assert [e["sha256"] for e in _recovered(c)] == [blob.name], "fail closed: a full scan"
+    assert list((path / "vault" / "journal").iterdir()) == []
+
+
+def test_a_case_from_before_the_journal_is_scanned_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.casetrail"
+    Case.create(path, title="t", examiner="e").close()
+    (path / "vault" / "journal").rmdir()  # as an older Casetrail made it
+    blob = _plant_blob(path, b"orphan of an older version", journal=False)
+    with Case.open(path) as c:
+        assert [e["sha256"] for e in _recovered(c)] == [blob.name]
+    assert (path / "vault" / "journal").is_dir()
 
 
 def test_orphan_blob_with_right_content_is_kept_and_recorded_once(tmp_path: Path) -> None:
@@ -365,3 +410,18 @@ def test_temp_link_to_a_blob_is_removed_and_the_blob_kept(tmp_path: Path) -> Non
         assert blob.stat().st_nlink == 1
         assert not link.exists()
         assert not (path / "quarantine").exists()
+
+
+def test_every_way_of_acquiring_settles_its_journal_entry(tmp_path: Path) -> None:
+    from desktop.core.acquire import acquire_derived, acquire_reference
+
+    path = tmp_path / "c.casetrail"
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"evidence")
+    with Case.create(path, title="t", examiner="e") as c:
+        run_to_end(import_paths(c, [src]))
+        parent = c.items()[0]
+        acquire_derived(c, parent, "part.bin", b"a part", "attachment")
+        acquire_reference(c, b"feed bytes", name="feed.json", source="feed")
+        assert len(c.items()) == 3
+    assert list((path / "vault" / "journal").iterdir()) == [], "nothing is left for recovery to look at"

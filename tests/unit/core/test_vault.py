@@ -35,7 +35,8 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def _all_files(v: Vault) -> list[Path]:
-    return sorted(p for p in v.root.rglob("*") if p.is_file())
+    """Every file of the vault but its journal entries (settled by the case; tested on their own)."""
+    return sorted(p for p in v.root.rglob("*") if p.is_file() and p.parent != v.journal)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,12 @@ def test_hashes_equal_hashlib(vault: Vault, tmp_path: Path, size: int) -> None:
     assert blob.path == vault.root / blob.sha256[:2] / blob.sha256[2:4] / blob.sha256
     assert blob.path.read_bytes() == data
     assert vault.temp_files() == [], "the temp copy must be gone once the blob is linked"
+    assert blob.journal is not None
+    assert blob.journal.is_file()
     assert _all_files(vault) == [blob.path]
+    assert [shas for _entry, shas in vault.in_flight()] == [[blob.sha256]], "named until recorded"
+    vault.settle(blob.journal)
+    assert vault.in_flight() == []
 
 
 def test_store_bytes_equals_store_file(vault: Vault, tmp_path: Path) -> None:
