@@ -23,7 +23,8 @@ def _help_actions(window: MainWindow) -> list[str]:
 
 
 def test_help_menu_offers_about_and_the_log_folder(window: MainWindow) -> None:
-    assert _help_actions(window) == ["&About Casetrail\u2026", "Open &log folder"]
+    assert _help_actions(window) == ["&Keyboard shortcuts\u2026", "&About Casetrail\u2026",
+                                     "Open &log folder"]
 
 
 def test_about_shows_the_version_block(window: MainWindow, qtbot: QtBot) -> None:
