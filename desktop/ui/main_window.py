@@ -336,6 +336,9 @@ class MainWindow(QMainWindow):
         self._shown_item: int | None = None  # kept across a sort or a filter of the table
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
+        header = self.table.horizontalHeader()
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._on_header_context_menu_requested)
         self.model.modelReset.connect(self._on_model_reset)
         # Sorting and filtering are the core's item query, in SQL: a header click is one query.
         self.table.setSortingEnabled(True)
@@ -1186,6 +1189,23 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.analyse_action)
         return menu
+
+    def column_menu(self) -> QMenu:
+        """The column chooser: every column of the evidence table, checked when shown."""
+        menu = QMenu(self)
+        for column in Column:
+            action = menu.addAction(str(self.model.headerData(column, Qt.Orientation.Horizontal)))
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(column))
+            action.setEnabled(column != Column.NAME)  # the name always stays
+            action.toggled.connect(lambda on, c=column: self.table.setColumnHidden(c, not on))
+        return menu
+
+    def _on_header_context_menu_requested(self, pos: QPoint) -> None:
+        menu = self.column_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_menu = menu
+        menu.popup(self.table.horizontalHeader().mapToGlobal(pos))
 
     def _on_table_context_menu_requested(self, pos: QPoint) -> None:
         menu = self.evidence_menu()

@@ -473,3 +473,16 @@ def test_tab_shortcuts_back_and_forward_and_the_shortcuts_list(
     for expected in ("Undo", "Back", "Custody log", "Import files", "Ctrl+2"):
         assert expected in text
     window.shortcuts_box.close()
+
+
+def test_the_column_chooser_hides_and_shows_evidence_columns(case_window: MainWindow) -> None:
+    window = case_window
+    menu = window.column_menu()
+    titles = [a.text() for a in menu.actions()]
+    assert titles[:3] == ["ID", "Name", "Kind"]
+    mime = next(a for a in menu.actions() if a.text() == "MIME type")
+    mime.setChecked(False)
+    assert window.table.isColumnHidden(Column.MIME)
+    assert not next(a for a in menu.actions() if a.text() == "Name").isEnabled()
+    mime.setChecked(True)
+    assert not window.table.isColumnHidden(Column.MIME)
