@@ -334,6 +334,7 @@ class MainWindow(QMainWindow):
         selection = self.table.selectionModel()
         selection.currentRowChanged.connect(self._on_selection_current_row_changed)
         self._shown_item: int | None = None  # kept across a sort or a filter of the table
+        self._keeping_selection = False
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
         header = self.table.horizontalHeader()
@@ -1011,7 +1012,10 @@ class MainWindow(QMainWindow):
 
     def _on_selection_current_row_changed(self, current: QModelIndex | QPersistentModelIndex,
                                           _previous: QModelIndex | QPersistentModelIndex) -> None:
-        self._show_selected(current.row() if current.isValid() else -1)
+        row = current.row() if current.isValid() else -1
+        if self._keeping_selection and row >= 0 and self.model.item_id_at(row) == self._shown_item:
+            return  # a sort or a filter moved the shown item: it is still the one shown below
+        self._show_selected(row)
 
     def _on_export_briefing_action_triggered(self) -> None:
         self.open_briefing_dialog()
@@ -1355,7 +1359,11 @@ class MainWindow(QMainWindow):
         """A sort or a filter re-listed the items: keep the one shown selected, or show none."""
         row = self.model.row_of(self._shown_item) if self._shown_item is not None else None
         if row is not None:
-            self.table.selectRow(row)
+            self._keeping_selection = True
+            try:
+                self.table.selectRow(row)
+            finally:
+                self._keeping_selection = False
             self.table.scrollTo(self.model.index(row, 0))
         elif self._shown_item is not None and self.case is not None and self.reader is not None:
             self._show_selected(-1)
