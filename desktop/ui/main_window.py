@@ -337,9 +337,9 @@ class MainWindow(QMainWindow):
         self._keeping_selection = False
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
-        header = self.table.horizontalHeader()
-        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        header.customContextMenuRequested.connect(self._on_header_context_menu_requested)
+        column_header = self.table.horizontalHeader()  # not "header": the case's title bar is named so
+        column_header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        column_header.customContextMenuRequested.connect(self._on_header_context_menu_requested)
         self.model.modelReset.connect(self._on_model_reset)
         # Sorting and filtering are the core's item query, in SQL: a header click is one query.
         self.table.setSortingEnabled(True)

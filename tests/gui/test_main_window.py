@@ -486,3 +486,12 @@ def test_the_column_chooser_hides_and_shows_evidence_columns(case_window: MainWi
     assert not next(a for a in menu.actions() if a.text() == "Name").isEnabled()
     mime.setChecked(True)
     assert not window.table.isColumnHidden(Column.MIME)
+
+
+def test_the_title_bar_and_the_evidence_header_are_where_they_belong(case_window: MainWindow) -> None:
+    # A layout once took the table's header for the title bar: the header floated above the tabs.
+    assert case_window.table.horizontalHeader().parent() is case_window.table
+    title_bar = case_window.case_title.parentWidget()
+    assert title_bar is not None
+    assert title_bar is not case_window
+    assert title_bar.isVisibleTo(case_window)
