@@ -7,7 +7,7 @@ import ipaddress
 import json
 import string
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -484,11 +484,17 @@ def test_adversarial_input_is_fast(name: str) -> None:
         assert time.perf_counter() - t0 < 1.0, (name, ocr)
 
 
-def test_one_megabyte_well_under_a_second() -> None:
+def test_one_megabyte_every_value_as_often_as_it_occurs() -> None:
+    """On a megabyte, far denser than real mail, nothing is lost or made up between the snippets.
+
+    Its speed is measured by ``tests/bench/extract_speed.py`` (a ratio to a regex scan of the same
+    text in the same run), not here: a timed unit test fails on a loaded machine.
+    """
     blob = "\n".join(c["text"] for c in _cases())
-    text = (blob * (1_000_000 // len(blob) + 1))[:1_000_000]  # far denser than real mail
-    t0 = time.perf_counter()
+    copies = 1_000_000 // len(blob) + 1
+    text = "\n".join([blob] * copies)
+    once = Counter((f.type, f.value) for f in extract(blob))
     found = extract(text)
-    elapsed = time.perf_counter() - t0
     assert len(found) > 10_000
-    assert elapsed < 1.5  # measured 0.54 s (0.22 s on 1 MB of real phishing mail); CI headroom
+    assert Counter((f.type, f.value) for f in found) == {k: n * copies for k, n in once.items()}
+    assert all(text[f.start : f.end] == f.raw for f in found)
