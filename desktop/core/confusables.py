@@ -2,7 +2,7 @@
 """Characters OCR confuses, and values that differ only by them.
 
 One owner for the question "could these two readings be the same text, misread?": ``l``/``1``/``I``,
-``O``/``0``, ``rn``/``m``, ``S``/``5`` and case. A value's *skeleton* maps every member of a
+``O``/``0``, ``rn``/``m``, ``S``/``5``/``$`` and case. A value's *skeleton* maps every member of a
 confusable class to one representative, so ``f1-voter.org``, ``fl-voter.org`` and ``FI-voter.org``
 share one skeleton. Used by the screen-text consensus (two frames read a line differently) and when
 OCR occurrences are recorded (a reading that differs from an indicator already in the case only by
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 # Each class is written as its members; the first is the representative.
-CLASSES = ("l1Ii|", "o0O", "s5S", "z2Z", "b6", "B8", "g9")
+CLASSES = ("l1Ii|", "o0O", "s5S$", "z2Z", "b6", "B8", "g9")
 _MAP = {ch: cls[0] for cls in CLASSES for ch in cls}
 _MULTI = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 
@@ -43,3 +43,13 @@ def confusable_twins(value: str, known: Iterable[str]) -> list[str]:
     """Values of ``known`` that differ from ``value`` only by confusable characters or case."""
     mine = skeleton(value)
     return [k for k in known if k != value and skeleton(k) == mine]
+
+
+# Characters a recogniser loses or swaps in a line (not within a value): a thin underscore read as a
+# space, a comma for a full stop. Two readings of a line that differ only by these are one text.
+_LINE_PAIRS = frozenset({frozenset("_ "), frozenset(".,"), frozenset(":;"), frozenset("'`")})
+
+
+def misread_pair(a: str, b: str) -> bool:
+    """Whether two characters of two readings of one line could be one character misread."""
+    return a == b or skeleton(a) == skeleton(b) or frozenset((a, b)) in _LINE_PAIRS

@@ -234,6 +234,7 @@ def record_occurrences(conn: sqlite3.Connection, item_id: int, occurrences: Iter
             detail = json.dumps({"confidence": round(float(conf), 4) if conf is not None else None,
                                  "alternatives": list(occ.get("alternatives") or []),
                                  **({"recipe": occ["recipe"]} if occ.get("recipe") else {}),
+                                 **({"doubt": occ["doubt"]} if occ.get("doubt") else {}),
                                  **({"frame_time_s": occ["frame_time_s"]}
                                     if occ.get("frame_time_s") is not None else {})},
                                 ensure_ascii=False)

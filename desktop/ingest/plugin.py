@@ -42,6 +42,7 @@ class Occurrence(TypedDict):
     frames_agree: NotRequired[int]
     reads: NotRequired[int]
     alternatives: NotRequired[list[str]]
+    doubt: NotRequired[str]  # why an uncertain reading is uncertain, in words
     frame_time_s: NotRequired[float | None]
     recipe: NotRequired[str]
     enhanced_key: NotRequired[list[Any]]

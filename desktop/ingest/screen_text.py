@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from desktop.core.confusables import confusable_positions, skeleton
+from desktop.core.confusables import confusable_positions, misread_pair, skeleton
 from desktop.core.indicators import Found, extract
 from desktop.ingest.plugin import Occurrence as Record
 
@@ -33,6 +33,11 @@ from desktop.ingest.plugin import Occurrence as Record
 CONFIRM_CONF = 0.97
 # Below this mean character score over an indicator's span a single reading is uncertain.
 CERTAIN_CONF = 0.9
+# A character that only one frame shows needs at least this score (a confusable one CONFIRM_CONF).
+SINGLE_CHAR_CONF = 0.8
+# A separator next to a value scored below this (the reader scores a space 0 when its pixels hold
+# ink, or when there is no room for one): the value may go on past it.
+BOUNDARY_CONF = 0.25
 # A value that changes again within this many seconds without having been run was being edited.
 EDIT_DWELL_S = 1.5
 # An original reading this strong, agreeing with a strong enhanced one (the average of its static
@@ -80,6 +85,7 @@ class Value:
     readings: list[Reading] = field(default_factory=list)
     run: bool = False
     doubt: str = ""  # why none of its readings can be certain ("" when nothing speaks against it)
+    earlier: list[Reading] = field(default_factory=list)  # readings of the prefixes it grew from
 
     @property
     def first_t(self) -> float:
@@ -120,6 +126,8 @@ class Occurrence:
         status: ``certain``, ``uncertain`` or ``enhanced``.
         alternatives: other values read at the same place (confusable variants and the like).
         enhanced: the recipe of the enhanced image it comes from, if ``status`` is ``enhanced``.
+        frame_time_s: time of the frame whose reading it rests on.
+        doubt: why it is uncertain, in words ("" when it is not).
     """
 
     found: Found
@@ -134,6 +142,7 @@ class Occurrence:
     alternatives: tuple[str, ...] = ()
     enhanced: str = ""
     frame_time_s: float | None = None
+    doubt: str = ""
 
 
 def _norm(text: str) -> str:
@@ -162,7 +171,7 @@ def similar(a: str | Reading, b: str | Reading) -> bool:
     if len(diffs) > max(1, len(ta) // 12):
         return False
     weak = [i for i in diffs if (ca is not None and ca[i] < CERTAIN_CONF)
-            or (cb is not None and cb[i] < CERTAIN_CONF) or skeleton(ta[i]) == skeleton(tb[i])]
+            or (cb is not None and cb[i] < CERTAIN_CONF) or misread_pair(ta[i], tb[i])]
     return len(weak) == len(diffs) if (ca is not None or cb is not None) else len(diffs) <= 1
 
 
@@ -180,43 +189,80 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
 
 
 def extends(earlier: str, later: str) -> bool:
-    """``later`` is ``earlier`` with more typed after it (allowing a confusable re-read)."""
+    """``later`` is ``earlier`` with more typed after it.
+
+    The two are readings, so the common part may be read differently in each: a confusable
+    (``S``/``$``), an underscore lost to a space, or, on a longer text, any one character in twelve
+    (``S whois 194.207.219.16`` then ``$ whois 194.207.219.163``: a prefix, not a value).
+    """
     a, b = _norm(earlier), _norm(later)
     if len(b) <= len(a):
         return False
     head = b[: len(a)]
-    return head == a or skeleton(head) == skeleton(a)
+    if head == a or skeleton(head) == skeleton(a):
+        return True
+    if all(misread_pair(x, y) for x, y in zip(head, a, strict=True)):
+        return True
+    if len(a) < 8:
+        return False
+    limit = max(1, len(a) // 12)
+    return any(_edit_distance(a, b[:k], limit) <= limit for k in (len(a), len(a) - 1, len(a) + 1)
+               if k < len(b))
 
 
-def consensus(readings: list[Reading]) -> tuple[str, list[float]]:
+def consensus(readings: list[Reading], partial: Iterable[Reading] = ()) -> tuple[str, list[float]]:
     """The agreed text of some readings and the support of each of its characters (0..1).
 
     Readings of the same length vote per character, each vote weighted by that character's score;
     otherwise the text whose readings carry the most total confidence wins, and its characters'
-    support is their score times that text's share of the weight.
+    support is their score times that text's share of the weight. ``partial`` readings (of the
+    prefixes a typed line grew from) vote on the characters they show.
     """
+    text, support, _frames = _vote(readings, list(partial))
+    return text, support
+
+
+def _vote(readings: list[Reading], partial: list[Reading]) -> tuple[str, list[float], list[set[int]]]:
+    """:func:`consensus`, plus for each character the frames whose plain readings voted for it."""
     if not readings:
-        return "", []
-    if len(readings) == 1:
-        r = readings[0]
-        return r.text, list(r.char_conf)
+        return "", [], []
     by_len: dict[int, list[Reading]] = defaultdict(list)
     for r in readings:
         by_len[len(r.text)].append(r)
     total = sum(r.confidence for r in readings)
     length, group = max(by_len.items(), key=lambda kv: sum(r.confidence for r in kv[1]))
     share = sum(r.confidence for r in group) / total if total else 0.0
+    lead = max(group, key=lambda r: r.confidence).text
+    voters = list(group)
+    for r in partial:
+        # a prefix of the line, read in an earlier frame: it votes on what it shows but its last
+        # character (the one being typed, perhaps half drawn)
+        n = len(r.text) - 1
+        if r.enhanced or n < 4 or n >= length:
+            continue
+        diffs = sum(1 for x, y in zip(r.text[:n], lead[:n], strict=True) if x != y)
+        if diffs <= max(1, n // 12):
+            voters.append(r)
     chars: list[str] = []
     support: list[float] = []
+    frames: list[set[int]] = []
     for i in range(length):
         votes: dict[str, float] = defaultdict(float)
-        for r in group:
-            votes[r.text[i]] += r.char_conf[i] if i < len(r.char_conf) else r.confidence
+        best_conf: dict[str, float] = defaultdict(float)
+        by: dict[str, set[int]] = defaultdict(set)
+        for r in voters:
+            if i >= len(r.text) or (r not in group and i >= len(r.text) - 1):
+                continue
+            score = r.char_conf[i] if i < len(r.char_conf) else r.confidence
+            votes[r.text[i]] += score
+            best_conf[r.text[i]] = max(best_conf[r.text[i]], score)
+            if not r.enhanced:
+                by[r.text[i]].add(r.frame_index)
         char, weight = max(votes.items(), key=lambda kv: kv[1])
         chars.append(char)
-        support.append(share * weight / sum(votes.values()) * max(
-            (r.char_conf[i] for r in group if r.text[i] == char and i < len(r.char_conf)), default=0.0))
-    return "".join(chars), support
+        support.append(share * weight / sum(votes.values()) * best_conf[char])
+        frames.append(by[char])
+    return "".join(chars), support, frames
 
 
 class ScreenText:
@@ -338,6 +384,11 @@ class ScreenText:
                 if nxt is None and not value.run and self._grew_elsewhere(track, value):
                     continue  # the line moved (a redraw, a scroll not followed) and went on growing
                 value.doubt = ""
+                value.earlier = []
+                for before in reversed(track.values[:i]):
+                    if before.run or not extends(before.text, value.text):
+                        break
+                    value.earlier = [r for r in before.readings if not r.enhanced] + value.earlier
                 prev = track.values[i - 1] if i > 0 else None
                 if nxt is None and track.ended_t is None and prev is not None and not value.run \
                         and value.first_t >= self.end_t - TYPED_AT_END_S and extends(prev.text, value.text):
@@ -389,7 +440,8 @@ class ScreenText:
                 if occ.status != "uncertain" and ((value.doubt and ends_line) or not occ.found.raw.isascii()):
                     # typed until the end, or read with letters that screens of commands and
                     # addresses do not show
-                    occ = replace(occ, status="uncertain", enhanced="")
+                    why = value.doubt if value.doubt and ends_line else "read with letters outside ASCII"
+                    occ = replace(occ, status="uncertain", enhanced="", doubt=why)
                 out.append(occ)
         return out + wrapped
 
@@ -463,10 +515,17 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
     alternatives, and make it uncertain; an enhanced reading that shows *more* of a value than the
     original pixels did (``cdn.florida.org`` where the faint original read ``orida.org``) replaces
     the partial reading, with status ``enhanced``.
+
+    A character is confirmed when plain readings of two frames agree on it (the readings of the
+    prefixes the line grew from included), or when the one frame that shows it scored it high
+    (``SINGLE_CHAR_CONF``, a confusable ``CONFIRM_CONF``). A value is certain when every character
+    of it is confirmed, the characters one frame shows average ``CERTAIN_CONF``, no other reading
+    of the place gives another value, and the separators around it are not in doubt.
     """
     readings = value.readings
     plain = [r for r in readings if not r.enhanced]
-    text, support = consensus(plain or readings)
+    earlier = [r for r in value.earlier if not r.enhanced]
+    text, support, frames_at = _vote(plain or readings, earlier if plain else [])
     found = extract(text, ocr=True)
     per_reading = [(r, extract(r.text, ocr=True)) for r in readings]
     first = plain[0] if plain else readings[0]
@@ -488,35 +547,40 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
             continue
         agree = [r for r, got in per_reading if key in {_key(g) for g in got}]
         agree_plain = [r for r in agree if not r.enhanced]
+        # a prefix reading agrees when it shows the whole value and something after it
+        agree_earlier = [r for r in earlier if len(r.text) > f.end + 1
+                         and key in {_key(g) for g in extract(r.text, ocr=True)}]
         alternatives = sorted({g.value for r, got in per_reading for g in got
                                if _key(g) != key and g.type == f.type and _same_place(f, text, g, r.text)}
                               - {f.value})
         span = support[f.start:f.end] or [0.0]
         confidence = sum(span) / len(span)
-        weak_confusable = any(support[i] < CONFIRM_CONF for i in confusable_positions(text, f.start, f.end)
-                              if i < len(support))
-        distinct = len({r.frame_index for r in agree_plain})
-        # two frames, or the original and an enhanced image (e.g. the average of the static frames),
-        # that read the same value, each with strong characters
-        span = support[f.start:f.end] or [0.0]
-        confidence = sum(span) / len(span)
+        doubt = _char_doubt(text, support, frames_at, f)
+        if not doubt:
+            doubt = _boundary_doubt(text, support, f)
+        # the original and an enhanced image (e.g. the average of the static frames) that read the
+        # same value, each with strong characters
         backed = bool(agree_plain) and confidence >= BACKED_CONF and any(_strong(r, key) for r in agree
                                                                           if r.enhanced)
-        confirmed = (distinct >= 2 or backed) and not alternatives
-        strong = confidence >= CERTAIN_CONF and not weak_confusable and not alternatives
-        if confirmed or (agree_plain and strong):
-            status = "certain"
+        if alternatives:
+            doubt = f"another reading gave {', '.join(alternatives[:3])}"
+        if (not doubt or (backed and not alternatives)) and agree_plain:
+            status, doubt = "certain", ""
         elif any(r.enhanced for r in agree) and not alternatives:
             status = "enhanced"  # what makes it legible is the enhanced image, not the original pixels
+            doubt = ""
         else:
             status = "uncertain"
+            doubt = doubt or "read on an enhanced image only, not confirmed"
         enhanced_by = next((r for r in agree if r.enhanced), None)
-        shown = agree_plain[0] if agree_plain else (agree[0] if agree else first)
+        shown = min(agree_plain + agree_earlier, key=lambda r: r.t) if agree_plain else (
+            agree[0] if agree else first)
         time_s = _first_visible(shown, f, text) if shown.char_times else shown.t
+        frames_agree = len({r.frame_index for r in agree_plain + agree_earlier}) or len(agree)
         out.append(Occurrence(f, text, round(time_s, 3), shown.frame_index, shown.box, round(confidence, 4),
-                              len(agree), len(readings), status, tuple(alternatives),
+                              max(1, frames_agree), len(readings) + len(earlier), status, tuple(alternatives),
                               enhanced_by.enhanced if status == "enhanced" and enhanced_by else "",
-                              round(shown.t, 3)))
+                              round(shown.t, 3), doubt))
     for r, g in extra:
         scores = r.char_conf[g.start:g.end] or (0.0,)
         confidence = sum(scores) / len(scores)
@@ -525,10 +589,38 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
         status = "enhanced" if confidence >= CERTAIN_CONF * 0.9 and not others else "uncertain"
         agreeing = sum(1 for _, got in per_reading if _key(g) in {_key(e) for e in got})
         t = plain[0].t if plain else r.t
+        doubt = "" if status == "enhanced" else (
+            f"another enhanced image gave {', '.join(others[:3])}" if others
+            else f"read weakly on an enhanced image ({confidence:.2f})")
         out.append(Occurrence(g, r.text, round(t, 3), first.frame_index, first.box, round(confidence, 4),
                               agreeing, len(readings), status, tuple(others),
-                              r.enhanced if status == "enhanced" else "", round(first.t, 3)))
+                              r.enhanced if status == "enhanced" else "", round(first.t, 3), doubt))
     return out
+
+
+def _char_doubt(text: str, support: list[float], frames_at: list[set[int]], f: Found) -> str:
+    """Why the characters of a value are not confirmed (see ``_value_occurrences``), or ""."""
+    confusable = set(confusable_positions(text, f.start, f.end))
+    single: list[float] = []
+    for i in range(f.start, min(f.end, len(support))):
+        if len(frames_at[i]) >= 2 and support[i] >= 0.5:
+            continue  # two frames agree on it
+        need = CONFIRM_CONF if i in confusable else SINGLE_CHAR_CONF
+        if support[i] < need:
+            return f"{text[i]!r} read once, scored {support[i]:.2f}"
+        single.append(support[i])
+    if single and len(single) == f.end - f.start and sum(single) / len(single) < CERTAIN_CONF:
+        return f"read once, scored {sum(single) / len(single):.2f}"
+    return ""
+
+
+def _boundary_doubt(text: str, support: list[float], f: Found) -> str:
+    """A separator next to the value is in doubt: the value may be longer (``id rsa`` for ``id_rsa``)."""
+    for j in (f.start - 1, f.end):
+        if 0 <= j < len(text) and j < len(support) and not text[j].isalnum() and support[j] < BOUNDARY_CONF:
+            side = "before" if j < f.start else "after"
+            return f"the {text[j]!r} {side} it may be another character ({support[j]:.2f})"
+    return ""
 
 
 def _strong(reading: Reading, key: tuple[str, str]) -> bool:
@@ -585,11 +677,13 @@ def occurrence_record(occ: Occurrence) -> Record:
         "confidence": occ.confidence, "time_s": occ.time_s, "frame_index": occ.frame_index,
         "status": occ.status, "frames_agree": occ.frames_agree, "reads": occ.reads,
         "alternatives": list(occ.alternatives), "frame_time_s": occ.frame_time_s}
+    if occ.doubt:
+        record["doubt"] = occ.doubt
     if occ.status == "enhanced":
         where = f"enhanced image of the frame at {occ.time_s:.2f} s ({occ.enhanced})"
         record["recipe"] = occ.enhanced
         record["enhanced_key"] = [occ.frame_index, list(occ.box), occ.enhanced]
     if occ.status == "uncertain":
-        where += " (uncertain reading)"
+        where += f" (uncertain reading: {occ.doubt})" if occ.doubt else " (uncertain reading)"
     record["where"] = where
     return record

@@ -58,6 +58,7 @@ class Line:
     keys: list[float] = field(default_factory=list)
     blur: float = 0.0
     fg: Colour | None = None
+    blur_kind: str = "gaussian"  # or "box" (box blur of radius ``blur``), "mosaic" (blocks of ``blur`` px)
     readable: bool = True
     category: str = "clean"
 
@@ -107,18 +108,46 @@ class Pane:
         return True
 
     def rows_at(self, t: float) -> list[tuple[Line, str, int]]:
-        """Visible rows ``(line, row text, offset of the row in the line's text)``, scrolled."""
+        """Visible rows ``(line, row text, offset of the row in the line's text)``, scrolled.
+
+        A terminal (monospaced) wraps at its column count; a window in a proportional font wraps
+        as a text view does: at the last space that fits its width, a word wider than the whole
+        width broken at the edge.
+        """
         cols, rows, _ = self.metrics()
+        f = font(self.font_name, self.font_size)
+        proportional = abs(f.getlength("i") - f.getlength("M")) > 0.5
+        width = self.rect[2] - 2 * self.margin
         out: list[tuple[Line, str, int]] = []
         for line in self.lines:
             if line.start > t + 1e-9:
                 continue
             text = line.shown(t)
-            if self.wrap and len(text) > cols:
+            if self.wrap and proportional and f.getlength(text) > width:
+                out += [(line, row, i) for row, i in _wrap_pixels(text, f, width)]
+            elif self.wrap and not proportional and len(text) > cols:
                 out += [(line, text[i : i + cols], i) for i in range(0, len(text), cols)]
             else:
                 out.append((line, text, 0))
         return out[-rows:]
+
+
+def _wrap_pixels(text: str, f: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+                 width: int) -> list[tuple[str, int]]:
+    """Rows ``(text, offset)`` of a line wrapped at ``width`` pixels, at spaces where one fits."""
+    out: list[tuple[str, int]] = []
+    start = 0
+    while start < len(text):
+        end = start + 1
+        while end < len(text) and f.getlength(text[start : end + 1]) <= width:
+            end += 1
+        if end < len(text):
+            space = text.rfind(" ", start, end + 1)
+            if space > start:
+                end = space
+        out.append((text[start:end], start))
+        start = end + 1 if end < len(text) and text[end] == " " else end
+    return out
 
 
 @dataclass
@@ -146,7 +175,11 @@ class Recording:
 
 @dataclass(frozen=True)
 class Truth:
-    """One indicator the recording shows, and when its complete value was first visible."""
+    """One indicator the recording shows, and when its complete value was first visible.
+
+    ``required`` is False for a value completed in the last half second: it is on screen (reading
+    it is right) but a reader that waits for a line to settle cannot be asked to have read it.
+    """
 
     type: str
     value: str
@@ -154,24 +187,27 @@ class Truth:
     category: str
     readable: bool
     line: str
+    required: bool = True
 
 
 def truth(rec: Recording) -> list[Truth]:
     """Every indicator shown, from the exact final texts (first visibility per (type, value))."""
     best: dict[tuple[str, str], Truth] = {}
     panes = [*rec.panes, *([rec.drag] if rec.drag else [])]
+    last_frame = (round(rec.duration_s * rec.fps) - 1) / rec.fps
     for pane in panes:
         for line in pane.lines:
-            if line.start > rec.duration_s - 0.5:
+            if line.start > last_frame + 1e-9:
                 continue
             for found in extract(line.text):
                 at = line.char_time(found.end - 1)
-                if at > rec.duration_s - 0.5:
-                    continue
                 if pane is rec.drag:
                     at = max(at, rec.drag_t + 3.0)  # legible once the window stops moving
+                if at > last_frame + 1e-9:
+                    continue  # never complete on screen
                 category = line.category if line.category != "clean" else rec.category
-                item = Truth(found.type, found.value, round(at, 3), category, line.readable, line.text)
+                item = Truth(found.type, found.value, round(at, 3), category, line.readable, line.text,
+                             at <= rec.duration_s - 0.5)
                 key = (found.type, found.value)
                 old = best.get(key)
                 if old is None or (item.readable, -item.time_s) > (old.readable, -old.time_s):
@@ -209,12 +245,20 @@ def _draw_pane(
     for line, text, _offset in rows:
         fg = line.fg or pane.fg
         if line.blur > 0:
-            key = (pane.font_name, pane.font_size, text, fg, pane.bg, line.blur)
+            key = (pane.font_name, pane.font_size, text, fg, pane.bg, line.blur, line.blur_kind)
             strip = cache.get(key)
             if strip is None:
                 strip = Image.new("RGB", (w - pane.margin, line_h), pane.bg)
                 ImageDraw.Draw(strip).text((0, 1), text, font=f, fill=fg)
-                strip = strip.filter(ImageFilter.GaussianBlur(line.blur))
+                if line.blur_kind == "mosaic":
+                    block = max(1, round(line.blur))
+                    small = strip.resize((max(1, strip.width // block), max(1, strip.height // block)),
+                                         Image.Resampling.BOX)
+                    strip = small.resize(strip.size, Image.Resampling.NEAREST)
+                elif line.blur_kind == "box":
+                    strip = strip.filter(ImageFilter.BoxBlur(line.blur))
+                else:
+                    strip = strip.filter(ImageFilter.GaussianBlur(line.blur))
                 cache[key] = strip
             image.paste(strip, (x0 + pane.margin, y - 1))
         else:
@@ -242,6 +286,8 @@ def render(rec: Recording, path: Path) -> Path:
             options["preset"] = "veryfast"
             if rec.codec == "libx265":
                 options["x265-params"] = "log-level=error"
+        if rec.codec in ("libvpx", "libvpx-vp9") and rec.bitrate:
+            options.update({"deadline": "realtime", "cpu-used": "8"})
         if rec.bitrate:
             stream.bit_rate = rec.bitrate
             if rec.codec == "libx264":
@@ -252,6 +298,8 @@ def render(rec: Recording, path: Path) -> Path:
                 options["crf"] = str(rec.crf)
             elif rec.codec == "libvpx-vp9":
                 options.update({"crf": str(rec.crf), "b": "0", "deadline": "realtime", "cpu-used": "8"})
+            elif rec.codec == "libsvtav1":
+                options.update({"crf": str(rec.crf), "preset": "10"})
             else:
                 stream.bit_rate = 4_000_000
         stream.options = options
