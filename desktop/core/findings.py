@@ -13,9 +13,10 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
-from desktop.core import custody, state, warninglists
+from desktop.core import custody, limits, state, warninglists
 from desktop.core.confusables import skeleton
 from desktop.core.custody import utc_now
 from desktop.core.indicator_order import sort_key
@@ -65,8 +66,17 @@ def _addresses(value: Any) -> str | None:
     return str(value)
 
 
-def record_email(conn: sqlite3.Connection, item_id: int, mail: dict[str, Any]) -> None:
-    """Store one parsed message and its Received hops."""
+def record_email(conn: sqlite3.Connection, item_id: int, mail: dict[str, Any], *,
+                 index_bodies: bool = True) -> None:
+    """Store one parsed message and its Received hops.
+
+    Args:
+        conn: the writer's connection, inside its transaction.
+        item_id: the message's item.
+        mail: the parsed message (``ParsedEmail.to_dict()``, bounded by the analysis).
+        index_bodies: also index the bodies stored here for search; the pipeline passes False
+            because the analysis hands the whole bodies to the index in pieces of their own.
+    """
     auth = mail.get("auth") or {}
     keep = {k: v for k, v in mail.items()
             if k not in ("headers", "flags", "auth", "hops", "text_body", "html_body", "attachments")}
@@ -97,7 +107,7 @@ def record_email(conn: sqlite3.Connection, item_id: int, mail: dict[str, Any]) -
              json.dumps(hop.get("flags") or []), int(origin is not None and hop.get("index") == origin)))
     for part, text in (("body:text", mail.get("text_body")), ("body:html", mail.get("html_body")),
                        ("subject", mail.get("subject"))):
-        if text:
+        if text and (index_bodies or part == "subject"):
             conn.execute("INSERT INTO text_index (item_id, part, text) VALUES (?, ?, ?)",
                          (item_id, part, text))
 
@@ -216,8 +226,18 @@ def record_occurrences(conn: sqlite3.Connection, item_id: int, occurrences: Iter
     An OCR reading that differs from an indicator already in the case only by confusable characters
     (``f1-voter.org`` where a header said ``fl-voter.org``) is recorded as ``uncertain`` with that
     indicator among its alternatives: a misread must not become a second, certain lead.
+
+    They are written :data:`limits.SPOOL_BATCH` at a time, so an item with very many occurrences
+    (read back from an analysis spool) costs the writer one batch of memory, not all of them.
     """
-    occs = list(occurrences)
+    stored = 0
+    it = iter(occurrences)
+    while batch := list(islice(it, limits.SPOOL_BATCH)):
+        stored += _record_occurrence_batch(conn, item_id, batch)
+    return stored
+
+
+def _record_occurrence_batch(conn: sqlite3.Connection, item_id: int, occs: list[dict[str, Any]]) -> int:
     ocr = [o for o in occs if o["source"] == "ocr"]
     if ocr:
         _check_confusable_twins(conn, item_id, ocr)

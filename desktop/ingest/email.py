@@ -758,6 +758,15 @@ def parse_msg(data: bytes) -> ParsedEmail:
     import extract_msg  # heavy: only paid when a .msg is seen
     from extract_msg.enums import AttachmentType, ErrorBehavior
 
+    from desktop.ingest.ole import CompoundFileError, check_compound_file
+
+    try:
+        # olefile sizes its reads by what the file claims: a crafted FAT count or stream size
+        # made it grow to ~800 MiB over ~30 s. A claim larger than the file is refused first.
+        check_compound_file(data)
+    except CompoundFileError as exc:
+        raise MailParseError(f"not a readable Outlook .msg file: {exc}") from exc
+
     tolerant = (ErrorBehavior.ATTACH_NOT_IMPLEMENTED | ErrorBehavior.ATTACH_BROKEN
                 | ErrorBehavior.CUSTOM_ATTACH_TOLERANT | ErrorBehavior.STANDARDS_VIOLATION
                 | ErrorBehavior.OLE_DEFECT_INCORRECT | ErrorBehavior.NAMED_NAME_STREAM)

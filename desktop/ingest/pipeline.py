@@ -19,6 +19,7 @@ import sqlite3
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from desktop.core.detect import describe_file
 from desktop.core.errors import CasetrailError
 from desktop.core.intel import index_case
 from desktop.core.progress import Progress, Task
-from desktop.ingest import registry
+from desktop.ingest import registry, spool
 from desktop.ingest.plugin import Probe
 from desktop.ingest.sandbox import AnalysisFailed, Sandbox
 
@@ -411,8 +412,7 @@ def _apply_batch(case: Case, finished: list[_Done],
                 custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                                sha256=item.sha256, result=status, detail={"reason": result, "magic": magic})
             else:
-                _record_findings(conn, case, item, result, entry.part_items,
-                                 _part_occurrences(result, entry.part_items))
+                _record_findings(conn, case, item, result, entry.part_items, entry.outdir)
                 # Items that shared an earlier analysis of this content share the new one.
                 sharing = {dup.id for dup, _o, _k in shares}
                 shares += [(earlier, item.id, "") for earlier in _sharing_items(case, conn, item.id)
@@ -453,41 +453,47 @@ def _record_share(conn: sqlite3.Connection, case: Case, item: Item, owner_id: in
     return status
 
 
-def _part_occurrences(result: dict[str, Any], part_items: list[Item]) -> list[dict[str, Any]]:
-    """The result's occurrences, completed with the hashes of attachments and the ids of frames."""
+def _part_occurrences(result: dict[str, Any], part_items: list[Item],
+                      outdir: Path) -> Iterator[dict[str, Any]]:
+    """The result's occurrences, completed with the hashes of attachments and the ids of frames.
+
+    Read a batch at a time from the analysis spool (:mod:`desktop.ingest.spool`), never all at once.
+    """
     parts = result.get("parts") or []
-    occurrences = list(result.get("occurrences") or [])
-    for part, derived in zip(parts, part_items, strict=True):
-        if part["how"] in ("attachment", "attached message"):
-            where = f"attachment {derived.name!r} (item {derived.id})"
-            occurrences += [{"type": t, "value": getattr(derived, t), "source": "attachment",
-                             "where": where} for t in ("md5", "sha1", "sha256")]
     frames = {int(p["detail"]["frame_index"]): d.id for p, d in zip(parts, part_items, strict=True)
               if p["how"] == "video frame"}
     enhanced = {json.dumps([p["detail"]["frame_index"], p["detail"]["box"], p["detail"]["recipe"]]): d.id
                 for p, d in zip(parts, part_items, strict=True) if p["how"] == "enhanced image"}
-    for occ in occurrences:
-        if "frame_index" in occ:
-            occ["frame_item_id"] = frames.get(int(occ.pop("frame_index")))
-        if "enhanced_key" in occ:
-            occ["enhanced_item_id"] = enhanced.get(json.dumps(occ.pop("enhanced_key")))
-    return occurrences
+    for batch in spool.records(result, "occurrences", outdir):
+        for occ in batch:
+            if "frame_index" in occ:
+                occ["frame_item_id"] = frames.get(int(occ.pop("frame_index")))
+            if "enhanced_key" in occ:
+                occ["enhanced_item_id"] = enhanced.get(json.dumps(occ.pop("enhanced_key")))
+            yield occ
+    for part, derived in zip(parts, part_items, strict=True):
+        if part["how"] in ("attachment", "attached message"):
+            where = f"attachment {derived.name!r} (item {derived.id})"
+            yield from ({"type": t, "value": getattr(derived, t), "source": "attachment",
+                         "where": where} for t in ("md5", "sha1", "sha256"))
 
 
 def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: dict[str, Any],
-                     part_items: list[Item], occurrences: list[dict[str, Any]]) -> None:
+                     part_items: list[Item], outdir: Path) -> None:
     kind = result.get("kind") or item.kind
     if item.status != "acquired":  # analysed before: replace its findings (skipped otherwise:
         findings.clear_item(conn, item.id)  # the full-text delete scans the whole index)
     if result.get("email"):
-        findings.record_email(conn, item.id, result["email"])
+        # The analysis hands the whole bodies to the index as texts, in pieces.
+        findings.record_email(conn, item.id, result["email"], index_bodies=False)
     if result.get("media"):
         findings.record_media(conn, item.id, kind, result["media"])
-    if result.get("ocr_lines"):
-        findings.record_ocr_lines(conn, item.id, result["ocr_lines"])
-    for text in result.get("texts") or []:
-        findings.record_text(conn, item.id, text["part"], text["text"])
-    count = findings.record_occurrences(conn, item.id, occurrences)
+    for lines in spool.records(result, "ocr_lines", outdir):
+        findings.record_ocr_lines(conn, item.id, lines)
+    for texts in spool.records(result, "texts", outdir):
+        for text in texts:  # one full-text row per piece: the index is fed incrementally
+            findings.record_text(conn, item.id, text["part"], text["text"])
+    count = findings.record_occurrences(conn, item.id, _part_occurrences(result, part_items, outdir))
     findings.mark_analysed(conn, examiner=case.examiner, item_id=item.id, sha256=item.sha256, kind=kind,
                            magic=str(result["magic"]) if result.get("magic") and not item.magic else None,
                            detail={**(result.get("detail") or {}), "summary": result.get("summary", ""),

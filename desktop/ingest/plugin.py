@@ -97,6 +97,8 @@ class Result(TypedDict):
         detail: facts about the analysis itself for its custody entry (e.g. a store's password flag).
         notes: sentences the examiner must read now (shown by the CLI and the window).
         magic: libmagic's description of the content, added by the child when the item lacks it.
+        spooled: lists moved to files of the job's scratch folder because they were large
+            (key → file name; see :mod:`desktop.ingest.spool`).
     """
 
     kind: str
@@ -110,6 +112,7 @@ class Result(TypedDict):
     detail: NotRequired[dict[str, Any]]
     notes: NotRequired[list[str]]
     magic: NotRequired[str]
+    spooled: NotRequired[dict[str, str]]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from desktop.ingest.plugin import Analyser, Probe
 ANALYSERS: tuple[Analyser, ...] = (
     pst.ANALYSER,
     mbox.ANALYSER,
+    mail.MSG_ANALYSER,
     mail.ANALYSER,
     image.ANALYSER,
     video.ANALYSER,

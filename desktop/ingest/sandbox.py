@@ -22,7 +22,13 @@ import tempfile
 import time
 from typing import IO, Any
 
+from desktop.core import limits
+
 DEFAULT_MEMORY_MB = 4096
+
+
+class _AnswerTooLarge(Exception):  # noqa: N818 - internal signal, never leaves this module
+    """An answer line grew past the limit."""
 
 
 class AnalysisFailed(Exception):  # noqa: N818 - it names the outcome the item is marked with
@@ -86,7 +92,12 @@ class Sandbox:
         except (BrokenPipeError, OSError) as exc:
             reason = self._reap()
             raise AnalysisFailed(reason) from exc
-        line = self._read_line(proc, time.monotonic() + timeout_s)
+        try:
+            line = self._read_line(proc, time.monotonic() + timeout_s)
+        except _AnswerTooLarge:
+            self.close()
+            raise AnalysisFailed(f"the analyser answered with more than {limits.ANSWER_BYTES >> 20} MiB "
+                                 "in one piece; its answer was refused") from None
         if line is None:
             self.close()
             raise AnalysisFailed(f"timed out after {timeout_s:.0f} s")
@@ -102,21 +113,35 @@ class Sandbox:
         return dict(answer["result"])
 
     def _read_line(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
-        """Return one line, ``b""`` at end of file, or None when the deadline passes."""
+        """Return one line, ``b""`` at end of file, or None when the deadline passes.
+
+        Raises:
+            _AnswerTooLarge: the line is longer than :data:`limits.ANSWER_BYTES` (large results
+                come through spool files; a child that sends more is broken or hostile, and the
+                main process must not hold it).
+        """
         if proc.stdout is None:
             return b""
         fd = proc.stdout.fileno()
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
-                left = deadline - time.monotonic()
-                if left <= 0 or not sel.select(left):
-                    return None
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    return b""
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        pending = bytearray(self._buffer)  # appending to bytes would copy the whole line each time
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(fd, selectors.EVENT_READ)
+                searched = 0
+                while (end := pending.find(b"\n", searched)) < 0:
+                    searched = len(pending)
+                    if len(pending) > limits.ANSWER_BYTES:
+                        raise _AnswerTooLarge
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not sel.select(left):
+                        return None
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        return b""
+                    pending += chunk
+        finally:
+            self._buffer = bytes(pending)
+        line, self._buffer = bytes(pending[:end]), bytes(pending[end + 1:])
         return line
 
     def _reap(self) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from desktop.core import limits
 from desktop.ingest.plugin import Limits, PartWriter, Probe, Result
 from desktop.ingest.scan import scan
 
-MAX_TEXT = 20 << 20  # index and scan at most this much of a text file
+MAX_TEXT = limits.INDEXED_TEXT  # index and scan at most this much of a text file
 
 
 class TextAnalyser:
@@ -27,8 +28,12 @@ class TextAnalyser:
         with path.open("rb") as fh:
             text = fh.read(MAX_TEXT).decode("utf-8", errors="replace")
         occurrences = scan(text, "body", "text")
-        return {"kind": "text", "texts": [{"part": "text", "text": text}], "occurrences": occurrences,
-                "summary": f"text, {len(occurrences)} indicator occurrences"}
+        result: Result = {"kind": "text", "texts": [{"part": "text", "text": text}],
+                          "occurrences": occurrences,
+                          "summary": f"text, {len(occurrences)} indicator occurrences"}
+        if probe.size > MAX_TEXT:
+            result["detail"] = {"bounded": {"index": {"chars": probe.size, "indexed": len(text)}}}
+        return result
 
 
 ANALYSER = TextAnalyser()

@@ -21,6 +21,8 @@ def analyse(job: dict[str, Any]) -> dict[str, Any]:
     if what == "memory":
         hog = [bytearray(64 << 20) for _ in range(1000)]
         return {"size": len(hog)}
+    if what == "huge":
+        return {"blob": "x" * (40 << 20)}  # one answer line past the sandbox's limit
     if what == "print":
         print("noise on stdout that must not corrupt the protocol")
     return {"echo": what, "pid": os.getpid()}
