@@ -395,13 +395,18 @@ def _record_one(conn: sqlite3.Connection, case: Case, p: _Pending, ftype: FileTy
     for key, split in (("name_bytes", shown_name), ("source_bytes", shown_source)):
         if split.raw is not None:  # the exact bytes, hash-chained with the rest of the entry
             facts[key] = split.raw_hex
+    if blob.source_check:
+        facts["source_check"] = blob.source_check
+    if blob.pseudo:
+        facts["pseudo_file"] = {"file_system": blob.pseudo, "read_to_end": True}
     if parent is not None:
         facts.update(parent_id=parent.id, parent_sha256=parent.sha256, how=p.how)
     custody.append(
         conn, action="derived" if parent else "acquired", examiner=case.examiner,
         item_id=item_id, source=source, reason=reason, sha256=blob.sha256,
         hash_before=blob.sha256, hash_after=blob.sha256,
-        result="copy verified: SHA-256 of the vault copy re-read from disk matches",
+        result=("copy verified: SHA-256 of the vault copy re-read from disk matches"
+                + (f"; {blob.pseudo} pseudo file read to its end" if blob.pseudo else "")),
         detail=facts, state=changes or None, at=now)
     return item_id, new_item, blob.existed
 

@@ -38,7 +38,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,6 +64,10 @@ class Blob:
             per-chunk checksums and AFF4's block hashes do.
         journal: the journal entry that names this blob until the case has recorded it; hand it
             to :meth:`Vault.settle` after the record is committed.
+        source_check: how the source was found unchanged after the copy (for custody), "" for
+            content that was handed over in memory.
+        pseudo: the kind of pseudo file system (``proc``, ``sysfs`` …) the source lives on, whose
+            files report no true size and were read to their end; "" for an ordinary file.
     """
 
     sha256: str
@@ -74,6 +78,8 @@ class Blob:
     existed: bool
     chunk_hashes: tuple[str, ...] = ()
     journal: Path | None = None
+    source_check: str = ""
+    pseudo: str = ""
 
 
 @dataclass
@@ -99,11 +105,14 @@ class StagedBatch:
         labels: each source's label, in the order staged.
         errors: by position, why a source could not be staged.
         staged: (position, temp file, sha256, sha1, md5, size) of each copy.
+        checks: by position, how the source was found unchanged and its pseudo file system
+            (see :class:`Blob`).
     """
 
     labels: list[str] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
     staged: list[tuple[int, Path, str, str, str, int]] = field(default_factory=list)
+    checks: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 class _Consumer(threading.Thread):
@@ -185,8 +194,106 @@ def sync_filesystem(directory: Path, files: Sequence[Path] = ()) -> None:
     _fsync_dir(directory)
 
 
-def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_size, a.st_mtime_ns, a.st_ino, a.st_dev) == (b.st_size, b.st_mtime_ns, b.st_ino, b.st_dev)
+def _same_file_state(a: os.stat_result, b: os.stat_result, pseudo: str = "") -> bool:
+    """Whether two looks at a source saw the same file in the same state.
+
+    The change time is compared as well as the modification time: a rewrite that restores the
+    mtime afterwards (``touch -r``) cannot restore the ctime, which only the kernel sets. A
+    pseudo file (``/proc``, ``/sys``) reports no meaningful size or times: only its identity is.
+    """
+    if pseudo:
+        return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev)
+    return ((a.st_size, a.st_mtime_ns, a.st_ctime_ns, a.st_ino, a.st_dev)
+            == (b.st_size, b.st_mtime_ns, b.st_ctime_ns, b.st_ino, b.st_dev))
+
+
+# Pseudo file systems whose files report a size of 0 (proc) or a page (sysfs) whatever they hold:
+# they are read to their end instead (statfs f_type values, linux/magic.h).
+_PSEUDO_FS = {0x9FA0: "proc", 0x62656572: "sysfs", 0x64626720: "debugfs", 0x74726163: "tracefs",
+              0x73636673: "securityfs", 0x27E0EB: "cgroup", 0x63677270: "cgroup2",
+              0x62656570: "configfs", 0xDE5E81E4: "efivarfs", 0xCAFE4A11: "bpf",
+              0x6165676C: "pstore"}
+PSEUDO_MAX = 256 << 20  # a pseudo file is read to its end, but not past this (/proc/kcore)
+REREAD_WHOLE = 64 << 20  # sources up to this size are re-hashed whole after the copy
+_SAMPLE = 64 << 10  # larger ones: the first, the last and a few blocks between are compared
+_SAMPLES = 8
+
+
+def _load_fstatfs() -> Callable[[int], int | None]:
+    if not sys.platform.startswith("linux"):
+        return lambda _fd: None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.fstatfs
+    except (OSError, AttributeError):
+        return lambda _fd: None
+    fn.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    fn.restype = ctypes.c_int
+
+    def f_type(fd: int) -> int | None:
+        buf = ctypes.create_string_buffer(256)  # struct statfs: f_type is its first word
+        if fn(fd, buf) != 0:
+            return None
+        return int(ctypes.c_long.from_buffer(buf).value) & 0xFFFFFFFF
+
+    return f_type
+
+
+_FSTATFS = _load_fstatfs()
+
+
+def pseudo_file_system(fd: int) -> str:
+    """The pseudo file system an open file lives on (``proc``, ``sysfs`` …), or ""."""
+    kind = _FSTATFS(fd)
+    return _PSEUDO_FS.get(kind, "") if kind is not None else ""
+
+
+def _changed(source: Path | str, detail: str) -> SourceChangedError:
+    return SourceChangedError(f"{source} changed while it was being read ({detail}); "
+                              "acquire it again once it is stable")
+
+
+def _reread_source(source: Path, before: os.stat_result, sha256: str, copy: Path, size: int) -> str:
+    """Read the source again after the copy and prove it still holds what was copied.
+
+    A file up to :data:`REREAD_WHOLE` is re-hashed whole; a larger one has its first and last
+    :data:`_SAMPLE` bytes and :data:`_SAMPLES` blocks between compared with the copy (with the
+    unchanged change time, that catches a rewrite that restored its modification time).
+
+    Returns:
+        How the source was checked, for its custody entry.
+
+    Raises:
+        SourceChangedError: the source is another file now, or holds other bytes.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as exc:
+        raise _changed(source, f"it could not be opened again after the copy: {exc.strerror}") from exc
+    try:
+        if not _same_file_state(before, os.fstat(fd)):
+            raise _changed(source, "it was replaced or rewritten while it was copied")
+        if size <= REREAD_WHOLE:
+            h = hashlib.sha256()
+            while chunk := _read_exactly(fd, CHUNK):
+                h.update(chunk)
+            if h.hexdigest() != sha256:
+                raise _changed(source, "its content read again after the copy differs")
+            return "the source was read again after the copy and hashes the same"
+        offsets = sorted({0, max(0, size - _SAMPLE),
+                          *(size * k // (_SAMPLES + 1) for k in range(1, _SAMPLES + 1))})
+        cfd = os.open(copy, os.O_RDONLY)
+        try:
+            for offset in offsets:
+                if os.pread(fd, _SAMPLE, offset) != os.pread(cfd, _SAMPLE, offset):
+                    raise _changed(source, f"the block at byte {offset:,} differs from what was copied")
+        finally:
+            os.close(cfd)
+        return (f"the source's first and last {_SAMPLE >> 10} KiB and {_SAMPLES} blocks between were "
+                "read again after the copy and match it")
+    finally:
+        os.close(fd)
 
 
 class Vault:
@@ -270,8 +377,13 @@ class Vault:
     def store_file(self, source: Path, label: str = "") -> Task[Blob]:
         """Copy a file into the vault, hashing it on the way; yield progress per chunk.
 
+        The source must stay the same file in the same state throughout: its size, times and
+        identity are compared before, during and after the read, and it is read again after the
+        copy (:func:`_reread_source`). A file of a pseudo file system (``/proc``, ``/sys``), whose
+        size in ``stat`` means nothing, is read to its end and recorded as such.
+
         Raises:
-            SourceChangedError: the file changed size, time or identity while it was read.
+            SourceChangedError: the file changed size, time, content or identity while it was read.
             CopyMismatchError: the copy on disk does not hash to what was read.
             AcquisitionError: the file cannot be read or the vault cannot be written.
         """
@@ -286,36 +398,40 @@ class Vault:
         if not stat.S_ISREG(before.st_mode):
             os.close(fd)  # checked before fdopen, which refuses a directory with a bare OSError
             raise AcquisitionError(f"{source} is not a regular file")
+        pseudo = pseudo_file_system(fd)
+        limit = PSEUDO_MAX if pseudo else before.st_size
         with os.fdopen(fd, "rb", buffering=0) as src:
+            copied: list[str] = []
 
-            def unchanged(read: int) -> None:
+            def unchanged(read: int, sha256: str, copy: Path) -> None:
                 # Checked before the blob is linked, so a changed source leaves nothing behind.
                 after = os.fstat(src.fileno())
                 try:
                     now = os.stat(source, follow_symlinks=False)
                 except OSError:
                     now = None
-                if read != before.st_size or not _same_file_state(before, after) or (
-                    now is None or not _same_file_state(before, now)
-                ):
-                    raise SourceChangedError(
-                        f"{source} changed while it was being read (size {before.st_size} -> "
-                        f"{after.st_size}, {read} bytes read); acquire it again once it is stable"
-                    )
+                if (not pseudo and read != before.st_size) or not _same_file_state(before, after, pseudo) or (
+                        now is None or not _same_file_state(before, now, pseudo)):
+                    raise _changed(source, f"size {before.st_size} -> {after.st_size}, {read} bytes read")
+                copied.append(f"a pseudo file ({pseudo}): read to its end, {read:,} bytes; it reported "
+                              f"{before.st_size:,} bytes in stat, and its content is what the kernel "
+                              "reported at that moment" if pseudo
+                              else _reread_source(source, before, sha256, copy, read))
 
             def bounded() -> Iterator[bytes]:
                 # A source that keeps growing (a live log) would otherwise be read forever.
                 read = 0
                 for chunk in _read_chunks(src):
                     read += len(chunk)
-                    if read > before.st_size:
-                        raise SourceChangedError(
-                            f"{source} changed while it was being read (it grew past its "
-                            f"{before.st_size} bytes); acquire it again once it is stable"
-                        )
+                    if read > limit:
+                        if pseudo:
+                            raise AcquisitionError(f"{source} is a pseudo file ({pseudo}) longer than "
+                                                   f"{PSEUDO_MAX >> 20} MiB; it was not acquired")
+                        raise _changed(source, f"it grew past its {before.st_size} bytes")
                     yield chunk
 
-            return (yield from self._store_stream(bounded(), before.st_size, label, unchanged))
+            blob = yield from self._store_stream(bounded(), before.st_size, label, unchanged)
+            return replace(blob, source_check=copied[0] if copied else "", pseudo=pseudo)
 
     def stage(self, batch: StagedBatch, source: Path | bytes, label: str = "") -> None:
         """Copy and hash one small source into a temp file of ``batch`` (not durable yet).
@@ -331,7 +447,11 @@ class Vault:
         index = len(batch.labels)
         batch.labels.append(label or (source.name if isinstance(source, Path) else f"part {index + 1}"))
         try:
-            data = _read_small(source) if isinstance(source, Path) else source
+            if isinstance(source, Path):
+                data, check, pseudo = _read_small(source)
+                batch.checks[index] = (check, pseudo)
+            else:
+                data = source
         except CasetrailError as exc:
             batch.errors[index] = str(exc)
             return
@@ -394,8 +514,9 @@ class Vault:
             for index, tmp, sha256, sha1, md5, size, existed in linked:
                 os.unlink(tmp)
                 failpoints.hit("after_unlink_tmp")
+                check, pseudo = batch.checks.get(index, ("", ""))
                 result.blobs[index] = Blob(sha256, sha1, md5, size, self.blob_path(sha256), existed,
-                                           journal=entry)
+                                           journal=entry, source_check=check, pseudo=pseudo)
             staged = []
             result.journal, entry = entry, None
             return result
@@ -438,7 +559,7 @@ class Vault:
         chunks: Iterator[bytes],
         size_hint: int,
         label: str,
-        check: Callable[[int], None] | None = None,
+        check: Callable[[int, str, Path], None] | None = None,
     ) -> Task[Blob]:
         self.tmp.mkdir(parents=True, exist_ok=True)
         tmp = self.tmp / f"{uuid.uuid4().hex}.part"
@@ -447,7 +568,7 @@ class Vault:
             sha256, sha1, md5, size = yield from self._copy_hashing(chunks, tmp, size_hint, label)
             failpoints.hit("after_tmp_fsync")
             if check is not None:
-                check(size)
+                check(size, sha256, tmp)
             pieces: list[str] | None = [] if size > CHUNK else None
             copy = sha256_on_disk(tmp, pieces)
             if copy != sha256:
@@ -612,8 +733,16 @@ class Vault:
         return sorted(self.tmp.iterdir()) if self.tmp.is_dir() else []
 
 
-def _read_small(source: Path) -> bytes:
-    """Read a whole (small) source file, refusing one that is not regular or changes meanwhile."""
+def _read_small(source: Path) -> tuple[bytes, str, str]:
+    """Read a whole (small) source file, refusing one that is not regular or changes meanwhile.
+
+    It is read twice, the second time through a new opening of its path, and both reads must
+    agree: a small file costs little to read again (from the page cache), and that second read
+    is what shows a rewrite that restored its modification time.
+
+    Returns:
+        The bytes, how the source was found unchanged, and its pseudo file system ("" for none).
+    """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(source, flags)
@@ -624,28 +753,44 @@ def _read_small(source: Path) -> bytes:
         if not stat.S_ISREG(before.st_mode):
             os.close(fd)
             raise AcquisitionError(f"{source} is not a regular file")
+        pseudo = pseudo_file_system(fd)
+        limit = PSEUDO_MAX if pseudo else before.st_size
         with os.fdopen(fd, "rb", buffering=0) as src:
             pieces: list[bytes] = []
             read = 0
             for chunk in _read_chunks(src):
                 pieces.append(chunk)
                 read += len(chunk)
-                if read > before.st_size:
+                if read > limit:
                     break  # it grew: enough to know, and a live log is not read forever
             data = b"".join(pieces)
             after = os.fstat(src.fileno())
     except OSError as exc:
         raise AcquisitionError(f"cannot read {source}: {exc.strerror}") from exc
+    if pseudo:
+        if len(data) > PSEUDO_MAX:
+            raise AcquisitionError(f"{source} is a pseudo file ({pseudo}) longer than "
+                                   f"{PSEUDO_MAX >> 20} MiB; it was not acquired")
+        return data, (f"a pseudo file ({pseudo}): read to its end, {len(data):,} bytes; it reported "
+                      f"{before.st_size:,} bytes in stat, and its content is what the kernel reported "
+                      "at that moment"), pseudo
     try:
         now: os.stat_result | None = os.stat(source, follow_symlinks=False)
     except OSError:
         now = None
     if len(data) != before.st_size or not _same_file_state(before, after) or (
             now is None or not _same_file_state(before, now)):
-        raise SourceChangedError(
-            f"{source} changed while it was being read (size {before.st_size} -> {after.st_size}, "
-            f"{len(data)} bytes read); acquire it again once it is stable")
-    return data
+        raise _changed(source, f"size {before.st_size} -> {after.st_size}, {len(data)} bytes read")
+    try:
+        again = os.open(source, flags)
+    except OSError as exc:
+        raise _changed(source, f"it could not be opened again after the copy: {exc.strerror}") from exc
+    try:
+        if not _same_file_state(before, os.fstat(again)) or _read_exactly(again, len(data) + 1) != data:
+            raise _changed(source, "it was replaced or rewritten while it was copied")
+    finally:
+        os.close(again)
+    return data, "the source was read again after the copy and holds the same bytes", ""
 
 
 def _write_hashed(tmp: Path, data: bytes) -> tuple[str, str, str, int]:

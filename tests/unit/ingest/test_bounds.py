@@ -37,7 +37,8 @@ def test_bodies_headers_and_hops_are_cut_and_recorded() -> None:
     assert kept["subject"].endswith("[9 more characters]")
     assert len(kept["headers"]) == limits.HEADERS
     indexes = [h["index"] for h in kept["hops"]]
-    assert indexes[0] == 0 and indexes[-1] == len(hops) - 1  # both ends of the chain stay
+    assert indexes[0] == 0
+    assert indexes[-1] == len(hops) - 1
     assert len(indexes) == limits.HOPS
     cut = out["detail"]["bounded"]
     assert cut["text_body"] == {"chars": limits.STORED_TEXT + 5, "kept": limits.STORED_TEXT}
@@ -58,7 +59,9 @@ def test_an_oversized_value_keeps_its_identity() -> None:
     a, b = "http://x.example/" + "a" * 20_000, "http://x.example/" + "a" * 19_999 + "b"
     out = bound_result({"kind": "text", "summary": "", "occurrences": [_occ(a, "url"), _occ(b, "url")]})
     first, second = (o["value"] for o in out["occurrences"])
-    assert first != second and len(first) < 9000 and "SHA-256 of the whole value" in first
+    assert first != second
+    assert len(first) < 9000
+    assert "SHA-256 of the whole value" in first
 
 
 def test_texts_are_cut_into_index_pieces_within_the_budget(tmp_path: Path) -> None:
@@ -67,7 +70,8 @@ def test_texts_are_cut_into_index_pieces_within_the_budget(tmp_path: Path) -> No
     assert all(len(p["text"]) <= limits.INDEX_PIECE for p in out["texts"])
     assert "".join(p["text"] for p in out["texts"]) == text
     pieces, left_out = spool.index_pieces([{"part": "a", "text": "x" * 10}], budget=4)
-    assert [p["text"] for p in pieces] == ["xxxx"] and left_out == 6
+    assert [p["text"] for p in pieces] == ["xxxx"]
+    assert left_out == 6
 
 
 def test_large_lists_are_spooled_and_read_back_in_batches(tmp_path: Path) -> None:
@@ -75,12 +79,14 @@ def test_large_lists_are_spooled_and_read_back_in_batches(tmp_path: Path) -> Non
     out = spool.spill({"kind": "text", "summary": "", "occurrences": many,
                        "ocr_lines": [{"text": "small"}]}, tmp_path)
     assert out["spooled"] == {"occurrences": "occurrences.jsonl"}
-    assert out["occurrences"] == [] and out["ocr_lines"] == [{"text": "small"}]
+    assert out["occurrences"] == []
+    assert out["ocr_lines"] == [{"text": "small"}]
     batches = list(spool.records(dict(out), "occurrences", tmp_path))
     assert [len(b) for b in batches] == [limits.SPOOL_BATCH, limits.SPOOL_BATCH, 2000]
     assert [o for b in batches for o in b] == many
     assert json.loads((tmp_path / "occurrences.jsonl").read_text().splitlines()[0]) == many[0]
-    assert spool.has_records(dict(out), "occurrences") and not spool.has_records(dict(out), "texts")
+    assert spool.has_records(dict(out), "occurrences")
+    assert not spool.has_records(dict(out), "texts")
 
 
 def test_an_answer_larger_than_the_limit_is_refused_and_the_child_replaced() -> None:
@@ -105,7 +111,8 @@ def test_a_message_larger_than_the_limits_is_kept_in_part_indexed_whole_and_says
         assert report.analysis_failed == []
         item = case.items()[0]
         mail = email_of(case.db.conn, item.id)
-        assert mail is not None and len(mail["text_body"]) == limits.STORED_TEXT
+        assert mail is not None
+        assert len(mail["text_body"]) == limits.STORED_TEXT
         # The end of the body is past what is kept for display, yet searchable and scanned.
         assert [h.item_id for h in search_text(case.db.conn, "zanzibarquux")] == [item.id]
         values = {r[0] for r in case.db.execute("SELECT value FROM indicators")}
