@@ -10,9 +10,9 @@ SHARED := ../shared
 .PHONY: run test lint unit contract bench soak screenshots package demo clean system-deps notices revision bundle \
 	test-package
 # Debian packages some checks use (qpdf --check, pdftotext and pdfsig on briefings, certutil to
-# trust a certificate for pdfsig, hashdeep in the import benchmark); tests that need them skip
-# with a reason when they are absent.
-SYSTEM_PACKAGES := qpdf poppler-utils libnss3-tools hashdeep
+# trust a certificate for pdfsig, hashdeep in the import benchmark, a C compiler for the I/O-error
+# shim of the fault tests); tests that need them skip with a reason when they are absent.
+SYSTEM_PACKAGES := qpdf poppler-utils libnss3-tools hashdeep gcc libc6-dev
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Casetrail needs Python 3.11 ($(PYTHON)) on PATH"; exit 2; }

@@ -13,9 +13,11 @@ import argparse
 import contextlib
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from desktop.cli import (
@@ -33,7 +35,8 @@ from desktop.cli import (
 )
 from desktop.cli.common import EXIT_OK, EXIT_USAGE, Command, Parser
 from desktop.cli.terminal import guarded
-from desktop.core.errors import CasetrailError
+from desktop.core.case import DB_NAME
+from desktop.core.errors import CasetrailError, database_reason, os_reason
 from desktop.runlog import LEVELS, start_run_log
 
 COMMAND_GROUPS = (
@@ -108,6 +111,16 @@ def _run(args: argparse.Namespace, logfile: object) -> int:
     except KeyboardInterrupt:
         print("casetrail: interrupted; everything recorded so far is kept", file=sys.stderr)
         return 130
+    except OSError as exc:  # a fault of the machine (full disk, I/O error, permissions), not a bug
+        log.warning("%s: %s", args.command, exc)
+        where = exc.filename or getattr(args, "case", None) or "a file"
+        print(f"casetrail: cannot use {where}: {os_reason(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.Error as exc:  # the case database refused a read (a damaged page, a full disk)
+        log.warning("%s: %s", args.command, exc)
+        where = Path(getattr(args, "case", None) or ".") / DB_NAME
+        print(f"casetrail: cannot read the case database {where}: {database_reason(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # last resort: one sentence here, the traceback in the run log
         log.exception("internal error in %s", args.command)
         where = f" with the log {logfile}" if logfile else ""

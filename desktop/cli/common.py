@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from desktop.cli.terminal import raw, shown
-from desktop.core.case import Case
+from desktop.core.case import DB_NAME, Case
 from desktop.core.errors import CasetrailError, SchemaUpgradeNeeded
 from desktop.core.names import displayable
 from desktop.core.progress import Progress, Task, run_to_end
@@ -68,6 +68,10 @@ def open_case(path: str, *, write: bool) -> Case:
         raise CasetrailError(f"cannot write to {path}: {case.read_only_reason}")
     for line in case.recovery:
         print(f"casetrail: recovered after an interrupted run: {shown(line)}", file=sys.stderr)
+    if case.integrity_problems and not write:
+        print(f"casetrail: the case database {case.path / DB_NAME} failed its integrity check "
+              f"({shown('; '.join(case.integrity_problems[:2]))}); what it shows may be incomplete, run "
+              "`casetrail verify`", file=sys.stderr)
     return case
 
 

@@ -59,6 +59,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"casetrail: skipped {shown(path)}: {shown(why)}", file=sys.stderr)
     for _path, err in report.failed:
         print(f"casetrail: not acquired: {shown(err)}", file=sys.stderr)
+    if report.failed and report.failure_record:
+        print(f"casetrail: the files not acquired are {shown(report.failure_record)}", file=sys.stderr)
     for item_id, why in report.analysis_failed:
         print(f"casetrail: item {item_id} acquired, but analysis failed: {shown(why)}", file=sys.stderr)
     for item_id, note in report.notes:
@@ -125,6 +127,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for cp_id, key in sorted(report.signers.items()):
             print(f"CHECKPOINT\t{cp_id}\tsigned by key {shown(key)}")
         print(shown(report.summary()))
+    if report.record_error:
+        print(f"casetrail: the result above could not be recorded in custody: {shown(report.record_error)}",
+              file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FOUND
 
 

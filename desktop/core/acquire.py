@@ -55,7 +55,8 @@ class ImportReport:
     """The outcome of one import: what was acquired and what could not be, with reasons.
 
     The analysis fields are filled when the import is followed by analysis
-    (``desktop.ingest.pipeline.import_and_analyse``).
+    (``desktop.ingest.pipeline.import_and_analyse``). ``failure_record`` says where in custody the
+    files that could not be acquired are recorded (or why they could not be).
     """
 
     acquired: list[Acquired] = field(default_factory=list)
@@ -66,6 +67,8 @@ class ImportReport:
     derived: list[int] = field(default_factory=list)
     notes: list[tuple[int, str]] = field(default_factory=list)
     grouping_s: float = 0.0
+    failures_recorded: int = 0
+    failure_record: str = ""
 
 
 def plan(paths: list[Path], exclude: Path | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -200,7 +203,15 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                 yield Progress(path.name, 0, size, index, len(files), ACQUIRING)
                 if not batch:
                     held_since = time.monotonic()
-                case.vault.stage(staged, path)
+                try:
+                    case.vault.stage(staged, path)
+                except CasetrailError as exc:  # the vault cannot be written: the import stops here
+                    report.failed.append((str(path), str(exc)))
+                    seal()
+                    record_typed()
+                    record_failures(case, report, reason)
+                    raise type(exc)(f"{exc}; the import stopped, and this is "
+                                    f"{report.failure_record}") from exc
                 batch.append((index, path))
                 batch_bytes += size
                 if (len(batch) >= _BATCH or batch_bytes >= _BATCH_BYTES
@@ -227,10 +238,39 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
     finally:
         # Also on cancel: every file already copied is made durable and recorded, none is left
         # unnamed (seal never yields).
-        seal()
-        record_typed()
+        try:
+            seal()
+            record_typed()
+        finally:
+            record_failures(case, report, reason)
     yield Progress("", 0, 0, len(files), len(files), ACQUIRING)
     return report
+
+
+MAX_LISTED_FAILURES = 500  # files named in one custody entry; the count says how many in all
+
+
+def record_failures(case: Case, report: ImportReport, reason: str) -> None:
+    """Record in custody, in one entry, every file of an import that could not be acquired.
+
+    An attempt that failed is part of the history of the evidence (a source that changed while
+    it was read, a full disk): it is written with the reasons, and ``report.failure_record`` says
+    which entry holds it — or why it could not be written (on a full disk the database may refuse
+    too; the failures are still reported on screen).
+    """
+    todo = report.failed[report.failures_recorded:]
+    if not todo:
+        return
+    report.failures_recorded = len(report.failed)
+    try:
+        entry = case.record(
+            "note", reason=reason or None,
+            result=f"{len(todo)} file{'s' if len(todo) != 1 else ''} could not be acquired",
+            detail={"what": "not acquired", "count": len(todo),
+                    "files": [{"path": p, "reason": e} for p, e in todo[:MAX_LISTED_FAILURES]]})
+        report.failure_record = f"recorded in custody entry {entry['seq']}"
+    except CasetrailError as exc:
+        report.failure_record = f"could not be recorded in custody: {exc}"
 
 
 def acquire_derived(case: Case, parent: Item, name: str, data: bytes, how: str,
@@ -261,23 +301,42 @@ class DerivedFile:
     """A file an analysis produced (an attachment, a message of a mailbox, a kept frame).
 
     Attributes:
-        path: where the analysis wrote it (a scratch file, never evidence by itself).
+        path: where the analysis wrote it (a scratch file, never evidence by itself), or the
+            parent's own vault blob when ``length`` is set.
         name: the derived item's name.
         how: how it was derived, recorded in custody.
         detail: further facts for its custody entry.
+        offset, length: when ``length`` is not None, the derived file is these bytes of the
+            parent's blob at ``path`` (a message of a mailbox is exactly its bytes in the mbox:
+            no scratch copy is written, which for 50,000 messages saved as many files written,
+            read and removed).
     """
 
     path: Path
     name: str
     how: str
     detail: dict[str, Any] | None = None
+    offset: int = 0
+    length: int | None = None
+
+    @property
+    def size(self) -> int:
+        """Its length in bytes."""
+        return self.length if self.length is not None else _size(self.path)
 
 
 def acquire_derived_files(case: Case, parent: Item, files: list[DerivedFile]) -> list[Acquired]:
-    """Acquire many derived files through the vault's batch path and record them in one transaction.
+    """Acquire many derived files of one parent (see :func:`acquire_derived_batch`)."""
+    return acquire_derived_batch(case, [(parent, f) for f in files])
 
-    Small files share one sync and one commit; a large one is streamed into the vault on its own.
-    Each gets a ``derived`` custody entry naming its parent and its parent's hash.
+
+def acquire_derived_batch(case: Case, files: list[tuple[Item, DerivedFile]]) -> list[Acquired]:
+    """Acquire derived files, of one or many parents, through the vault's batch path in one transaction.
+
+    Small files share one sync and one commit (the attachments of many messages analysed at
+    about the same time are acquired together: one at a time, each message's attachments cost
+    two syncs and a commit); a large one is streamed into the vault on its own. Each gets a
+    ``derived`` custody entry naming its parent and its parent's hash.
 
     Raises:
         AcquisitionError: a file could not be stored (nothing of the call is recorded).
@@ -285,9 +344,14 @@ def acquire_derived_files(case: Case, parent: Item, files: list[DerivedFile]) ->
     staged = StagedBatch()
     order: list[tuple[int, Blob | None]] = []
     try:
-        for index, f in enumerate(files):
-            if _size(f.path) > _BATCH_FILE:
-                order.append((index, run_to_end(case.vault.store_file(f.path, label=f.name))))
+        for index, (_parent, f) in enumerate(files):
+            if f.size > _BATCH_FILE:
+                task = (case.vault.store_slice(f.path, f.offset, f.length, label=f.name)
+                        if f.length is not None else case.vault.store_file(f.path, label=f.name))
+                order.append((index, run_to_end(task)))
+            elif f.length is not None:
+                case.vault.stage(staged, _read_slice(f.path, f.offset, f.length), f.name)
+                order.append((index, None))
             else:
                 case.vault.stage(staged, f.path, f.name)
                 order.append((index, None))
@@ -298,17 +362,31 @@ def acquire_derived_files(case: Case, parent: Item, files: list[DerivedFile]) ->
     sealed = iter(zip(result.blobs, result.errors, strict=True))
     pending = []
     for index, blob in order:
+        parent, f = files[index]
         if blob is None:
             blob, error = next(sealed)
             if blob is None:
-                raise AcquisitionError(f"cannot acquire {files[index].name} derived from item "
-                                       f"{parent.id}: {error}")
-        f = files[index]
+                raise AcquisitionError(f"cannot acquire {f.name} derived from item {parent.id}: {error}")
         pending.append(_Pending(blob, f.name, f"item {parent.id}: {f.how}", parent, f.how, f.detail))
     acquired = _record_batch(case, pending, None) if pending else []
     for entry in {result.journal, *(p.blob.journal for p in pending)}:
         case.vault.settle(entry)
     return acquired
+
+
+def _read_slice(path: Path, offset: int, length: int) -> bytes:
+    """Read ``length`` bytes of a vault blob at ``offset`` (a part of an item is a slice of it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise AcquisitionError(f"cannot read the vault copy {path.name}: {exc.strerror}") from exc
+    try:
+        data = os.pread(fd, length, offset)
+    finally:
+        os.close(fd)
+    if len(data) != length:
+        raise AcquisitionError(f"the vault copy {path.name} is shorter than its part at byte {offset}")
+    return data
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,13 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from desktop.core import custody, state, store
-from desktop.core.errors import CaseOpenError, ReadOnlyCaseError, SchemaUpgradeNeeded
+from desktop.core.errors import (
+    CaseOpenError,
+    CaseWriteError,
+    ReadOnlyCaseError,
+    SchemaUpgradeNeeded,
+    database_reason,
+)
 from desktop.core.vault import Vault, sha256_on_disk
 
 SUFFIX = ".casetrail"
@@ -105,6 +111,7 @@ class Case:
         read_only_reason: one sentence on why, empty when writable.
         examiner: who is acting, recorded in every custody entry.
         recovery: what the check on open found and did, one sentence each.
+        integrity_problems: what ``PRAGMA integrity_check`` found on open (empty: none).
     """
 
     def __init__(self, path: Path, db: store.Database, lock: FileLock | None, reason: str,
@@ -118,6 +125,7 @@ class Case:
         self.meta = {r[0]: r[1] for r in db.execute("SELECT key, value FROM case_meta")}
         self.examiner = examiner or self.meta.get("examiner", "unknown examiner")
         self.recovery: list[str] = []
+        self.integrity_problems: list[str] = []
         self._write_mutex = threading.RLock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -191,8 +199,20 @@ class Case:
                 # (that would turn a replaced database into an "intact", empty case).
                 raise CaseOpenError(f"{dbfile} holds no Casetrail schema (empty or replaced); "
                                     "this is not the case's database")
-            db = store.connect(dbfile, read_only=lock is None)
+            try:
+                db = store.connect(dbfile, read_only=lock is None)
+            except sqlite3.OperationalError as exc:
+                if lock is None:
+                    raise
+                # A full disk (or a failing one) can still be read: verify must be able to say
+                # what it finds even when it cannot record it.
+                lock.release()
+                lock = None
+                why = ("the disk holding it is full" if store.disk_full(dbfile) else database_reason(exc))
+                reason = f"the case database cannot be opened for writing ({why}); opened read-only"
+                db = store.connect(dbfile, read_only=True)
             problems = store.integrity_problems(db)
+            integrity = problems
             if problems and lock is not None:
                 db.conn.close()
                 lock.release()
@@ -208,6 +228,7 @@ class Case:
                     f"{path} needs a schema upgrade that a read-only opening cannot make ({reason})"
                 )
             case = cls(path, db, lock, reason, examiner)
+            case.integrity_problems = integrity
         except CaseOpenError:
             if lock is not None:
                 lock.release()
@@ -263,13 +284,26 @@ class Case:
             raise ReadOnlyCaseError(f"the case is read-only: {self.read_only_reason}")
         with self._write_mutex:
             conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                raise  # a refused statement (a trigger, a constraint) is not a fault of the disk
+            except sqlite3.DatabaseError as exc:
+                # A full disk, an I/O error, a damaged page: nothing of the transaction was
+                # recorded (SQLite rolls it back), and the caller is told in one sentence.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise CaseWriteError(f"cannot write the case database {self.path / DB_NAME}: "
+                                     f"{database_reason(exc)}; nothing of this step was recorded") from exc
 
     def record(self, action: str, **fields: Any) -> dict[str, Any]:
         """Append one custody entry in its own transaction."""

@@ -9,6 +9,7 @@ schema is current, and that the custody table refuses UPDATE and DELETE.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -515,9 +516,7 @@ def connect(path: Path, *, read_only: bool) -> Database:
         read_only: open with ``mode=ro`` so nothing, not even a migration, can write.
     """
     if read_only:
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-        )
+        conn = _connect_read_only(path)
     else:
         # check_same_thread=False: the UI's single store thread owns writes, but the connection
         # is created on the GUI thread; the Case object serialises access with its own lock.
@@ -528,6 +527,57 @@ def connect(path: Path, *, read_only: bool) -> Database:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
     return Database(conn)
+
+
+class ReadOnlyMediumError(sqlite3.OperationalError):
+    """A case on read-only media that cannot be read as it is (it was not closed cleanly)."""
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open the database for reading only, also from read-only media (a DVD, a write-blocker).
+
+    In WAL mode even a reader needs the ``-shm`` index beside the database, and SQLite creates
+    it when it is missing — which a read-only folder refuses ("unable to open database file"),
+    and which a full disk cannot hold ("disk I/O error").
+    A case that was closed cleanly has no ``-wal`` left (or an empty one): everything is in the
+    database file, which then opens as ``immutable`` (no locks, no index needed). A case whose
+    log still holds transactions cannot be read that way without losing them: that is refused
+    in one sentence, never read stale.
+    """
+    uri = path.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError:
+        # Also a full disk: SQLite cannot allocate the -shm index there, not even to read.
+        if os.access(path.parent, os.W_OK) and not _read_only_medium(path.parent) and not disk_full(path):
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ReadOnlyMediumError(
+            f"{path.parent} is on read-only media and was not closed cleanly (its write-ahead log "
+            f"{wal.name} still holds changes); copy the case folder to writable storage and open it there")
+    conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    return conn
+
+
+def disk_full(path: Path) -> bool:
+    """Whether the file system holding ``path`` has no block left for an ordinary user."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail == 0 or st.f_favail == 0
+
+
+def _read_only_medium(folder: Path) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only (root ignores mode bits)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def schema_version(db: Database) -> int:
@@ -570,7 +620,9 @@ def migrate(db: Database) -> int:
 def integrity_problems(db: Database) -> list[str]:
     """Run ``PRAGMA integrity_check`` and ``foreign_key_check``; return what they found."""
     try:
-        rows = [str(r[0]) for r in db.execute("PRAGMA integrity_check(20)").fetchall()]
+        # One line each (SQLite's messages span lines), short enough for a sentence.
+        rows = [" ".join(str(r[0]).split())[:300]
+                for r in db.execute("PRAGMA integrity_check(20)").fetchall()]
         if rows == ["ok"]:
             rows = []
         fk = db.execute("PRAGMA foreign_key_check").fetchall()

@@ -40,10 +40,16 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from desktop.core import failpoints
-from desktop.core.errors import AcquisitionError, CasetrailError, CopyMismatchError, SourceChangedError
+from desktop.core.errors import (
+    AcquisitionError,
+    CasetrailError,
+    CopyMismatchError,
+    SourceChangedError,
+    os_reason,
+)
 from desktop.core.progress import Progress, Task, run_to_end
 
 CHUNK = 4 << 20  # 4 MiB: large enough that per-chunk overhead vanishes, small enough to bound memory
@@ -151,17 +157,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _libc_function(name: str) -> Any:
+    """A C library function by name, looked up as the dynamic linker would for this process."""
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True), name)
+
+
 def _load_syncfs() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.syncfs
+        # The process's own symbol namespace first (what a C program calling syncfs would get,
+        # including an interposed one such as the tests' fault injection), libc's otherwise.
+        fn = _libc_function("syncfs")
     except (OSError, AttributeError):
         return None
     fn.argtypes = [ctypes.c_int]
     fn.restype = ctypes.c_int
-    return fn
+    return cast(Callable[[int], int], fn)
 
 
 _SYNCFS = _load_syncfs()
@@ -223,8 +238,7 @@ def _load_fstatfs() -> Callable[[int], int | None]:
     if not sys.platform.startswith("linux"):
         return lambda _fd: None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.fstatfs
+        fn = _libc_function("fstatfs")
     except (OSError, AttributeError):
         return lambda _fd: None
     fn.argtypes = [ctypes.c_int, ctypes.c_void_p]
@@ -461,7 +475,8 @@ class Vault:
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-            raise AcquisitionError(f"cannot write {batch.labels[index]} into the vault: {exc}") from exc
+            raise AcquisitionError(f"cannot write {batch.labels[index]} into the vault {self.root}: "
+                                   f"{os_reason(exc)}") from exc
 
     def seal(self, batch: StagedBatch) -> BatchResult:
         """Make a staged batch durable and verified: one sync, re-read, link, one sync of the names.
@@ -521,7 +536,10 @@ class Vault:
             result.journal, entry = entry, None
             return result
         except OSError as exc:
-            raise AcquisitionError(f"cannot write a batch of files into the vault: {exc}") from exc
+            names = ", ".join(batch.labels[i] for i, *_rest in staged[:3]) + (" …" if len(staged) > 3 else "")
+            files = f"{len(staged)} file{'s' if len(staged) != 1 else ''}"
+            raise AcquisitionError(f"cannot write {files} ({names}) into the vault {self.root}: "
+                                   f"{os_reason(exc)}") from exc
         finally:
             for _index, tmp, *_rest in staged:
                 # Our own copies, never evidence; a linked one is only a second name of its blob.
@@ -548,6 +566,34 @@ class Vault:
             self.discard(batch)
             raise
         return self.seal(batch)
+
+    def store_slice(self, blob: Path, offset: int, length: int, label: str = "") -> Task[Blob]:
+        """Store ``length`` bytes of a vault blob from ``offset`` as a blob of their own (a part).
+
+        Read a chunk at a time, so a large message of a mailbox is never held whole.
+
+        Raises:
+            AcquisitionError: the blob cannot be read, is shorter, or the vault cannot be written.
+        """
+        try:
+            fd = os.open(blob, os.O_RDONLY)
+        except OSError as exc:
+            raise AcquisitionError(f"cannot read the vault copy {blob.name}: {exc.strerror}") from exc
+
+        def pieces() -> Iterator[bytes]:
+            done = 0
+            while done < length:
+                chunk = os.pread(fd, min(CHUNK, length - done), offset + done)
+                if not chunk:
+                    raise AcquisitionError(f"the vault copy {blob.name} is shorter than its part at "
+                                           f"byte {offset}")
+                done += len(chunk)
+                yield chunk
+
+        try:
+            return (yield from self._store_stream(pieces(), length, label))
+        finally:
+            os.close(fd)
 
     def store_bytes(self, data: bytes, label: str = "") -> Blob:
         """Store content that is already in memory (derived items: attachments, frames)."""
@@ -596,7 +642,8 @@ class Vault:
             # link to this blob, which recovery recognises and removes.
             return Blob(sha256, sha1, md5, size, final, existed, tuple(pieces or ()), entry)
         except OSError as exc:
-            raise AcquisitionError(f"cannot write {label} into the vault: {exc}") from exc
+            raise AcquisitionError(f"cannot write {label} into the vault {self.root}: "
+                                   f"{os_reason(exc)}") from exc
         finally:
             if not linked:
                 # Our own partial copy, never evidence: the source is untouched and was not recorded.

@@ -37,12 +37,15 @@ class VerifyReport:
         chain: the custody chain recomputation.
         problems: database-level findings (integrity check, removed triggers).
         recorded: whether the result was written to custody.
+        record_error: why the result could not be written to custody (a full disk), "" otherwise;
+            the result itself still stands and is reported.
     """
 
     items: dict[int, str] = field(default_factory=dict)
     chain: custody.ChainReport | None = None
     problems: list[str] = field(default_factory=list)
     recorded: bool = False
+    record_error: str = ""
     checkpoints: int = 0
     damage: dict[int, dict[str, Any]] = field(default_factory=dict)
     replay: state.ReplayReport | None = None
@@ -134,6 +137,7 @@ class VerifyReport:
             "findings": self.findings() if not self.ok else [],
             "statement": self.statement(),
             "recorded": self.recorded,
+            **({"record_error": self.record_error} if self.record_error else {}),
         }
 
 
@@ -197,21 +201,31 @@ def verify_case(case: Case, *, record: bool = True, ledger: bool = True,
         report.replay = state.ReplayReport([f"the case state cannot be replayed: {exc}"])
     if record and not case.read_only:
         bad = {i: s for i, s in report.items.items() if s != "ok"}
-        entry = case.record(
-            "verified",
-            result="intact" if report.ok else "discrepancies found",
-            detail={"items_checked": len(report.items), "blobs_checked": len(by_hash),
-                    "bad_items": {str(k): v for k, v in bad.items()},
-                    "damaged_chunks": {str(k): v["damaged_chunks"] for k, v in report.damage.items()},
-                    "custody_ok": report.custody_ok,
-                    "first_bad_seq": report.chain.first_bad_seq, "problems": report.problems,
-                    "state_problems": report.replay.problems[:50], "statement": report.statement(),
-                    "checkpoint_keys": {str(k): v for k, v in report.signers.items()},
-                    "against": report.against},
-        )
-        report.recorded = True
-        report.recorded_seq = int(entry["seq"])
+        try:
+            _record(case, report, bad, len(by_hash))
+        except CasetrailError as exc:  # a full disk must not hide what verification found
+            report.record_error = str(exc)
     return report
+
+
+def _record(case: Case, report: VerifyReport, bad: dict[int, str], blobs: int) -> None:
+    """Record the result of a verification in custody."""
+    assert report.chain is not None  # noqa: S101 - set just before
+    assert report.replay is not None  # noqa: S101
+    entry = case.record(
+        "verified",
+        result="intact" if report.ok else "discrepancies found",
+        detail={"items_checked": len(report.items), "blobs_checked": blobs,
+                "bad_items": {str(k): v for k, v in bad.items()},
+                "damaged_chunks": {str(k): v["damaged_chunks"] for k, v in report.damage.items()},
+                "custody_ok": report.custody_ok,
+                "first_bad_seq": report.chain.first_bad_seq, "problems": report.problems,
+                "state_problems": report.replay.problems[:50], "statement": report.statement(),
+                "checkpoint_keys": {str(k): v for k, v in report.signers.items()},
+                "against": report.against},
+    )
+    report.recorded = True
+    report.recorded_seq = int(entry["seq"])
 
 
 def require_intact(case: Case, what: str, *, despite: bool = False) -> VerifyReport:

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core import campaigns, custody, findings, state, warninglists
-from desktop.core.acquire import Acquired, DerivedFile, ImportReport, acquire_derived_files, import_paths
+from desktop.core.acquire import (
+    Acquired,
+    DerivedFile,
+    ImportReport,
+    acquire_derived_batch,
+    import_paths,
+)
 from desktop.core.case import Case, Item
 from desktop.core.detect import describe_file
 from desktop.core.errors import CasetrailError
@@ -219,26 +225,44 @@ class Analyser:
                 self._hold()
 
     def _derive(self) -> None:
-        """Acquire the next slice of a finished analysis's parts (a mailbox may have 50,000)."""
-        entry = self._deriving[0]
-        assert isinstance(entry.result, dict)  # noqa: S101 - only successful results derive parts
-        parts = entry.result["parts"]
-        piece = parts[entry.parts_done : entry.parts_done + _DERIVE_SLICE]
-        files = [DerivedFile(entry.outdir / p["file"], p["name"], p["how"], p.get("detail")) for p in piece]
-        acquired = acquire_derived_files(self.case, entry.item, files)
-        for part, got in zip(piece, acquired, strict=True):
-            (entry.outdir / part["file"]).unlink(missing_ok=True)  # the vault holds it now
-            entry.part_items.append(got.item)
-            if got.new_item or got.item.status == "acquired":
-                entry.new_ids.append(got.item.id)
-        if entry.depth < MAX_DEPTH:
-            # Parts are analysed while the rest are still acquired (a kill leaves them acquired,
-            # and a re-import analyses what is pending).
-            self.add([got.item.id for got in acquired if got.new_item or got.item.status == "acquired"])
-        entry.parts_done += len(piece)
-        if entry.parts_done >= len(parts):
+        """Acquire the next slice of parts of finished analyses (a mailbox may have 50,000).
+
+        One slice takes parts from as many finished analyses as it holds: the attachments of
+        the messages analysed meanwhile share one sync and one commit.
+        """
+        budget = _DERIVE_SLICE
+        picked: list[tuple[_Done, list[dict[str, Any]]]] = []
+        for entry in self._deriving:
+            assert isinstance(entry.result, dict)  # noqa: S101 - only successful results derive parts
+            piece = entry.result["parts"][entry.parts_done : entry.parts_done + budget]
+            picked.append((entry, piece))
+            budget -= len(piece)
+            if budget <= 0:
+                break
+        files = [(entry.item, self._derived_file(entry, part)) for entry, piece in picked for part in piece]
+        acquired = iter(acquire_derived_batch(self.case, files))
+        for entry, piece in picked:
+            got_here = [next(acquired) for _part in piece]
+            for part, got in zip(piece, got_here, strict=True):
+                if part["file"]:
+                    (entry.outdir / part["file"]).unlink(missing_ok=True)  # the vault holds it now
+                entry.part_items.append(got.item)
+                if got.new_item or got.item.status == "acquired":
+                    entry.new_ids.append(got.item.id)
+            if entry.depth < MAX_DEPTH:
+                # Parts are analysed while the rest are still acquired (a kill leaves them
+                # acquired, and a re-import analyses what is pending).
+                self.add([got.item.id for got in got_here if got.new_item or got.item.status == "acquired"])
+            entry.parts_done += len(piece)
+        while self._deriving and self._deriving[0].parts_done >= len(_parts(self._deriving[0])):
             self._finished.append(self._deriving.popleft())
             self._hold()
+
+    def _derived_file(self, entry: _Done, part: dict[str, Any]) -> DerivedFile:
+        if not part["file"]:  # a slice of the item itself (a message of a mailbox)
+            return DerivedFile(self.case.vault.blob_path(entry.item.sha256), part["name"], part["how"],
+                               part.get("detail"), int(part["offset"]), int(part["length"]))
+        return DerivedFile(entry.outdir / part["file"], part["name"], part["how"], part.get("detail"))
 
     def step(self, wait_s: float) -> Item | None:
         """Submit what fits, collect what finished, derive parts, record a batch when one is due.
@@ -315,6 +339,11 @@ class Analyser:
         return self.report
 
 
+def _parts(entry: _Done) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = entry.result.get("parts") or [] if isinstance(entry.result, dict) else []
+    return parts
+
+
 def _describe(path: Path) -> str:
     """The description libmagic gives, or "" when the vault copy cannot be read (verify says why)."""
     try:
@@ -367,6 +396,7 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
             analyser.add([acquired.item.id])
 
     task = import_paths(case, paths, reason, on_acquired=queue_new)
+    started = False
     try:
         while True:
             try:
@@ -374,6 +404,7 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
             except StopIteration as stop:
                 report: ImportReport = stop.value
                 break
+            started = True
             yield tick
             analyser.step(0)
         yield from analyser.drain()
@@ -382,9 +413,28 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
         report.notes = analyser.report.notes
         report.grouping_s = analyser.report.grouping_s
         return report
+    except CasetrailError as exc:
+        if not started:  # refused before anything was done (a path that does not exist)
+            raise
+        raise _stopped(case, exc) from exc
     finally:
         task.close()  # a cancel reaches the file being copied: its temp copy is removed
         analyser.close()
+
+
+def _stopped(case: Case, exc: CasetrailError) -> CasetrailError:
+    """Record in custody why an import stopped (a full disk, an I/O error) and say where it is.
+
+    What was recorded before the fault stays recorded and verified; items whose analysis was not
+    recorded stay ``acquired`` and are analysed by the next import or ``casetrail analyse``.
+    """
+    try:
+        entry = case.record("note", result=f"import stopped: {exc}",
+                            detail={"what": "import stopped", "reason": str(exc)})
+        where = f"this was recorded in custody entry {entry['seq']}"
+    except CasetrailError as again:
+        where = f"this could not be recorded in custody either ({again})"
+    return type(exc)(f"{exc}; {where}")
 
 
 def _apply_batch(case: Case, finished: list[_Done],

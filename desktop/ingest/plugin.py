@@ -53,16 +53,19 @@ class Part(TypedDict):
     """A derived file written to the scratch folder, which the parent acquires as an item.
 
     Attributes:
-        file: its name inside the scratch folder.
+        file: its name inside the scratch folder; "" for a slice of the item itself.
         name: the derived item's name.
         how: how it was derived (``attachment``, ``mbox message``, ``video frame`` …).
         detail: facts for its custody entry (offsets, folder path, how it was rebuilt).
+        offset, length: for a slice (``file`` ""), which bytes of the item it is.
     """
 
     file: str
     name: str
     how: str
     detail: dict[str, Any]
+    offset: NotRequired[int]
+    length: NotRequired[int]
 
 
 class TextPart(TypedDict):
@@ -184,6 +187,17 @@ class PartWriter:
         file = f"part-{len(self.parts):06d}"
         (self.folder / file).write_bytes(data)
         part: Part = {"file": file, "name": name, "how": how, "detail": dict(detail or {})}
+        self.parts.append(part)
+        return part
+
+    def add_slice(self, offset: int, length: int, name: str, how: str,
+                  detail: dict[str, Any] | None = None) -> Part:
+        """Name bytes of the item itself as a derived file (a message of a mailbox): nothing is written.
+
+        The writer reads them from the item's vault copy when it acquires the part.
+        """
+        part: Part = {"file": "", "name": name, "how": how, "detail": dict(detail or {}),
+                      "offset": offset, "length": length}
         self.parts.append(part)
         return part
 

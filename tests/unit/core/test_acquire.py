@@ -194,7 +194,13 @@ def test_source_changing_during_import_leaves_nothing(
     assert case.items() == []
     assert _blobs(case) == []
     assert case.vault.temp_files() == []
-    assert case.custody() == before
+    # Nothing about the file is recorded as evidence; the failed attempt itself is, with its reason.
+    after = case.custody()
+    assert after[:-1] == before
+    assert after[-1]["action"] == "note"
+    assert after[-1]["item_id"] is None
+    assert after[-1]["detail"]["files"] == [{"path": str(live), "reason": report.failed[0][1]}]
+    assert report.failure_record == f"recorded in custody entry {after[-1]['seq']}"
 
 
 def test_one_failure_does_not_stop_the_others(
