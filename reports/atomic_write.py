@@ -9,17 +9,20 @@ returned is what the custody entry records.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
-from desktop.core.errors import CasetrailError
+from desktop.core import failpoints
+from desktop.core.errors import CasetrailError, os_reason
+from desktop.core.scratch import partial, temp_name
 
 
 def write_atomic(path: Path, data: bytes) -> str:
     """Write ``data`` to ``path`` atomically and durably; return its SHA-256 (hex).
+
+    The temp file is registered (:func:`desktop.core.scratch.partial`): a process killed while
+    writing it leaves nothing that the next ``casetrail`` run does not remove and report.
 
     Raises:
         CasetrailError: the folder does not exist or cannot be written.
@@ -27,20 +30,21 @@ def write_atomic(path: Path, data: bytes) -> str:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CasetrailError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise CasetrailError(f"cannot write in {folder}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise CasetrailError(f"cannot write {path}: {exc.strerror}") from exc
+    tmp = temp_name(path)
+    with partial(tmp):
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as exc:
+            raise CasetrailError(f"cannot write in {folder}: {os_reason(exc)}") from exc
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            failpoints.hit("export_before_rename")
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise CasetrailError(f"cannot write {path}: {os_reason(exc)}") from exc
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

@@ -30,20 +30,19 @@ transfer recorded in its custody.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import sqlite3
 import stat
-import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from desktop.core import custody, keys, receipts, references
+from desktop.core import custody, failpoints, keys, receipts, references
 from desktop.core.case import DB_NAME, SUFFIX, Case
 from desktop.core.checkpoint import (
     MAGIC2,
@@ -54,8 +53,9 @@ from desktop.core.checkpoint import (
     verify_external,
     verify_one,
 )
-from desktop.core.errors import CasetrailError
+from desktop.core.errors import CasetrailError, database_reason, os_reason
 from desktop.core.progress import run_to_end
+from desktop.core.scratch import partial, temp_name
 from desktop.core.verify import require_intact, verify_case
 
 MANIFEST = "manifest.txt"
@@ -142,53 +142,60 @@ def export_package(case: Case, path: Path, receipt_file: Path | None = None) -> 
     key = examiner_key(case.examiner)
     public_doc = keys.public_document(case.examiner, keys.raw_public(key.public_key()),
                                       keys.published_document(case.examiner))
-    work = Path(tempfile.mkdtemp(prefix="casetrail-package-"))
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        db_copy = work / DB_NAME
-        # VACUUM INTO: a transactionally consistent copy, even with a writer active (WAL).
-        case.db.conn.execute("VACUUM INTO ?", (str(db_copy),))
-        rows: list[tuple[int, str, str, str]] = []
-        size, md5, sha = _hash_file(db_copy)
-        rows.append((size, md5, sha, DB_NAME))
-        blobs = sorted({str(r[0]) for r in case.db.conn.execute("SELECT sha256 FROM items")})
-        sources: list[tuple[Path, str]] = [(db_copy, DB_NAME)]
-        for digest in blobs:
-            blob = case.vault.blob_path(digest)
-            name = f"vault/{digest[:2]}/{digest[2:4]}/{digest}"
-            if not blob.is_file():
-                raise PackageError(f"the vault blob {digest} is missing; run `casetrail verify` first")
-            size, md5, sha = _hash_file(blob)
-            if sha != digest:
-                raise PackageError(f"the vault blob {digest} no longer matches its hash; "
-                                   "run `casetrail verify` and do not export a damaged case")
-            rows.append((size, md5, sha, name))
-            sources.append((blob, name))
-        extras = {README: _readme(case, seq, head, public_doc).encode(),
-                  KEY: (json.dumps(public_doc, indent=2) + "\n").encode()}
-        for name, data in extras.items():
-            rows.append((len(data), hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                         hashlib.sha256(data).hexdigest(), name))
-        manifest = manifest_text(rows).encode()
-        receipt = receipts.sign(case, seq, head, export=EXPORT,
-                                content_sha256=hashlib.sha256(manifest).hexdigest())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(tmp, "x", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-            for src, name in sources:
-                zf.write(src, name)
+    # The database copy goes to the case's own scratch folder (removed when the case is next
+    # opened if a kill leaves it), the zip to a registered temp name beside its destination: the
+    # next casetrail run removes what a killed export left (desktop.core.scratch).
+    work = temp_name(case.path / "work" / "package")
+    tmp = temp_name(path)
+    with partial(work), partial(tmp):
+        try:
+            work.mkdir(parents=True)
+            db_copy = work / DB_NAME
+            # VACUUM INTO: a transactionally consistent copy, even with a writer active (WAL).
+            case.db.conn.execute("VACUUM INTO ?", (str(db_copy),))
+            rows: list[tuple[int, str, str, str]] = []
+            size, md5, sha = _hash_file(db_copy)
+            rows.append((size, md5, sha, DB_NAME))
+            blobs = sorted({str(r[0]) for r in case.db.conn.execute("SELECT sha256 FROM items")})
+            sources: list[tuple[Path, str]] = [(db_copy, DB_NAME)]
+            for digest in blobs:
+                blob = case.vault.blob_path(digest)
+                name = f"vault/{digest[:2]}/{digest[2:4]}/{digest}"
+                if not blob.is_file():
+                    raise PackageError(f"the vault blob {digest} is missing; run `casetrail verify` first")
+                size, md5, sha = _hash_file(blob)
+                if sha != digest:
+                    raise PackageError(f"the vault blob {digest} no longer matches its hash; "
+                                       "run `casetrail verify` and do not export a damaged case")
+                rows.append((size, md5, sha, name))
+                sources.append((blob, name))
+            extras = {README: _readme(case, seq, head, public_doc).encode(),
+                      KEY: (json.dumps(public_doc, indent=2) + "\n").encode()}
             for name, data in extras.items():
-                zf.writestr(name, data)
-            zf.writestr(MANIFEST, manifest)
-            zf.writestr(CHECKPOINT, json.dumps(receipt.to_json(), indent=2, sort_keys=True) + "\n")
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise PackageError(f"cannot write the package {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        shutil.rmtree(work, ignore_errors=True)
+                rows.append((len(data), hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                             hashlib.sha256(data).hexdigest(), name))
+            manifest = manifest_text(rows).encode()
+            receipt = receipts.sign(case, seq, head, export=EXPORT,
+                                    content_sha256=hashlib.sha256(manifest).hexdigest())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(tmp, "x", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+                for src, name in sources:
+                    zf.write(src, name)
+                for name, data in extras.items():
+                    zf.writestr(name, data)
+                zf.writestr(MANIFEST, manifest)
+                zf.writestr(CHECKPOINT, json.dumps(receipt.to_json(), indent=2, sort_keys=True) + "\n")
+            with tmp.open("rb") as fh:
+                os.fsync(fh.fileno())
+            failpoints.hit("export_before_rename")
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise PackageError(f"cannot write the package {path}: {os_reason(exc)}") from exc
+        except sqlite3.DatabaseError as exc:  # VACUUM INTO on a full disk
+            raise PackageError(f"cannot copy the case database for the package: "
+                               f"{database_reason(exc)}") from exc
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     size, _md5, digest = _hash_file(path)
     with case.transaction() as conn:
         stored = receipts.issue(conn, case, receipt)

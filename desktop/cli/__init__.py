@@ -35,6 +35,7 @@ from desktop.cli import (
 )
 from desktop.cli.common import EXIT_OK, EXIT_USAGE, Command, Parser
 from desktop.cli.terminal import guarded
+from desktop.core import scratch
 from desktop.core.case import DB_NAME
 from desktop.core.errors import CasetrailError, database_reason, os_reason
 from desktop.runlog import LEVELS, start_run_log
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "fn", None):
             args = build_parser().parse_args([*(argv or sys.argv[1:]), "gui"])
         logfile = start_run_log(args.log_level)
+        for line in scratch.sweep():  # what an interrupted export left behind, removed and said
+            log.info("swept: %s", line)
+            print(f"casetrail: {line}", file=sys.stderr)
         started = time.monotonic()
         log.info("started: casetrail %s (pid %d)", " ".join(sys.argv[1:] if argv is None else argv),
                  os.getpid())

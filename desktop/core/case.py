@@ -403,6 +403,7 @@ class Case:
             self.vault.settle(entry)  # every blob it named is recorded as an item or as recovered
         if not self.vault.journalled and self.vault.root.is_dir():
             self.vault.start_journal()
+        self._clear_scratch()
         qdir = self.path / "quarantine"
         if qdir.is_dir():
             handled = {r[0] for r in self.db.execute("SELECT path FROM recovery")}
@@ -416,6 +417,41 @@ class Case:
     def _named(self, sha256: str) -> bool:
         found = self.db.execute("SELECT 1 FROM items WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
         return found is not None
+
+    def _clear_scratch(self) -> None:
+        """Remove what an interrupted analysis or export left in ``work/``, and record it once.
+
+        ``work/`` only ever holds copies this program made (parts cut from an item before they
+        were acquired, analysis spools, the database copy of a package): never evidence, which
+        is only ever in the vault. The items whose analysis was interrupted are still
+        ``acquired`` and are analysed again by the next import or ``casetrail analyse``.
+        """
+        scratch = self.path / "work"
+        if not scratch.is_dir():
+            return
+        files = size = 0
+        leftovers = sorted(scratch.iterdir())
+        for entry in leftovers:
+            for p in [entry] if not entry.is_dir() else entry.rglob("*"):
+                if p.is_file():
+                    files += 1
+                    size += p.stat().st_size
+        for entry in leftovers:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            scratch.rmdir()
+        if leftovers:
+            outcome = (f"removed {len(leftovers)} scratch folder{'s' if len(leftovers) != 1 else ''} "
+                       f"({files} files, {size:,} bytes) left by an interrupted analysis or export; "
+                       "scratch copies, never evidence")
+            with self.transaction() as conn:
+                custody.append(conn, action="recovered", examiner=self.examiner, source="work",
+                               result=outcome, detail={"kind": "scratch", "folders": len(leftovers),
+                                                       "files": files, "bytes": size})
+            self.recovery.append(f"scratch work/: {outcome}")
 
     def _rel(self, path: Path) -> str:
         return str(path.relative_to(self.path))

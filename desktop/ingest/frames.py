@@ -138,6 +138,9 @@ def _limit_memory(memory_mb: int) -> None:
 
 def main(argv: list[str]) -> int:
     """Entry point of the child: render what ``argv`` asks for, PNG bytes to standard output."""
+    from desktop.ingest.lifeline import tie_to_parent
+
+    tie_to_parent()  # the window may be killed while a hostile video is decoded
     _limit_memory(int(os.environ.get("CASETRAIL_FRAMES_MEMORY_MB", CHILD_MEMORY_MB)))
     try:
         if len(argv) >= 2 and argv[1] == "--image":
@@ -159,7 +162,9 @@ def main(argv: list[str]) -> int:
 
 
 def _run_child(args: list[str], timeout_s: float) -> bytes:
-    env = dict(os.environ, CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1")  # see sandbox.py
+    from desktop.ingest.lifeline import parent_environment
+
+    env = dict(os.environ, CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1", **parent_environment())  # see sandbox.py
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
             [sys.executable, "-m", "desktop.ingest.frames", *args],

@@ -68,6 +68,21 @@ def pending(case: Case) -> list[int]:
         "ORDER BY id")]
 
 
+def pending_under(case: Case, item_id: int) -> list[int]:
+    """Items derived from ``item_id`` (at any depth) that are acquired but not analysed yet.
+
+    A kill after a mailbox's own analysis was recorded, but before all its messages' analyses
+    were, leaves the mailbox ``analysed`` and some messages ``acquired``: importing the mailbox
+    again must analyse those, not only the mailbox itself.
+    """
+    rows = case.db.execute(
+        "WITH RECURSIVE under(id) AS (SELECT id FROM items WHERE parent_id = ? "
+        "UNION SELECT i.id FROM items i JOIN under u ON i.parent_id = u.id) "
+        "SELECT i.id FROM items i JOIN under u ON i.id = u.id WHERE i.status = 'acquired' ORDER BY i.id",
+        (item_id,)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def _depth(case: Case, item: Item) -> int:
     depth, parent = 0, item.parent_id
     while parent is not None and depth <= MAX_DEPTH:
@@ -394,6 +409,8 @@ def import_and_analyse(case: Case, paths: list[Path], reason: str = "") -> Task[
         if acquired.item.status == "acquired" and acquired.item.id not in queued:
             queued.add(acquired.item.id)
             analyser.add([acquired.item.id])
+        elif not acquired.new_item:  # imported again: what a kill left pending under it is analysed
+            analyser.add(pending_under(case, acquired.item.id))
 
     task = import_paths(case, paths, reason, on_acquired=queue_new)
     started = False

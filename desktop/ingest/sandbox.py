@@ -23,6 +23,7 @@ import time
 from typing import IO, Any
 
 from desktop.core import limits
+from desktop.ingest.lifeline import parent_environment
 
 DEFAULT_MEMORY_MB = 4096
 
@@ -69,7 +70,8 @@ class Sandbox:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
         # PYTHONSAFEPATH: `-m` must not put the current folder (perhaps one of evidence, with a
         # "desktop" package in it) first on the child's sys.path.
-        env = dict(os.environ, PYTHONUNBUFFERED="1", CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1",
+                   **parent_environment())
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [*self.command, str(self.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from desktop.ingest.lifeline import tie_to_parent
+
 Analyser = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
@@ -52,6 +54,7 @@ def _describe(exc: BaseException) -> str:
 
 def serve(argv: list[str], load: Callable[[], Analyser]) -> int:
     """Apply the limits, then answer jobs with the analyser ``load()`` returns until stdin closes."""
+    tie_to_parent()  # a child must never outlive the process that holds the case
     memory_mb = int(argv[1]) if len(argv) > 1 else 4096
     _limit_memory(memory_mb)
     answers = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
