@@ -164,7 +164,8 @@ def main(argv: list[str]) -> int:
 def _run_child(args: list[str], timeout_s: float) -> bytes:
     from desktop.ingest.lifeline import parent_environment
 
-    env = dict(os.environ, CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1", **parent_environment())  # see sandbox.py
+    env = dict(os.environ, CASETRAIL_SANDBOX="1", PYTHONSAFEPATH="1",  # see sandbox.py
+               **parent_environment())
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
             [sys.executable, "-m", "desktop.ingest.frames", *args],
