@@ -34,6 +34,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import logging
 import re
 import sqlite3
 import time
@@ -62,6 +63,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.doctemplate import LayoutError
 
 from desktop import __version__
 from desktop.core import analysis, campaigns, custody, keys, receipts, references, timestamps
@@ -992,9 +994,23 @@ def render_briefing(
         initialFontName=SANS,
     )
     step("layout")
-    doc.build(story, canvasmaker=_canvas_for(_epoch(str(last["at"])) if last else 946684800.0))
+    _build(doc, story, _canvas_for(_epoch(str(last["at"])) if last else 946684800.0))
     data = buf.getvalue()
     return data, int(doc.page)
+
+
+def _build(doc: BaseDocTemplate, story: list[Flowable], canvasmaker: Any) -> None:
+    """Lay the story out; a piece that fits no page is one sentence, not an internal error.
+
+    Values are bounded where they enter (:mod:`reports.bounds`, called by ``Ctx.p``), so this is
+    the last line of defence for a layout nobody foresaw (issue 16).
+    """
+    try:
+        doc.build(story, canvasmaker=canvasmaker)
+    except LayoutError as e:
+        logging.getLogger(__name__).error("briefing layout failed", exc_info=True)
+        raise BriefingError("the briefing cannot be laid out: one of its tables or pictures is larger "
+                            "than a page (please report it with the log)") from e
 
 
 def _then(first: Flowable, rest: list[Flowable]) -> list[Flowable]:

@@ -29,6 +29,7 @@ from desktop.core import timestamps
 from desktop.core.case import Case, Item
 from desktop.core.checkpoint import Checkpoint
 from desktop.core.citations import Ref, split_refs
+from reports import bounds
 from reports.layout import WrapParagraph, column_widths
 from reports.safe_text import MONO, SANS, SANS_BOLD, SANS_ITALIC, Redactor, Run, plain, register_fonts
 
@@ -341,6 +342,7 @@ class Ctx:
 
     def p(self, text: object | Sequence[Run | str], style: str = "body") -> WrapParagraph:
         """Every piece of case text becomes a paragraph here: escaped, visible, never a broken word."""
+        text = bounds.bounded(text, style)  # no value longer than its place can hold (issue 16)
         runs = (
             [r if isinstance(r, Run) else Run(r) for r in text]
             if isinstance(text, list | tuple)
@@ -353,7 +355,7 @@ class Ctx:
         para = self.p([Run(text, anchor=anchor)], ("h1", "h2", "h3")[min(level, 2)])
         self.keys += 1
         # The outline is not laid out: its entry has plain spaces where the heading keeps words together.
-        title = plain(text, self.redact).replace("\u00a0", " ")
+        title = plain(bounds.bounded(text, "h1"), self.redact).replace("\u00a0", " ")
         para._casetrail_outline = (title, level, f"k{self.keys}")  # type: ignore[attr-defined]
         return para
 

@@ -21,6 +21,7 @@ from reportlab.platypus import Flowable
 from desktop.core.correlate import Correlation
 from desktop.core.indicators import defang
 from desktop.core.tags import describe_tag
+from reports import bounds
 from reports.layout import kept
 from reports.safe_text import Run
 from reports.sections.context import SHORT_HASH, Ctx, seconds
@@ -158,7 +159,7 @@ def match_runs(ctx: Ctx, c: Correlation, sources: Sources) -> list[Run]:
             runs.append(Run("\n"))
         if m.source == "feed":
             src = sources.for_match(m)
-            runs.append(Run(m.name, bold=True))
+            runs.append(Run(bounds.bound_text(str(m.name), bounds.NAME_CHARS), bold=True))
             if m.kind and m.kind != "feed":
                 runs.append(Run(f" ({m.kind.replace('-', ' ')})"))
             file_name = m.detail.split(": ", 1)[0]
@@ -167,7 +168,8 @@ def match_runs(ctx: Ctx, c: Correlation, sources: Sources) -> list[Run]:
                 runs.append(Run(f" \u00b7 SHA-256 {src.sha256[:16]}", mono=True))
             runs.append(Run(f"\npath: {path_of(m)}"))
         elif m.kind == "other-case":
-            runs += [Run("earlier case ", bold=True), Run(m.name), Run(f" ({m.detail})")]
+            runs += [Run("earlier case ", bold=True), Run(bounds.bound_text(str(m.name), bounds.NAME_CHARS)),
+                     Run(f" ({m.detail})")]
         else:
             runs += [Run("warninglist ", bold=True), Run(m.name)]
     return runs or [Run("-")]
