@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 SHARED := ../shared
 
 .PHONY: run test lint unit contract bench soak screenshots package demo clean system-deps notices revision bundle \
+	crash fuzz \
 	test-package
 # Debian packages some checks use (qpdf --check, pdftotext and pdfsig on briefings, certutil to
 # trust a certificate for pdfsig, hashdeep in the import benchmark, a C compiler for the I/O-error
@@ -56,6 +57,20 @@ notices: $(STAMP)
 bench: $(STAMP)
 	@for b in tests/bench/*.py; do case $$b in */big_case.py) continue;; esac; \
 		echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The reliability campaigns (docs/reliability.md): 1,000 SIGKILLs with every check after each, and
+# the parsers under atheris plus the properties at length. `make test` runs short versions of both.
+CRASH_KILLS ?= 1000
+crash: $(STAMP)
+	$(PY) tests/reliability/crash.py --kills $(CRASH_KILLS) $(CRASH_ARGS)
+
+ATHERIS := atheris==3.0.0
+FUZZ_RUNS ?= 20000
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	@$(PY) -c "import atheris" 2>/dev/null || $(PIP) install --quiet '$(ATHERIS)' || \
+		echo "atheris could not be installed: the targets run on plain mutations"
+	$(PY) tests/fuzz/run.py --runs $(FUZZ_RUNS) --examples $(FUZZ_EXAMPLES) --findings build/fuzz-findings
 
 # The window soak of the suite (tests/gui/test_soak.py runs 5,000 actions), for a working day's worth.
 soak: $(STAMP)
