@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,13 @@ def test_a_parser_survives_mutations_of_its_seeds(target: Target) -> None:
                 faults.append(f"{seed.name}: {fault}")
     assert faults == []
     assert slowest < SLOWEST_S, f"one input took {slowest:.1f} s"
+
+
+FINDINGS = sorted((Path(__file__).parent / "findings").glob("*"))
+
+
+@pytest.mark.parametrize("finding", FINDINGS, ids=lambda p: p.name)
+def test_what_fuzzing_found_stays_fixed(finding: Path) -> None:
+    """Each file of findings/ is an input that once broke its target (named by the file's prefix)."""
+    target = next(t for t in targets() if finding.name.startswith(t.name + "-"))
+    assert call(target, finding.read_bytes()) is None

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.core.feeds import ACTOR_TYPES, Context, ParsedFeed, schemeless_url
+from desktop.core.feeds import ACTOR_TYPES, Context, FeedError, ParsedFeed, schemeless_url
 from desktop.core.indicators import classify
 
 _STIX_ID_RE = re.compile(r"[a-z0-9-]+--[0-9a-fA-F-]{36}\Z")
@@ -370,10 +370,16 @@ def _version_of(doc: dict[str, Any]) -> str:
 
 
 def parse(doc: dict[str, Any], file_name: str) -> ParsedFeed:
-    """Read a STIX bundle into values with their actors, accounting for every object."""
+    """Read a STIX bundle into values with their actors, accounting for every object.
+
+    Raises:
+        FeedError: the bundle has no list of objects (found by fuzzing: it was a KeyError).
+    """
     import stix2
     import stix2.exceptions
 
+    if not isinstance(doc.get("objects"), list):
+        raise FeedError(f"{file_name} is a STIX bundle without a list of objects")
     version = _version_of(doc)
     parsed = ParsedFeed("stix", file_name, detail={"bundle_id": doc.get("id"), "spec_version": version})
     acc = parsed.accounting
