@@ -7,7 +7,7 @@ cannot split a table row over pages, so a cell taller than a page stops the whol
 paragraph of megabytes takes minutes to lay out. Every piece of case text therefore passes through
 :func:`bounded` on its way into a paragraph: it is cut at a limit that depends on where it is
 printed (a table cell, a heading, running text) and the cut is said in the text itself, with the
-value's full length, so a reader never takes a shortened value for the whole one. The whole value
+number of characters left out, so a reader never takes a shortened value for the whole one. The whole value
 stays in the case (``casetrail indicators --json``, the CSV export, the window).
 
 The limits are in characters, chosen so that the worst case fits: a cell of a 32 mm column
@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from desktop.core import limits
 from reports.safe_text import Run
 
 CELL_CHARS = 1000
@@ -47,23 +48,20 @@ def limit_for(style: str) -> int:
     return TEXT_CHARS
 
 
-def marker(total: int) -> str:
-    """What follows a cut value: that it was cut, and how long it is."""
-    return f" … [shortened: {total:,} characters in all]"
-
-
 def bound_text(text: str, limit: int) -> str:
-    """``text`` whole when it is at most ``limit`` characters, else its start and the marker."""
-    if len(text) <= limit:
-        return text
-    return text[:limit] + marker(len(text))
+    """``text`` whole when it is at most ``limit`` characters, else its start and the marker.
+
+    The marker is the case's one form (:func:`desktop.core.limits.cut_marker`, as the analysis
+    and the window say it): ``… [1,234 more characters]``.
+    """
+    return limits.shorten(text, limit)
 
 
 def bounded(text: object | Sequence[Run | str], style: str) -> object | list[Run | str]:
     """Case text (a value, or a paragraph of :class:`Run`) cut to what ``style`` prints.
 
     A paragraph of runs is cut as a whole: the runs are kept in order until the budget is spent,
-    the last one is cut, and the marker (with the paragraph's full length) follows in a run of
+    the last one is cut, and the marker (with what the paragraph left out) follows in a run of
     its own. Anything else is ``str()``-ed, as :func:`reports.safe_text.safe_para` would.
     """
     limit = limit_for(style)
@@ -80,7 +78,7 @@ def bounded(text: object | Sequence[Run | str], style: str) -> object | list[Run
                 break
             out.append(dataclasses.replace(r, text=s[:left]) if len(s) > left else r)
             left -= len(s)
-        out.append(Run(marker(total)))
+        out.append(Run(limits.cut_marker(total - limit)))
         return out
     if isinstance(text, str):
         return bound_text(text, limit)
