@@ -34,8 +34,6 @@ from fuzz.targets import Target, call, mutations, targets  # noqa: E402 - after 
 def _atheris_child(name: str, runs: int, corpus: Path, findings: Path) -> None:
     import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    target = next(t for t in targets() if t.name == name)
-
     def one(data: bytes) -> None:
         fault = call(target, data)
         if fault:
@@ -47,6 +45,7 @@ def _atheris_child(name: str, runs: int, corpus: Path, findings: Path) -> None:
 
     # Coverage of Casetrail's own parsers: they are imported (lazily, by a first call) instrumented.
     with atheris.instrument_imports(include=["desktop", "reports"]):
+        target = next(t for t in targets() if t.name == name)  # imports the parser's errors
         for seed in sorted(corpus.iterdir())[:1]:
             call(target, seed.read_bytes())
     atheris.Setup([sys.argv[0], f"-runs={runs}", "-max_len=200000", "-rss_limit_mb=3072",
@@ -129,6 +128,7 @@ def main() -> int:
         sys.argv = sys.argv[:1]
         _atheris_child(args.child, args.runs, args.corpus, args.findings)
         return 0
+    (args.findings / "faults.txt").unlink(missing_ok=True)  # the counts are this run's
     try:
         import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: F401
         engine = _run_atheris
