@@ -43,8 +43,7 @@ def _tree(root: Path) -> set[str]:
 
 def test_every_hostile_file_is_acquired_and_nothing_breaks(tmp_path: Path) -> None:
     corpus_dir = tmp_path / "corpus"
-    # Names that are not UTF-8 are acquired once names are bytes (issue 10, desktop/core/acquire.py).
-    corpus = generate(corpus_dir, utf8_names=True)
+    corpus = generate(corpus_dir)
     assert set(counts(corpus)) >= {"length", "size", "structure", "archive", "names", "image", "video"}
     case = tmp_path / "c.casetrail"
     assert _ct("new", str(case), "--title", "hostile", "--examiner", "e").returncode == 0
