@@ -30,6 +30,8 @@ CELL_CHARS = 1000
 """The most of one value a table cell prints (all the matches of an indicator are one value)."""
 NAME_CHARS = 120
 """The most of a name (another case's title, a feed's name) printed beside a value it qualifies."""
+FINDING_CHARS = 3000
+"""The most of a key finding printed (a table row that does not split over pages)."""
 HEADING_CHARS = 200
 """The most of one value a heading (and its outline entry) prints."""
 TEXT_CHARS = 20_000
@@ -45,6 +47,8 @@ def limit_for(style: str) -> int:
         return CELL_CHARS
     if style in _HEADING_STYLES:
         return HEADING_CHARS
+    if style == "finding":
+        return FINDING_CHARS
     return TEXT_CHARS
 
 

@@ -82,6 +82,7 @@ from desktop.core.redaction import ROLES, role_values
 from desktop.core.statements import list_statements
 from desktop.core.tags import all_tags
 from desktop.core.verify import VerifyReport, require_intact
+from reports import bounds
 from reports.atomic_write import write_atomic
 from reports.layout import kept
 from reports.safe_text import SANS, SANS_BOLD, Redactor, Run, plain, register_fonts
@@ -696,7 +697,7 @@ def _intel_references(ctx: Ctx, printable: dict[int, Correlation]) -> list[Flowa
                     ],
                     "cell",
                 ),
-                ctx.p(f"{m.name} ({m.kind})", "cell"),
+                ctx.p(f"{bounds.bound_text(str(m.name), bounds.NAME_CHARS)} ({m.kind})", "cell"),
                 ctx.p(m.detail, "cell"),
                 ctx.p(ref, "cell"),
             ]
@@ -709,7 +710,7 @@ def _intel_references(ctx: Ctx, printable: dict[int, Correlation]) -> list[Flowa
                     [Run(f"I{ind_id} ", link=ctx.indicator_link(ind_id)), Run(defang(v, t), mono=True)],
                     "cell",
                 ),
-                ctx.p(f"AS{number} {name} {country}", "cell"),
+                ctx.p(f"AS{number} {bounds.bound_text(str(name), bounds.NAME_CHARS)} {country}", "cell"),
                 ctx.p("ip2asn range containing the address", "cell"),
                 ctx.p(ctx.item_cite(ref_id), "cell"),
             ]

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.core import custody, state
+from desktop.core import custody, limits, state
 from desktop.core.case import Case
 from desktop.core.citations import indicator_ref, item_ref
 from desktop.core.correlate import Correlation, Match, correlate
@@ -241,8 +241,11 @@ def _facts(conn: sqlite3.Connection) -> _CaseFacts:
 # -- drafting --------------------------------------------------------------------------------
 
 
+QUOTED_CHARS = 120  # of a quoted name: a Subject or a case title can be 16 KiB (issue 16)
+
+
 def _q(text: str | None) -> str:
-    return f"\u201c{' '.join(str(text).split())}\u201d"
+    return f"\u201c{limits.shorten(' '.join(str(text).split()), QUOTED_CHARS)}\u201d"
 
 
 class _Namer:
