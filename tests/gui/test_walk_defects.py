@@ -245,7 +245,11 @@ def test_the_progress_dialog_says_what_it_does_and_never_goes_back(
     assert overall[-1] == 1000
     totals = [n for _f, _t, _fb, _o, n in shown if _t.endswith("analysed")]
     assert totals
-    assert max(totals) > min(totals)  # the attachment really grew the total
+    # The attachment joins the total while the import runs: 5 files given, 6 analysed. Whether it
+    # is found before or after the first analysing tick is the workers' race, so the test asks that
+    # it is counted, and (above) that the bar never went back whenever it was.
+    assert max(totals) == 5 + 1
+    assert all(n >= 5 for n in totals)
     for file_text, overall_text, file_bar, overall_bar, _n in shown:
         words = file_text.lower().split()
         assert not any(a == b for a, b in itertools.pairwise(words)), file_text
