@@ -14,6 +14,7 @@ typed ``message/rfc822`` / ``application/mbox``.
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -33,6 +34,19 @@ _WORKERS = 2
 _local = threading.local()
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+
+def _forget_pool_in_child() -> None:
+    """A forked child has none of its parent's threads: an inherited pool would never do its work.
+
+    The crash campaign forks its commands from a process that has typed files already.
+    """
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 # -- mail by content ---------------------------------------------------------------------------
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")

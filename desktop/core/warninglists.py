@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -365,6 +366,15 @@ class Warninglists:
 
 _shipped: list[Warninglists] = []
 _shipped_lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    """A child forked while the preload thread held the lock would wait for a thread it does not have."""
+    global _shipped_lock
+    _shipped_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def shipped() -> Warninglists:
