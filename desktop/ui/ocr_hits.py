@@ -30,24 +30,13 @@ LineIdRole = Qt.ItemDataRole.UserRole + 1
 
 
 @dataclass(frozen=True)
-class OcrLineRow:
-    """One OCR line as the window shows it.
+class OcrLineRow(item_detail.OcrLine):
+    """One OCR line as the window shows it: the core's line and how sure each of its readings is.
 
     Attributes:
-        id: the ``ocr_lines`` row id.
-        time_s: frame time in seconds (None for a still image).
-        text: the text read.
-        confidence: the recogniser's score, 0-1.
-        box: ``(x, y, w, h)`` in upright full-frame pixels.
-        indicators: the values of the indicators the core found in this line.
+        readings: the OCR findings read on this line (status, confidence, alternatives).
     """
 
-    id: int
-    time_s: float | None
-    text: str
-    confidence: float
-    box: tuple[int, int, int, int]
-    indicators: tuple[str, ...] = ()
     readings: tuple[findings.OcrFinding, ...] = ()
 
     @property
