@@ -12,7 +12,7 @@ import sys
 
 from desktop.cli import main
 
-_CHILD_MODULES = ("desktop.ingest.worker", "desktop.ingest.frames")
+_CHILD_MODULES = ("desktop.ingest.worker", "desktop.ingest.frames", "desktop.ingest.player")
 
 if __name__ == "__main__":
     if getattr(sys, "frozen", False) and sys.argv[1:2] == ["-m"] and sys.argv[2:3]:

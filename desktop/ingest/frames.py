@@ -60,7 +60,6 @@ def render_frame(blob_path: str | Path, time_s: float) -> bytes:
         RenderError: the file is not a readable video, or has no frame at that time.
     """
     import av
-    import numpy as np
     from PIL import Image
 
     try:
@@ -91,15 +90,22 @@ def render_frame(blob_path: str | Path, time_s: float) -> bytes:
                 raise RenderError(f"the frame could not be decoded ({exc})") from exc
         if chosen is None:
             raise RenderError(f"no frame at {target:.3f} s")
-        rgb = chosen.to_ndarray(format="rgb24")
-        try:
-            rotation = int(chosen.rotation or 0)
-        except (AttributeError, ValueError):
-            rotation = 0
-        turns = round(rotation / 90) % 4  # FFmpeg's display matrix: counter-clockwise degrees
-        if turns:
-            rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
-        return _png(Image.fromarray(rgb, mode="RGB"))
+        return _png(Image.fromarray(upright_rgb(chosen), mode="RGB"))
+
+
+def upright_rgb(frame: Any) -> Any:
+    """A decoded PyAV video frame as an RGB24 array, turned upright by its display matrix."""
+    import numpy as np
+
+    rgb = frame.to_ndarray(format="rgb24")
+    try:
+        rotation = int(frame.rotation or 0)
+    except (AttributeError, ValueError):
+        rotation = 0
+    turns = round(rotation / 90) % 4  # FFmpeg's display matrix: counter-clockwise degrees
+    if turns:
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+    return rgb
 
 
 def render_image(blob_path: str | Path, max_side: int = MAX_IMAGE_SIDE) -> bytes:

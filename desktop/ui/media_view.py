@@ -24,12 +24,25 @@ time) and a ``note`` custody entry in one transaction, on the write pool.
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QImageReader, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QAction,
+    QBrush,
+    QColor,
+    QImage,
+    QImageReader,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -59,10 +72,12 @@ from desktop.core.indicators import TYPES, classify, normalise
 from desktop.core.progress import Progress, Task
 from desktop.core.store import Database
 from desktop.ingest import enhance, frames
+from desktop.ingest.player import VideoInfo
 from desktop.ui import case_text
 from desktop.ui.custody_view import configure_table
 from desktop.ui.enhanced_view import EnhancedPanel
 from desktop.ui.ocr_hits import OcrHitsModel, OcrLineRow, time_text
+from desktop.ui.playback import FrameSource
 from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 
 PNG_ALLOCATION_LIMIT_MB = 512  # a 16k x 8k RGBA frame; anything larger is not a frame we wrote
@@ -392,9 +407,15 @@ class MediaView(QWidget):
     Signals:
         picture_shown: a picture (image, frame) is on screen; carries the time (-1 for images).
         indicator_recorded: an analyst indicator was written for the item id it carries.
+        frame_shown: a video frame is on screen; carries its index (counted from 0).
+
+    Video: frames come from a decoder child kept up while the video is shown
+    (:class:`desktop.ui.playback.FrameSource`); play/pause (Space, K), one frame on (.) or back
+    (,), the slider seeks, clicking an OCR line shows the frame it was read on.
     """
 
     picture_shown = Signal(float)
+    frame_shown = Signal(int)
     indicator_recorded = Signal(int)
 
     def __init__(self, tasks: TaskManager, parent: QWidget | None = None) -> None:
@@ -408,8 +429,6 @@ class MediaView(QWidget):
         self.error = ""
         self._video_item: Item | None = None  # the video whose lines and frames are shown
         self._token = 0
-        self._pending_time: float | None = None
-        self._rendering = False
         self._hit_times: list[float] = []
         self._deferred: Any = None  # the render to start when the pane is next shown
         self._renders: list[TaskHandle[Any]] = []  # in flight for the item shown now
@@ -417,6 +436,16 @@ class MediaView(QWidget):
         # Zoom and position per item, as the analyst left them: coming back to a screenshot
         # shows the same detail; an item never zoomed starts fitted.
         self._views: dict[int, ViewState] = {}
+        self._source: FrameSource | None = None  # the video's decoder child, while one is shown
+        self.video_info: VideoInfo | None = None
+        self.frame_index: int | None = None  # the frame on screen
+        self._asked_index: int | None = None  # the frame asked for last (steps add to it)
+        self._in_flight = False
+        self.playing = False
+        self._play_from = (0.0, 0)  # wall clock and frame index where playing started
+        self._play_timer = QTimer(self)
+        self._play_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._play_timer.timeout.connect(self._on_play_timer_timeout)
 
         self.canvas = MediaCanvas(self)
         self.canvas.region_selected.connect(self._on_canvas_region_selected)
@@ -468,17 +497,31 @@ class MediaView(QWidget):
         self.scrubber.valueChanged.connect(self._on_scrubber_value_changed)
         self.scrubber.sliderReleased.connect(self._on_scrubber_slider_released)
         self.time_label = QLabel(self)
+        self.time_label.setObjectName("videoTime")
         self.time_label.setMinimumWidth(110)
+        self.time_label.setToolTip("Time of the frame shown, and its index: frames are counted from 0, "
+                                   "as FFmpeg and the OCR analyser count them.")
+        self.play_action = self._action("Play or pause the video", ["Space", "K"], self.toggle_play)
+        self.next_frame_action = self._action("Next video frame", ["."], lambda: self.step(1))
+        self.prev_frame_action = self._action("Previous video frame", [","], lambda: self.step(-1))
+        self.play_button = self._tool("", "Play or pause (Space)", self.toggle_play)
+        self.play_button.setObjectName("playButton")
+        self.play_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.prev_frame = self._tool("\u2039", "One frame back (,)", lambda: self.step(-1))
+        self.next_frame = self._tool("\u203a", "One frame on (.)", lambda: self.step(1))
         self.video_bar = QWidget(self)
         video_layout = QHBoxLayout(self.video_bar)
         video_layout.setContentsMargins(0, 0, 0, 0)
+        video_layout.addWidget(self.play_button)
+        video_layout.addWidget(self.prev_frame)
+        video_layout.addWidget(self.next_frame)
         video_layout.addWidget(self.prev_hit)
         video_layout.addWidget(self.scrubber, 1)
         video_layout.addWidget(self.next_hit)
         video_layout.addWidget(self.time_label)
         self._scrub_timer = QTimer(self)
         self._scrub_timer.setSingleShot(True)
-        self._scrub_timer.setInterval(150)  # render while scrubbing, but not one child per pixel
+        self._scrub_timer.setInterval(40)  # while scrubbing: the decoder takes the latest time asked
         self._scrub_timer.timeout.connect(self._on_scrub_timer_timeout)
 
         left = QWidget(self)
@@ -541,6 +584,15 @@ class MediaView(QWidget):
         layout.addWidget(self.content, 1)
         self.show_item(None, None, None)
 
+    def _action(self, text: str, keys: list[str], slot: Any) -> QAction:
+        """A keyboard action of the pane (active while the focus is in it; listed under Shortcuts)."""
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
     def _tool(self, text: str, tip: str, slot: Any) -> QToolButton:
         button = QToolButton(self)
         button.setText(text)
@@ -562,7 +614,7 @@ class MediaView(QWidget):
         self._deferred = None
         self._cancel_renders()
         self._scrub_timer.stop()
-        self._pending_time = None
+        self._stop_video()
         self.case, self.reader, self.item = case, reader, item
         self.error = ""
         self.time_s = None
@@ -595,7 +647,7 @@ class MediaView(QWidget):
             self.scrubber.blockSignals(True)
             self.scrubber.setRange(0, max(0, int(duration * 1000)))
             fps = float(media.get("fps") or 0) if media else 0.0
-            self.scrubber.setSingleStep(max(1, int(1000 / fps)) if fps else 100)
+            self.scrubber.setSingleStep(max(1, round(1000 / fps)) if fps else 100)
             self.scrubber.setPageStep(max(1000, self.scrubber.maximum() // 20))
             start = self._hit_times[0] if self._hit_times else 0.0
             self.scrubber.setValue(int(start * 1000))
@@ -607,6 +659,8 @@ class MediaView(QWidget):
             self.hits_model.load(reader, item.analysis_id)
             self._render_image(item, media)
         self.video_bar.setVisible(self.mode == "video")
+        for action in (self.play_action, self.next_frame_action, self.prev_frame_action):
+            action.setEnabled(self.mode == "video")
         self.meta.setText(self._describe(item, media))
         self.hits.resizeColumnToContents(0)
         return True
@@ -628,11 +682,136 @@ class MediaView(QWidget):
             return
         self.time_s = max(0.0, time_s)
         self._sync_scrubber(self.time_s)
-        self.time_label.setText(f"{time_text(self.time_s)} / {time_text(self.scrubber.maximum() / 1000)}")
-        if self._rendering:
-            self._pending_time = self.time_s
-            return
+        self._show_time()
         self._render_frame(self.time_s)
+
+    # -- playing -----------------------------------------------------------------------------
+
+    def step(self, frames_on: int) -> None:
+        """Show the frame ``frames_on`` frames after (or, negative, before) the one shown."""
+        if self.mode != "video" or self.video_info is None or self._source is None:
+            return
+        self.pause()
+        base = self._asked_index if self._asked_index is not None else (self.frame_index or 0)
+        target = min(max(0, base + frames_on), self.video_info.frames - 1)
+        self._ask_index(target)
+
+    @property
+    def decoding(self) -> bool:
+        """Whether a frame was asked for and has not arrived yet."""
+        return self._in_flight
+
+    def toggle_play(self) -> None:
+        """Play from the frame shown, or pause where it is."""
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        """Play at the video's frame rate; frames the decoder cannot keep up with are skipped."""
+        info = self.video_info
+        if self.mode != "video" or info is None or self._source is None or self.playing:
+            return
+        start = self.frame_index or 0
+        if start >= info.frames - 1:
+            start = 0  # at the end: from the start again, as players do
+        self.playing = True
+        self._play_from = (time.monotonic(), start)
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self._play_timer.start(max(5, round(1000 / (info.fps or 25.0))))
+        self._on_play_timer_timeout()
+
+    def pause(self) -> None:
+        """Stop playing; the frame shown stays."""
+        if not self.playing:
+            return
+        self.playing = False
+        self._play_timer.stop()
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+
+    def _on_play_timer_timeout(self) -> None:
+        info = self.video_info
+        if info is None or self._in_flight:
+            return  # the decoder is behind: this tick's frame is skipped
+        started, first = self._play_from
+        due = min(first + int((time.monotonic() - started) * (info.fps or 25.0)), info.frames - 1)
+        if self.frame_index == info.frames - 1 and due == info.frames - 1:
+            self.pause()  # the last frame is on screen: stop there
+        elif due != self.frame_index:
+            self._ask_index(due)
+
+    def _ask_index(self, index: int) -> None:
+        assert self._source is not None  # noqa: S101 - callers checked
+        self._asked_index = index
+        self._in_flight = True
+        self._source.want_index(index)
+
+    def _ensure_source(self) -> FrameSource:
+        if self._source is None:
+            assert self.case is not None  # noqa: S101 - seek checked
+            assert self.item is not None  # noqa: S101 - seek checked
+            source = FrameSource(self.case.vault.blob_path(self.item.sha256))
+            source.opened.connect(functools.partial(self._on_source_opened, source))
+            source.frame_ready.connect(functools.partial(self._on_source_frame_ready, source))
+            source.failed.connect(functools.partial(self._on_source_failed, source))
+            self._source = source
+        return self._source
+
+    def _stop_video(self) -> None:
+        """Stop the decoder child of the video shown until now (its late frames are dropped)."""
+        self.pause()
+        if self._source is not None:
+            self._source.stop()
+            self._source = None
+        self.video_info = None
+        self.frame_index = self._asked_index = None
+        self._in_flight = False
+
+    def _on_source_opened(self, source: FrameSource, info: VideoInfo) -> None:
+        if source is not self._source:
+            return
+        self.video_info = info
+        if info.fps:
+            self.scrubber.setSingleStep(max(1, round(1000 / info.fps)))
+        if info.duration_s * 1000 > self.scrubber.maximum():
+            self.scrubber.setMaximum(round(info.duration_s * 1000))
+        if info.note:
+            case_text.plain(self.status, f"\u26a0 {info.note}")
+        self._show_time()
+
+    def _on_source_frame_ready(self, source: FrameSource, index: int, time_s: float, image: QImage) -> None:
+        if source is not self._source or self.item is None:
+            return
+        self._in_flight = source.busy
+        if not self._in_flight:
+            self._asked_index = None
+        self.frame_index = index
+        self.time_s = time_s
+        self.canvas.set_picture(image, _upright_size(self._media(self.item.analysis_id)))
+        self._update_boxes(time_s)
+        if not self.playing:
+            self.enhanced.show_original(image, time_s, self.canvas.picture_size[0])
+            self.status.setText("")
+        self._sync_scrubber(time_s)
+        self._show_time()
+        self.picture_shown.emit(time_s)
+        self.frame_shown.emit(index)
+
+    def _on_source_failed(self, source: FrameSource, why: str) -> None:
+        if source is not self._source:
+            return
+        self.pause()
+        self._in_flight = False
+        self._asked_index = None
+        self._show_failure(why)
+
+    def _show_time(self) -> None:
+        shown = self.time_s or 0.0
+        text = f"{time_text(shown)} / {time_text(self.scrubber.maximum() / 1000)}"
+        if self.video_info is not None and self.frame_index is not None:
+            text += f" \u00b7 frame {self.frame_index:,} / {self.video_info.frames - 1:,}"
+        self.time_label.setText(text)
 
     def select_line(self, line_id: int) -> None:
         """Jump to an OCR line: its frame (for a video) and its box, highlighted."""
@@ -691,26 +870,11 @@ class MediaView(QWidget):
     def _render_frame(self, time_s: float) -> None:
         if self._when_shown(lambda: self._render_frame(time_s)):
             return
-        case, item, token = self.case, self.item, self._token
-        assert case is not None  # noqa: S101 - seek checked
-        assert item is not None  # noqa: S101 - seek checked
-        path = case.vault.blob_path(item.sha256)
-        size = _upright_size(self._media(item.analysis_id))
-        self._rendering = True
-        self.status.setText(f"Decoding the frame at {time_text(time_s)} in a separate process\u2026")
-
-        render = _in_child(lambda: frames.frame_png(path, time_s))
-        shown = self._shower(token, size, time_s)
-
-        def done(outcome: str) -> None:
-            self._rendering = False
-            self._render_done(token, outcome)
-            if token == self._token and self._pending_time is not None:
-                pending, self._pending_time = self._pending_time, None
-                self._render_frame(pending)
-
-        self._track(self.tasks.run_read("Render frame", lambda: as_task(render, "decoding"),
-                                        on_success=shown, on_done=done))
+        if not self.playing:
+            self.status.setText(f"Decoding the frame at {time_text(time_s)} in a separate process\u2026")
+        self._in_flight = True
+        self._asked_index = None
+        self._ensure_source().want_time(time_s)
 
     def _show_frame_item(self, item: Item, reader: Database) -> None:
         """A kept frame: our own PNG, shown with the parent video's lines read at that time."""
@@ -856,6 +1020,7 @@ class MediaView(QWidget):
     # -- slots -------------------------------------------------------------------------------
 
     def _on_scrubber_value_changed(self, value: int) -> None:
+        self.pause()
         self.time_label.setText(f"{time_text(value / 1000)} / {time_text(self.scrubber.maximum() / 1000)}")
         self._scrub_timer.start()
 

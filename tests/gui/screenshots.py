@@ -160,14 +160,24 @@ def main() -> int:
     win.grab().save(str(docs / "screenshot-media.png"))
 
     select(lambda i: i.name == "screen-recording.mp4")
-    wait_until(lambda: not win.tasks.running())
-    win.panels.media_view.only_hits.setChecked(True)
-    win.panels.media_view.hits.selectRow(4)
-    wait_until(lambda: not win.tasks.running())
+    media = win.panels.media_view
+    wait_until(lambda: not win.tasks.running() and media.frame_index is not None and not media.decoding)
+    media.only_hits.setChecked(True)
+    media.hits.selectRow(4)
+    wait_until(lambda: not win.tasks.running() and not media.decoding)
     win.panels.media_view.canvas.zoom_by(1.8)
     win.panels.media_view.canvas.highlight(win.panels.media_view.canvas.highlighted)
     wait(400)
     win.grab().save(str(docs / "screenshot-video.png"))
+    media.canvas.fit()
+    media.play()  # playback: a second of the recording, then paused and stepped one frame on
+    wait(1000)
+    media.pause()
+    wait_until(lambda: not media.decoding)
+    media.step(1)
+    wait_until(lambda: not media.decoding)
+    wait(300)
+    win.grab().save(str(docs / "screenshot-playback.png"))
 
     win.tabs.setCurrentWidget(win.panels.indicators_view)
     wait_until(lambda: win.panels.indicators_view.model.correlation_state != "running")
