@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QEventLoop, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -76,6 +76,7 @@ from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 from desktop.ui.timeline_view import TimelineView
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ChainStatus = tuple[custody.ChainReport, list[str]]
 
@@ -455,29 +456,10 @@ class MainWindow(QMainWindow):
         if self.case is not None and _same_folder(self.case.path, path) and not self.close_case():
             return False
         examiner = os.environ.get("CASETRAIL_EXAMINER") or None
-        outcome: list[Case | CasetrailError] = []
-        loop = QEventLoop(self)
-
-        def opening() -> Task[Case | CasetrailError]:
-            yield Progress(f"opening {path.name}")
-            try:
-                return Case.open(path, examiner=examiner)
-            except CasetrailError as exc:
-                return exc
-
-        def done(_outcome: str) -> None:
-            loop.quit()
-
-        self._set_opening(path)
-        handle = self.tasks.run_read("Open case", opening, on_success=outcome.append, on_done=done)
-        if handle.running:
-            loop.exec()
-        self._set_opening(None)
-        if not outcome:
-            return False  # the task failed; its error was shown
-        case = outcome[0]
-        if isinstance(case, CasetrailError):
-            self.show_message(QMessageBox.Icon.Warning, "Cannot open the case", str(case))
+        case = self._behind_opening_bar("Open case", f"opening {path.name}",
+                                        lambda: Case.open(path, examiner=examiner), path,
+                                        "Cannot open the case")
+        if case is None:
             return False
         if not self.close_case():
             case.close()
@@ -491,6 +473,44 @@ class MainWindow(QMainWindow):
                 "what it found in the custody log:\n\n"
                 + "\n".join(f"\u2022 {line}" for line in case.recovery))
         return True
+
+    def _behind_opening_bar(self, title: str, label: str, work: Callable[[], T], dest: Path,
+                            failure_title: str) -> T | None:
+        """Run ``work`` on the read pool behind the "opening" bar and return its result.
+
+        The event loop keeps turning meanwhile (a nested loop, as under a modal dialog), so the
+        window repaints and answers; the menus that open or build cases are disabled. None when
+        it failed: a ``CasetrailError`` is shown as a warning titled ``failure_title``, any other
+        failure by the task manager's error handler.
+        """
+        outcome: list[T | CasetrailError] = []
+        loop = QEventLoop(self)
+
+        def task() -> Task[T | CasetrailError]:
+            yield Progress(label)
+            try:
+                return work()
+            except CasetrailError as exc:
+                return exc
+
+        self._set_opening(dest)
+        handle = self.tasks.run_read(title, task, on_success=outcome.append,
+                                     on_done=lambda _outcome: loop.quit())
+        if handle.running:
+            loop.exec()
+        self._set_opening(None)
+        if not outcome:
+            return None  # the task failed; its error was shown
+        if isinstance(outcome[0], CasetrailError):
+            self.show_message(QMessageBox.Icon.Warning, failure_title, str(outcome[0]))
+            return None
+        return outcome[0]
+
+    def _open_from_task(self, title: str, label: str, work: Callable[[], Path], dest: Path,
+                        failure_title: str) -> bool:
+        """Make a case folder off the GUI thread (:meth:`_behind_opening_bar`), then open it."""
+        made = self._behind_opening_bar(title, label, work, dest, failure_title)
+        return made is not None and self.open_case(made)
 
     def _set_opening(self, path: Path | None) -> None:
         """Show (or hide) that a case is being opened: a busy bar, a message, a busy cursor."""
@@ -551,28 +571,9 @@ class MainWindow(QMainWindow):
             return False
         from desktop import demo
 
-        outcome: list[Path | CasetrailError] = []
-        loop = QEventLoop(self)
-
-        def building() -> Task[Path | CasetrailError]:
-            yield Progress("building the demo case")
-            try:
-                return demo.build_demo()[0]
-            except CasetrailError as exc:
-                return exc
-
-        self._set_opening(demo.demo_case_path())
-        handle = self.tasks.run_read("Build the demo case", building, on_success=outcome.append,
-                                     on_done=lambda _outcome: loop.quit())
-        if handle.running:
-            loop.exec()
-        self._set_opening(None)
-        if not outcome:
-            return False
-        if isinstance(outcome[0], CasetrailError):
-            self.show_message(QMessageBox.Icon.Warning, "Cannot build the demo case", str(outcome[0]))
-            return False
-        return self.open_case(outcome[0])
+        return self._open_from_task("Build the demo case", "building the demo case",
+                                    lambda: demo.build_demo()[0], demo.demo_case_path(),
+                                    "Cannot build the demo case")
 
     def close_case(self) -> bool:
         """Stop the case's tasks and close it (and its read connection); True when closed."""
@@ -1112,29 +1113,13 @@ class MainWindow(QMainWindow):
         from reports.package import import_package
 
         examiner = os.environ.get("CASETRAIL_EXAMINER") or None
-        outcome: list[Path | CasetrailError] = []
-        loop = QEventLoop(self)
 
-        def unpacking() -> Task[Path | CasetrailError]:
-            yield Progress(f"verifying {package.name}")
-            try:
-                with import_package(package, dest, examiner=examiner) as case:
-                    return case.path
-            except CasetrailError as exc:
-                return exc
+        def unpack() -> Path:
+            with import_package(package, dest, examiner=examiner) as case:
+                return case.path
 
-        self._set_opening(dest)
-        handle = self.tasks.run_read("Import case package", unpacking, on_success=outcome.append,
-                                     on_done=lambda _outcome: loop.quit())
-        if handle.running:
-            loop.exec()
-        self._set_opening(None)
-        if not outcome:
-            return False
-        if isinstance(outcome[0], CasetrailError):
-            self.show_message(QMessageBox.Icon.Warning, "Cannot import the package", str(outcome[0]))
-            return False
-        return self.open_case(outcome[0])
+        return self._open_from_task("Import case package", f"verifying {package.name}", unpack, dest,
+                                    "Cannot import the package")
 
     def _on_import_feeds_triggered(self) -> None:
         chosen, _ = QFileDialog.getOpenFileNames(self, "Import feeds into the workstation",
