@@ -50,6 +50,15 @@ INK_LEVEL = 12
 # Pixels (of the column-subsampled frame) that must change to trigger a read: ~0.01% of them.
 CHANGE_FRACTION = 0.0001
 STILL_S = 0.25
+# A band taller than this many typical lines is detected into lines, not read as one.
+TWO_ROWS = 1.7
+LINE_HEIGHTS = 64  # how many recent good lines give the typical line height
+# A line read below this score while it was moving is read again once it stands still.
+STALE_BELOW_CONF = 0.8
+# Ink this close to the right edge of a column (pixels) is a glyph cut by the edge.
+EDGE_PX = 3
+# A change in one thumbnail column this many rows tall is a glyph's stroke, not noise.
+STROKE_ROWS = 4
 SETTLE_MAX_S = 1.5
 MAX_INTERVAL_S = 2.0
 FULL_SHARE = 0.5
@@ -104,6 +113,7 @@ class Read:
     band_png: bytes = b""
     original_png: bytes = b""
     at: tuple[float, int] | None = None  # (time, frame index) of the frame it describes, if not now
+    edge: bool | None = None  # the line's ink runs into the right edge of its column (None: not known)
 
 
 @dataclass
@@ -151,6 +161,23 @@ def moved(a: Luma, b: Luma) -> npt.NDArray[np.bool_]:
     return out
 
 
+def changed_rows(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Rows of a change mask that hold new text: two changed pixels, or one pixel of a stroke.
+
+    The thumbnail keeps one screen column in four, so a narrow glyph typed at the end of a line
+    (the ``p`` of ``/srv/data/drop`` in a small font) may change one thumbnail column only: one
+    pixel a row, but in a vertical run as tall as the glyph, which noise is not.
+    """
+    rows = np.count_nonzero(mask, axis=1) >= 2
+    run = mask[:-STROKE_ROWS + 1].copy()
+    for k in range(1, STROKE_ROWS):
+        run &= mask[k:mask.shape[0] - STROKE_ROWS + 1 + k]
+    starts = run.any(axis=1)
+    for k in range(STROKE_ROWS):
+        rows[k:k + starts.shape[0]] |= starts
+    return np.asarray(rows)
+
+
 class Reader:
     """Decides what to read in which frame, and reads it; see the module docstring."""
 
@@ -165,6 +192,11 @@ class Reader:
         self.last_read_t = -math.inf
         self.threshold = max(4, math.ceil(CHANGE_FRACTION * height * math.ceil(width / THUMB_STEP)))
         self.changed_at: npt.NDArray[np.float32] | None = None
+        # thumbnail pixels of lines read weakly while they were moving (mid-scroll): read again
+        # once they stand still (shifted with the content, like ``changed_at``)
+        self.stale: npt.NDArray[np.bool_] | None = None
+        self.moving_read = False  # the state being read had not stood still
+        self.line_heights: list[int] = []  # heights of lines read well lately: what one line is
         self.ocr_s = 0.0
         self.cost = 0.0
         self.calls = {"full": 0, "crop": 0, "line": 0}
@@ -201,8 +233,17 @@ class Reader:
 
     def step(self, frame: Any, index: int, t: float, cols: Luma) -> State | None:
         """Feeds one analysed frame; returns the state to read now, if any."""
+        state = self._step(frame, index, t, cols)
+        if state is not None:
+            # a state that had not stood still (read at the latest SETTLE_MAX_S after it began
+            # changing) may show lines mid-motion
+            self.moving_read = state is not self.state
+        return state
+
+    def _step(self, frame: Any, index: int, t: float, cols: Luma) -> State | None:
         if self.changed_at is None or self.changed_at.shape != cols.shape:
             self.changed_at = np.full(cols.shape, t, dtype=np.float32)
+            self.stale = np.zeros(cols.shape, dtype=bool)
         if self.prev is not None:
             mask = moved(cols, self.prev)
             for column in range(len(self.dividers) + 1):
@@ -215,6 +256,9 @@ class Reader:
                 dy = _shift(self.prev[:, c0:c1], cols[:, c0:c1])
                 if dy:
                     self.changed_at[:, c0:c1] = _roll_rows(self.changed_at[:, c0:c1], dy, t)
+                    if self.stale is not None:
+                        self.stale[:, c0:c1] = _roll_rows(
+                            self.stale[:, c0:c1].astype(np.float32), dy, 0.0) > 0.5
                     shifted = _roll_rows(self.prev[:, c0:c1].astype(np.float32), dy, -1000.0)
                     mask[:, c0:c1] = np.abs(cols[:, c0:c1].astype(np.float32) - shifted) > FAINT_LEVEL
             count = int(np.count_nonzero(mask))
@@ -235,6 +279,8 @@ class Reader:
         changed = int(np.count_nonzero(moved(cols, self.ref)))
         if changed == 0:
             self.dirty_since = self.pending_since = None
+            if self.stale is not None and self.stale.any() and t - self.state.t >= STILL_S:
+                return self.state  # lines read mid-motion now stand still: read them again
             return None
         if self.pending_since is None:
             self.pending_since = t
@@ -279,7 +325,7 @@ class Reader:
             x0, x1 = self.column_bounds(column)
             c0, c1 = x0 // THUMB_STEP, max(x0 // THUMB_STEP + 1, x1 // THUMB_STEP)
             sub = mask[:, c0:c1]
-            rows = np.count_nonzero(sub, axis=1) >= 2
+            rows = changed_rows(sub)
             if np.count_nonzero(rows) > FULL_SHARE * h:
                 found = self._scroll(cols[:, c0:c1], self.ref[:, c0:c1], int(np.count_nonzero(rows)))
                 if found is not None:
@@ -290,6 +336,9 @@ class Reader:
         if np.count_nonzero(rows_any) > FULL_SHARE * h and not self.shifts:
             self._find_dividers(cols)
             return self._regions(cols, np.ones(cols.shape, dtype=bool), whole=True)
+        if self.stale is not None and self.stale.shape == changed.shape:
+            changed |= self.stale
+            self.stale[:] = False
         return self._regions(cols, changed, whole=False)
 
     def _regions(self, cols: Luma, changed: npt.NDArray[np.bool_], *, whole: bool) -> list[Region]:
@@ -325,6 +374,14 @@ class Reader:
             self.max_line_px = max(12, int(typical * 1.6))
             for region in out:
                 region.single_line = region.y1 - region.y0 <= self.max_line_px
+        if len(self.line_heights) >= 3:
+            # two rows whose ink touches (tight spacing, a frame of a smooth scroll) are one band:
+            # read as one line they give nonsense, so a band much taller than the lines read well
+            # so far is detected into lines first
+            one = sorted(self.line_heights)[len(self.line_heights) // 2]
+            for region in out:
+                if region.y1 - region.y0 > TWO_ROWS * one:
+                    region.single_line = False
         return _merge(out)
 
     def _scroll(self, cols: Luma, ref: Luma, changed_rows: int) -> tuple[int, npt.NDArray[np.bool_]] | None:
@@ -394,13 +451,49 @@ class Reader:
                 joined = _join(parts, (region.x0, region.y0, region.x1 - region.x0, region.y1 - region.y0))
                 if _collapsed(joined):
                     joined = self._stretched(rgb, region, joined)
-                out.append(Read(joined, region.column, self._char_times(joined)))
+                out.append(Read(joined, region.column, self._char_times(joined),
+                                edge=self._at_edge(luma, region)))
+                self._mark_stale(region, joined.confidence, t)
+                if joined.confidence >= ENHANCE_BELOW_CONF:
+                    self.line_heights = [*self.line_heights[-(LINE_HEIGHTS - 1):], region.y1 - region.y0]
                 enhanced = self._enhance(rgb, luma, region, joined, t, frame_index)
                 out += enhanced
             return out, method
         finally:
             self.ocr_s += time.perf_counter() - started
             self.cost = sum(NOMINAL_COST[kind] * n for kind, n in self.calls.items())
+
+    def _mark_stale(self, region: Region, confidence: float, t: float) -> None:
+        """Marks a line read weakly while its pixels were still changing, to be read again.
+
+        A frame caught mid-scroll (two rows blended) reads as nonsense; without a second read once
+        it stands still, a scrolled line keeps that reading and its first clean sighting is
+        seconds late, or never comes.
+        """
+        if confidence >= STALE_BELOW_CONF or not self.moving_read or self.changed_at is None \
+                or self.stale is None:
+            return
+        c0, c1 = region.x0 // THUMB_STEP, max(region.x0 // THUMB_STEP + 1, region.x1 // THUMB_STEP)
+        if float(self.changed_at[region.y0:region.y1, c0:c1].max(initial=-math.inf)) > t - STILL_S:
+            self.stale[region.y0:region.y1, c0:c1] = True
+
+    def _at_edge(self, luma: Luma, region: Region) -> bool:
+        """Whether the line's ink reaches the right edge of its screen column: a glyph cut there.
+
+        A value that ends there may go on past the edge (a line wider than the window, clipped);
+        one that ends a character short of it (a line that just fits) does not.
+        """
+        right = self.column_bounds(region.column)[1]
+        if region.column < len(self.dividers):
+            right -= THUMB_STEP  # the pane's text stops short of the divider's own ink
+        if right - region.x1 > EDGE_PX:
+            return False
+        band = luma[region.y0:region.y1, max(0, region.x0):right].astype(np.int16)
+        if band.size == 0:
+            return False
+        background = int(np.median(band))
+        tail = band[:, -EDGE_PX:]
+        return bool(np.count_nonzero(np.abs(tail - background) > INK_LEVEL * 3) >= 2)
 
     def _stretched(self, rgb: RGB, region: Region, reading: LineReading) -> LineReading:
         """The line read again stretched 2x horizontally (more CTC steps per character).

@@ -52,6 +52,12 @@ TYPED_AT_END_S = 2.5
 # A value whose complete extension (``/etc/h`` -> ``/etc/hosts``) became visible this soon after it
 # was read, somewhere on the screen, was most likely being typed (its line was lost on the way).
 GREW_WITHIN_S = 10.0
+# A losing character of the vote with this share of it is a rival reading of that place.
+RIVAL_SHARE = 0.25
+# Characters that would continue a value past a separator another reading saw instead.
+JOINERS = "_-.@/\\:"
+# A space between one of these and a value may be a gap the reader put into one token.
+GAP_JOINERS = ".@/\\_"
 # Thin glyphs a pointer, a text cursor or a pane border leave next to a value (``|62.53.41.24``).
 THIN_GLYPHS = frozenset("1lIi|!j")
 
@@ -70,6 +76,8 @@ class Reading:
         char_times: for each character, since when its pixels had been as read (seconds), or None.
         column: which column of the screen the line is in (0 for a single-column screen).
         enhanced: the recipe name if the reading comes from an enhanced image, else "".
+        edge: whether the line's ink runs into the right edge of its column (a glyph cut there);
+            None when the reader did not look (the line's box alone then decides).
     """
 
     t: float
@@ -81,6 +89,7 @@ class Reading:
     char_times: tuple[float, ...] | None = None
     column: int = 0
     enhanced: str = ""
+    edge: bool | None = None
 
 
 @dataclass
@@ -225,14 +234,18 @@ def consensus(readings: list[Reading], partial: Iterable[Reading] = ()) -> tuple
     support is their score times that text's share of the weight. ``partial`` readings (of the
     prefixes a typed line grew from) vote on the characters they show.
     """
-    text, support, _frames = _vote(readings, list(partial))
+    text, support, _frames, _rivals = _vote(readings, list(partial))
     return text, support
 
 
-def _vote(readings: list[Reading], partial: list[Reading]) -> tuple[str, list[float], list[set[int]]]:
-    """:func:`consensus`, plus for each character the frames whose plain readings voted for it."""
+def _vote(readings: list[Reading], partial: list[Reading]
+          ) -> tuple[str, list[float], list[set[int]], list[str]]:
+    """:func:`consensus`, plus per character the frames that voted for it and its rivals.
+
+    A rival is a character other readings put there with at least ``RIVAL_SHARE`` of the vote.
+    """
     if not readings:
-        return "", [], []
+        return "", [], [], []
     by_len: dict[int, list[Reading]] = defaultdict(list)
     for r in readings:
         by_len[len(r.text)].append(r)
@@ -247,12 +260,15 @@ def _vote(readings: list[Reading], partial: list[Reading]) -> tuple[str, list[fl
         n = len(r.text) - 1
         if r.enhanced or n < 4 or n >= length:
             continue
-        diffs = sum(1 for x, y in zip(r.text[:n], lead[:n], strict=True) if x != y)
+        # a character the two readings could both be (``l``/``1``, ``_``/`` ``) is no disagreement:
+        # the vote is there to settle it
+        diffs = sum(1 for x, y in zip(r.text[:n], lead[:n], strict=True) if not misread_pair(x, y))
         if diffs <= max(1, n // 12):
             voters.append(r)
     chars: list[str] = []
     support: list[float] = []
     frames: list[set[int]] = []
+    rivals: list[str] = []
     for i in range(length):
         votes: dict[str, float] = defaultdict(float)
         best_conf: dict[str, float] = defaultdict(float)
@@ -269,7 +285,9 @@ def _vote(readings: list[Reading], partial: list[Reading]) -> tuple[str, list[fl
         chars.append(char)
         support.append(share * weight / sum(votes.values()) * best_conf[char])
         frames.append(by[char])
-    return "".join(chars), support, frames
+        total_votes = sum(votes.values())
+        rivals.append("".join(c for c, w in votes.items() if c != char and w >= RIVAL_SHARE * total_votes))
+    return "".join(chars), support, frames, rivals
 
 
 class ScreenText:
@@ -440,7 +458,7 @@ class ScreenText:
         that each row holds on its own (``records-vot`` / ``er.info``).
         """
         settled = self.settled()
-        wrapped, cut, _at_edge = self._wrapped(settled)
+        wrapped, cut, at_edge = self._wrapped(settled)
         out: list[Occurrence] = []
         for _track, value in settled:
             for occ in _value_occurrences(value):
@@ -455,6 +473,11 @@ class ScreenText:
                     # addresses do not show
                     why = value.doubt if value.doubt and ends_line else "read with letters outside ASCII"
                     occ = replace(occ, status="uncertain", enhanced="", doubt=why)
+                if occ.status != "uncertain" and ends_line and id(value) in at_edge:
+                    # the line runs into the edge of its screen or pane and no row below continues
+                    # it: the value may be cut there (``...\\Civic-Q3`` of ``...\\Civic-Q3.js``)
+                    occ = replace(occ, status="uncertain", enhanced="",
+                                  doubt="its line runs to the edge of the screen or pane: it may go on")
                 out.append(replace(occ, run=value.run))
         return _grown_or_glued(out + wrapped)
 
@@ -477,8 +500,9 @@ class ScreenText:
                 # a wrapped row fills its column to the edge (less the terminal's margin)
                 if len(text) < 8 or right - (x + w) > 1.2 * char_w + 16:
                     continue
-                if column in self.bounds:
-                    at_edge.add(id(value))  # it touches the edge of its pane: it may go on below
+                inked = [r.edge for r in value.readings if not r.enhanced and r.edge is not None]
+                if column in self.bounds and (not inked or any(inked)):
+                    at_edge.add(id(value))  # it touches the edge of its pane: it may go on past it
                 below = [(t2, v2) for t2, v2 in items if t2 is not track
                          and -0.3 * h <= v2.readings[0].box[1] - (y + h) <= 0.8 * h
                          and abs(v2.readings[0].box[0] - left) <= 1.5 * char_w
@@ -602,7 +626,7 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
     readings = value.readings
     plain = [r for r in readings if not r.enhanced]
     earlier = [r for r in value.earlier if not r.enhanced]
-    text, support, frames_at = _vote(plain or readings, earlier if plain else [])
+    text, support, frames_at, rivals = _vote(plain or readings, earlier if plain else [])
     found = extract(text, ocr=True)
     per_reading = [(r, extract(r.text, ocr=True)) for r in readings]
     first = plain[0] if plain else readings[0]
@@ -628,20 +652,21 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
         agree_earlier = [r for r in earlier if len(r.text) > f.end + 1
                          and key in {_key(g) for g in extract(r.text, ocr=True)}]
         alternatives = sorted({g.value for r, got in per_reading for g in got
-                               if _key(g) != key and g.type == f.type and _same_place(f, text, g, r.text)}
+                               if _key(g) != key and g.type == f.type and _same_place(f, text, g, r.text)
+                               and not _outvoted_space(f, text, frames_at, g, r.text)}
                               - {f.value})
         span = support[f.start:f.end] or [0.0]
         confidence = sum(span) / len(span)
         doubt = _char_doubt(text, support, frames_at, f)
         if not doubt:
-            doubt = _boundary_doubt(text, support, f)
+            doubt = _boundary_doubt(text, support, rivals, f)
         # the original and an enhanced image (e.g. the average of the static frames) that read the
         # same value, each with strong characters
         backed = bool(agree_plain) and confidence >= BACKED_CONF and any(_strong(r, key) for r in agree
                                                                           if r.enhanced)
         if alternatives:
             doubt = f"another reading gave {', '.join(alternatives[:3])}"
-        if (not doubt or (backed and not alternatives)) and agree_plain:
+        if (not doubt or (backed and not alternatives)) and (agree_plain or agree_earlier):
             status, doubt = "certain", ""
         elif any(r.enhanced for r in agree) and not alternatives:
             status = "enhanced"  # what makes it legible is the enhanced image, not the original pixels
@@ -650,7 +675,7 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
             status = "uncertain"
             doubt = doubt or "read on an enhanced image only, not confirmed"
         enhanced_by = next((r for r in agree if r.enhanced), None)
-        shown = min(agree_plain + agree_earlier, key=lambda r: r.t) if agree_plain else (
+        shown = min(agree_plain + agree_earlier, key=lambda r: r.t) if agree_plain or agree_earlier else (
             agree[0] if agree else first)
         time_s = _first_visible(shown, f, text) if shown.char_times else shown.t
         frames_agree = len({r.frame_index for r in agree_plain + agree_earlier}) or len(agree)
@@ -675,6 +700,17 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
     return out
 
 
+def _outvoted_space(f: Found, text: str, frames_at: list[set[int]], g: Found, other: str) -> bool:
+    """``g`` is ``f`` cut short where one reading saw a space and two frames an underscore.
+
+    ``~/.ssh/id rsa`` against ``~/.ssh/id_rsa`` twice: that reading's doubt about the underscore
+    was out-voted; it is not another value.
+    """
+    cut = f.start + len(g.value)
+    return (f.value.startswith(g.value) and cut < f.end and text[cut] == "_"
+            and len(frames_at[cut]) >= 2 and other[g.end:g.end + 1] == " ")
+
+
 def _char_doubt(text: str, support: list[float], frames_at: list[set[int]], f: Found) -> str:
     """Why the characters of a value are not confirmed (see ``_value_occurrences``), or ""."""
     confusable = set(confusable_positions(text, f.start, f.end))
@@ -691,12 +727,31 @@ def _char_doubt(text: str, support: list[float], frames_at: list[set[int]], f: F
     return ""
 
 
-def _boundary_doubt(text: str, support: list[float], f: Found) -> str:
-    """A separator next to the value is in doubt: the value may be longer (``id rsa`` for ``id_rsa``)."""
+def _boundary_doubt(text: str, support: list[float], rivals: list[str], f: Found) -> str:
+    """The value may be longer than read: a separator next to it is in doubt.
+
+    The recogniser scored the separator weakly (it scores a space near 0 when there is ink in it:
+    ``id rsa`` for ``id_rsa``); other readings put a character there that, read instead, would
+    change the value or undo it (``evil.com-x1`` is no domain);
+    or the separator is a space that looks like a gap the reader put into one token (``www.
+    registration.me``: a joiner on the far side of the space, against the value).
+    """
     for j in (f.start - 1, f.end):
-        if 0 <= j < len(text) and j < len(support) and not text[j].isalnum() and support[j] < BOUNDARY_CONF:
-            side = "before" if j < f.start else "after"
+        if not (0 <= j < len(text) and j < len(support)) or text[j].isalnum():
+            continue
+        side = "before" if j < f.start else "after"
+        if support[j] < BOUNDARY_CONF:
             return f"the {text[j]!r} {side} it may be another character ({support[j]:.2f})"
+        # a rival that, read instead, would change or undo the value (``@``/``e`` before an IP does not)
+        rival = next((c for c in (rivals[j] if j < len(rivals) else "") if (c.isalnum() or c in JOINERS)
+                      and _key(f) not in {_key(g) for g in extract(text[:j] + c + text[j + 1:], ocr=True)}),
+                     "")
+        if rival:
+            return f"another reading shows {rival!r} {side} it: it may go on"
+        if text[j] == " ":
+            k, beyond = (j - 1, j - 2) if side == "before" else (j + 1, j + 2)
+            if 0 <= beyond < len(text) and text[k] in GAP_JOINERS and text[beyond].isalnum():
+                return f"the space {side} it may be a gap in one token ({text[min(k, j):max(k, j) + 1]!r})"
     return ""
 
 

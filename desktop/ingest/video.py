@@ -426,7 +426,7 @@ class _Collector:
             t, index = read.at or (state.t, state.index)
             r = read.reading
             track = self.screen.add(Reading(t, index, r.box, r.text, r.confidence, r.char_conf,
-                                            read.char_times, read.column, read.enhanced))
+                                            read.char_times, read.column, read.enhanced, read.edge))
             if read.enhanced:
                 if self.extract(r.text, ocr=True):
                     self.enhanced[(index, r.box, read.enhanced)] = EnhancedImage(

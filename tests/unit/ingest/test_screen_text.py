@@ -229,3 +229,61 @@ def test_a_state_of_a_typed_line_read_once_before_the_line_was_lost_is_uncertain
     screen.lost((0, 90, 800, 40), 1.5)
     statuses = {o.found.value: o.status for o in screen.occurrences() if o.found.type == "file_path"}
     assert statuses == {"/srv/data/dro": "uncertain"}
+
+
+def _presented(screen: ScreenText) -> dict[tuple[str, str], float]:
+    return {(o.found.type, o.found.value): o.time_s for o in screen.occurrences()
+            if o.status in ("certain", "enhanced")}
+
+
+def test_a_space_one_frame_read_for_an_underscore_is_outvoted_by_the_frames_before() -> None:
+    # a small font: the last frame's box lost the underscore's row; two earlier frames, of the line
+    # still being typed, showed it (one of them with ``l`` for ``1``, a confusable: no disagreement)
+    screen = ScreenText()
+    screen.add(_reading(1.0, "$ ssh -i ~/.ssh/id_rsa svc_backup@l4", frame=10))
+    screen.add(_reading(2.0, "$ ssh -i ~/.ssh/id_rsa svc_backup@141.22", frame=20))
+    screen.add(_reading(3.0, "$ ssh -i ~/.ssh/id rsa svc backup@141.22.1.7", frame=30))
+    shown = _presented(screen)
+    assert ("file_path", "~/.ssh/id") not in shown
+    assert shown.get(("file_path", "~/.ssh/id_rsa")) == 1.0  # first seen in the first frame showing it
+
+
+def test_a_separator_another_reading_saw_as_a_joiner_makes_the_value_uncertain() -> None:
+    screen = ScreenText()
+    screen.add(_reading(1.0, "host evil.com x1", frame=10))
+    screen.add(_reading(2.0, "host evil.com-x1", weak={13: 0.6}, frame=20))
+    occ = next(o for o in screen.occurrences() if o.found.value == "evil.com")
+    assert occ.status == "uncertain"
+    assert "'-' after it" in occ.doubt
+
+
+def test_a_space_after_a_dot_before_a_value_may_be_a_gap_in_one_token() -> None:
+    # the reader put a space into ``www.registration.me``: what follows the space is not the value
+    screen = ScreenText()
+    screen.add(_reading(1.0, '{"status": "queued", "relay" : "www. registration.me"}'))
+    occ = next(o for o in screen.occurrences() if o.found.value == "registration.me")
+    assert occ.status == "uncertain"
+    assert "gap" in occ.doubt
+    # a space after an ordinary word is no such doubt
+    plain = ScreenText()
+    plain.add(_reading(1.0, "relay registration.me ok"))
+    assert ("domain", "registration.me") in _presented(plain)
+
+
+def test_a_value_cut_by_the_edge_of_its_pane_is_uncertain() -> None:
+    from dataclasses import replace
+
+    def screen_for(edge: bool | None) -> ScreenText:
+        text = r"PS C:\> iwr -OutFile C:\Users\kali\Temp\Civic-Q3"
+        reading = replace(_reading(1.0, text), edge=edge)
+        screen = ScreenText()
+        screen.bounds = {0: (0, reading.box[0] + reading.box[2] + 2)}  # the line runs to the edge
+        screen.add(reading)
+        return screen
+
+    value = ("file_path", r"C:\Users\kali\Temp\Civic-Q3")
+    cut = next(o for o in screen_for(True).occurrences() if (o.found.type, o.found.value) == value)
+    assert cut.status == "uncertain"
+    assert "edge" in cut.doubt
+    assert value not in _presented(screen_for(None))  # the box alone: it may be cut
+    assert value in _presented(screen_for(False))  # the reader saw its last glyph end short of the edge
