@@ -58,6 +58,8 @@ RIVAL_SHARE = 0.25
 JOINERS = "_-.@/\\:"
 # A space between one of these and a value may be a gap the reader put into one token.
 GAP_JOINERS = ".@/\\_"
+# A pane's wrapped rows end at most this many characters short of its edge.
+WRAP_MARGIN_CHARS = 6
 # Thin glyphs a pointer, a text cursor or a pane border leave next to a value (``|62.53.41.24``).
 THIN_GLYPHS = frozenset("1lIi|!j")
 
@@ -493,12 +495,17 @@ class ScreenText:
             widest = max(v.readings[0].box[0] + v.readings[0].box[2] for _, v in items)
             right = self.bounds.get(column, (0, widest))[1]
             left = min(v.readings[0].box[0] for _, v in items)
+            edge = right
+            typical_w, right = _wrap_margin(items, right)
             for track, value in items:
                 x, y, w, h = value.readings[0].box
                 text = value.text
-                char_w = w / max(1, len(text))
+                # a wide gap read as one space makes the line's own estimate too wide
+                char_w = min(w / max(1, len(text)), typical_w or w / max(1, len(text)))
                 # a wrapped row fills its column to the edge (less the terminal's margin)
-                if len(text) < 8 or right - (x + w) > 1.2 * char_w + 16:
+                # rows wrapped at a pane's margin end where the others do, to half a character
+                slack = 1.2 * char_w + 16 if right == edge else 0.5 * char_w
+                if len(text) < 8 or right - (x + w) > slack:
                     continue
                 inked = [r.edge for r in value.readings if not r.enhanced and r.edge is not None]
                 if column in self.bounds and (not inked or any(inked)):
@@ -528,6 +535,27 @@ class ScreenText:
                     cut[id(value)], cut[id(nxt)] = "end", "start"
                     at_edge.discard(id(value))
         return out, cut, at_edge
+
+
+def _wrap_margin(items: list[tuple[Track, Value]], right: int) -> tuple[float, int]:
+    """The typical character width of a column's lines, and where its wrapped rows end.
+
+    A terminal pane wraps at a character count, a little short of the pane's edge (its margin).
+    Where two lines end within a character of each other near the edge, that is the margin:
+    rows that end there were wrapped, not only rows that reach the edge itself.
+    """
+    rows = [(v.readings[0].box, len(v.text)) for _, v in items if len(v.text) >= 8]
+    if not rows:
+        return 0.0, right
+    widths = sorted(box[2] / n for box, n in rows)
+    typical = widths[len(widths) // 2]
+    ends = sorted(box[0] + box[2] for box, _ in rows)
+    for i in range(len(ends) - 1, 0, -1):
+        if right - ends[i] > WRAP_MARGIN_CHARS * typical:
+            break
+        if ends[i] - ends[i - 1] <= typical:
+            return typical, min(right, ends[i])
+    return typical, right
 
 
 def _grown_or_glued(occurrences: list[Occurrence]) -> list[Occurrence]:

@@ -287,3 +287,20 @@ def test_a_value_cut_by_the_edge_of_its_pane_is_uncertain() -> None:
     assert "edge" in cut.doubt
     assert value not in _presented(screen_for(None))  # the box alone: it may be cut
     assert value in _presented(screen_for(False))  # the reader saw its last glyph end short of the edge
+
+
+def test_a_value_wrapped_at_a_panes_margin_is_joined_and_a_shorter_row_is_not() -> None:
+    # a terminal pane wraps at a character count, short of the pane's edge: two rows end at the
+    # same place (the margin), and the range wrapped there is one value
+    screen = ScreenText()
+    screen.bounds = {0: (0, 440)}
+    screen.add(_reading(1.0, "inet 194.87.181.177/24 brd 194.8", y=40))  # ends at 394, wrapped
+    screen.add(_reading(1.0, "7.181.255 scope", y=66))
+    screen.add(_reading(2.0, "inet xxxxxxxxxxxxxxxxxxxx 77.136", y=100))  # ends at 394, wrapped
+    screen.add(_reading(2.0, ".110.0/24 scope", y=126))
+    screen.add(_reading(3.0, "$ wget -O /srv/data/mx.bin", y=160))  # ends 6 characters short
+    screen.add(_reading(3.1, "Saving to: mx.bin", y=186))
+    shown = _presented(screen)
+    assert ("cidr", "77.136.110.0/24") in shown
+    assert ("file_path", "/srv/data/mx.bin") in shown
+    assert not any(v.startswith("/srv/data/mx.binSaving") for _, v in shown)
