@@ -29,7 +29,7 @@ from desktop.core import analysis, campaigns, custody, findings, indicator_list,
 from desktop.core.case import Case
 from desktop.core.changes import Changes, Edit, merge_all, sequence
 from desktop.core.errors import CasetrailError
-from desktop.core.intel import FeedFailure, FeedImport, Library
+from desktop.core.intel import FeedFailure, FeedImport, FeedInfo, Library
 from desktop.core.progress import Progress, Task
 from desktop.core.vault import sha256_on_disk
 
@@ -508,11 +508,43 @@ def import_feeds(paths: Sequence[Path], *, replace: bool = False, library_path: 
                                                     label=f"import {_plural(len(imported), 'feed')}"))
 
 
-def remove_feed(feed_id: int, *, library_path: Path | None = None) -> Changes:
-    """Remove a feed from the workstation library (its entries no longer match)."""
+def list_feeds(*, library_path: Path | None = None) -> list[FeedInfo]:
+    """The workstation's feeds, in import order (none when the library was never made)."""
+    library = Library.open_existing(library_path)
+    if library is None:
+        return []
+    with library:
+        return library.feeds()
+
+
+def remove_feed(feed_id: int, *, case: Case | None = None, library_path: Path | None = None) -> Changes:
+    """Remove a feed from the workstation library (its entries no longer match in any case).
+
+    With ``case`` (the case open in the window, writable), the case's lookups are run again at
+    once (:func:`refresh_lookups`): its matches come from its intelligence snapshot, so a feed
+    removed from the library changes what the case states only through a new snapshot, which
+    custody binds by its SHA-256 and whose reason names the feed removed and its SHA-256.
+    """
     with Library.open(library_path) as library:
-        known = {f.id for f in library.feeds()}
-        if feed_id not in known:
+        feed = next((f for f in library.feeds() if f.id == feed_id), None)
+        if feed is None:
             raise CasetrailError(f"the library has no feed {feed_id}")
         library.remove_feed(feed_id)
-    return Changes(feeds=True, label=f"remove feed {feed_id}")
+    removed = Changes(feeds=True, label=f"remove feed {feed.name}")
+    if case is None:
+        return removed
+    again = refresh_lookups(case, reason=f"feed {feed.name} ({feed.file_name}, SHA-256 {feed.sha256}) "
+                                         "removed from the workstation library", library_path=library_path)
+    return dataclasses.replace(merge_all([removed, again]), label=removed.label)
+
+
+def refresh_lookups(case: Case, *, reason: str = "analyst refresh",
+                    library_path: Path | None = None) -> Changes:
+    """Run the case's lookups against the library again: a new intelligence snapshot, in custody.
+
+    What ``casetrail intel refresh CASE`` runs (:func:`desktop.core.references.refresh`).
+    """
+    from desktop.core import references
+
+    return _tracked(case, lambda: references.refresh(case, library_path, reason=reason), feeds=True,
+                    label="re-run the intelligence lookups")

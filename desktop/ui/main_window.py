@@ -68,6 +68,7 @@ from desktop.ui.campaigns_view import CampaignsView
 from desktop.ui.custody_view import CustodyView, configure_table
 from desktop.ui.detail_pane import DetailPane
 from desktop.ui.evidence_model import Column, EvidenceModel
+from desktop.ui.feeds_dialog import FeedsDialog
 from desktop.ui.import_dialog import ImportReasonDialog, TaskProgressDialog
 from desktop.ui.new_case_dialog import NewCaseDialog, NewCaseRequest
 from desktop.ui.passphrase_dialog import ensure_passphrase
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         self.history = History()
         self._undoing = False
         self._opening = False
+        self.feeds_dialog: FeedsDialog | None = None
         # Where the analyst has been (tab, item shown): Back and Forward walk it, as a browser does.
         self._places: list[tuple[int, int | None]] = []
         self._place = -1
@@ -263,6 +265,10 @@ class MainWindow(QMainWindow):
         self.import_feeds_action.setToolTip("STIX 2.1 bundles, MISP events, CSV or ip2asn tables: every case "
                                             "of this workstation is correlated with them")
         self.import_feeds_action.triggered.connect(self._on_import_feeds_triggered)
+        self.feeds_action = file_menu.addAction("&Manage feeds\u2026")
+        self.feeds_action.setToolTip("The workstation's feeds with their hashes and dates: import, remove, "
+                                     "re-run the open case's lookups")
+        self.feeds_action.triggered.connect(self.show_feeds)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -750,6 +756,9 @@ class MainWindow(QMainWindow):
             self.model.refresh()
         if changes.indicators or changes.indicators_added:
             self.panels.refresh()
+        if changes.feeds:
+            self.panels.indicators_view.refresh()  # correlation reads the snapshot or library again
+            self.panels.graph_view.mark_stale()
         self._update_status()
 
     def undo(self) -> TaskHandle[Changes] | None:
@@ -1128,6 +1137,19 @@ class MainWindow(QMainWindow):
         if chosen:
             self._last_dir = Path(chosen[0]).parent
             self.import_feeds([Path(c) for c in chosen])
+
+    @property
+    def generation(self) -> int:
+        """Grows each time a case is closed: a late callback of an older case's task does nothing."""
+        return self._generation
+
+    def show_feeds(self) -> FeedsDialog:
+        """The feeds dialog (one, non-modal): list, import, remove, re-run lookups."""
+        if self.feeds_dialog is None:
+            self.feeds_dialog = FeedsDialog(self)
+        self.feeds_dialog.reload()
+        self.feeds_dialog.show()
+        return self.feeds_dialog
 
     def import_feeds(self, paths: list[Path]) -> TaskHandle[edits.FeedsImported]:
         """Import feed files into the workstation library on the read pool; correlate again after."""

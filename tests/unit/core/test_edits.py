@@ -170,3 +170,33 @@ def test_exporting_an_original_is_verified_and_recorded(case: Case, ids: dict[st
     with pytest.raises(CasetrailError, match="exists already"):
         edits.export_original(case, ids["invoice.pdf"], dest)
     assert list(dest.parent.iterdir()) == [dest], "no temp file is left"
+
+
+def test_removing_a_feed_takes_a_new_bound_snapshot_naming_it(
+        case: Case, ids: dict[str, int], tmp_path: Path) -> None:
+    from desktop.core import references
+    from desktop.core.intel import Library
+
+    feed = tmp_path / "partner.csv"
+    feed.write_text("value,type\n9.9.9.9,ipv4\n", encoding="utf-8")
+    library = tmp_path / "library.sqlite"
+    with Library.open(library) as lib:
+        lib.import_feed(feed)
+    listed = edits.list_feeds(library_path=library)
+    assert [f.file_name for f in listed] == ["partner.csv"]
+    looked = edits.refresh_lookups(case, library_path=library)
+    assert looked.feeds
+    assert looked.custody >= 1
+    assert [m for m in references.snapshot(case.db.conn)[0] if m.source == "feed"]
+    removed = edits.remove_feed(listed[0].id, case=case, library_path=library)
+    assert removed.feeds
+    assert removed.custody == 1
+    entry = case.custody()[-1]
+    assert entry["detail"]["what"] == "intelligence snapshot"
+    assert listed[0].sha256 in entry["reason"]
+    assert entry["detail"]["snapshot_sha256"] == state.snapshot_digest(case.db.conn, references.SNAPSHOT)
+    assert not [m for m in references.snapshot(case.db.conn)[0] if m.source == "feed"]
+    assert edits.list_feeds(library_path=library) == []
+    with pytest.raises(CasetrailError):
+        edits.remove_feed(listed[0].id, library_path=library)
+    assert edits.list_feeds(library_path=tmp_path / "none.sqlite") == []
