@@ -105,7 +105,8 @@ class FeedsDialog(QDialog):
         self.feeds = edits.list_feeds()
         self.table.setRowCount(len(self.feeds))
         for row, feed in enumerate(self.feeds):
-            values = (feed.name, feed.file_name, feed.format, feed.imported_at, f"{feed.entries:,}", feed.sha256)
+            values = (feed.name, feed.file_name, feed.format, feed.imported_at, f"{feed.entries:,}",
+                      feed.sha256)
             for column, value in enumerate(values):
                 cell = QTableWidgetItem(case_text.shown(value))
                 cell.setToolTip(case_text.tooltip(value))
@@ -136,8 +137,8 @@ class FeedsDialog(QDialog):
         if feed is None:
             return
         case = self.window_.case if self._writable_case() else None
-        then = ("The open case's lookups then run again: its intelligence snapshot is taken anew and recorded "
-                "in the custody log." if case is not None else
+        then = ("The open case's lookups then run again: its intelligence snapshot is taken anew and "
+                "recorded in the custody log." if case is not None else
                 "No writable case is open: a case keeps what its last snapshot found until its lookups run "
                 "again.")
         question = (f"Remove the feed \u201c{feed.name}\u201d ({feed.file_name}, {feed.entries:,} entries, "
