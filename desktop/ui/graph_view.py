@@ -350,7 +350,8 @@ class GraphView(QWidget):
                     self.canvas.select_node(focus)
                 self.graph_built.emit(len(graph.nodes))
 
-        self.tasks.run_read("Lay out graph", lambda: graph_task(case, correlations, focus), on_success=drawn)
+        self.tasks.run_read("Lay out graph", lambda: graph_task(case, correlations, focus), on_success=drawn,
+                            listed=True)
 
     def show_around(self, key: str) -> None:
         """Build the graph around one node (``indicator:ID``), or the whole case again ("")."""

@@ -124,7 +124,7 @@ class TaskProgressDialog(QDialog):
         else:
             self._show_step(tick)
         self.last_progress = tick
-        share = self._stage_fraction(tick)
+        share = stage_fraction(tick)
         if share is not None:
             position = self.stages.index(tick.stage) if tick.stage in self.stages else 0
             value = round(_BAR_STEPS * (position + share) / (len(self.stages) or 1))
@@ -164,16 +164,6 @@ class TaskProgressDialog(QDialog):
             self.overall_label.setText(f"{tick.overall_done} of {tick.overall_total} item"
                                        f"{'s' if tick.overall_total != 1 else ''} analysed")
 
-    @staticmethod
-    def _stage_fraction(tick: Progress) -> float | None:
-        """How far the tick's stage is, 0 to 1 (None: the tick says nothing about it)."""
-        if not tick.overall_total:
-            return None
-        done = float(tick.overall_done)
-        if tick.stage != "analysing" and tick.total and tick.overall_done < tick.overall_total:
-            done += tick.done / tick.total  # the file being copied counts by its bytes
-        return min(1.0, done / tick.overall_total)
-
     def _on_cancel_button_clicked(self) -> None:
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Cancelling\u2026")
@@ -183,3 +173,16 @@ class TaskProgressDialog(QDialog):
         """Escape or the close button mean Cancel: the task is stopped, never orphaned."""
         if self.cancel_button.isEnabled():
             self._on_cancel_button_clicked()
+
+
+def stage_fraction(tick: Progress) -> float | None:
+    """How far the tick's stage is, 0 to 1 (None: the tick says nothing about it).
+
+    Shared by the progress dialog and the task panel, so both show the same share.
+    """
+    if not tick.overall_total:
+        return None
+    done = float(tick.overall_done)
+    if tick.stage != "analysing" and tick.total and tick.overall_done < tick.overall_total:
+        done += tick.done / tick.total  # the file being copied counts by its bytes
+    return min(1.0, done / tick.overall_total)

@@ -588,7 +588,8 @@ class IndicatorsView(QWidget):
                 self._update_count()
                 self.correlations_ready.emit()
 
-        self.tasks.run_read("Correlate indicators", lambda: correlate_task(case), on_success=shown)
+        self.tasks.run_read("Correlate indicators", lambda: correlate_task(case), on_success=shown,
+                            listed=True)
 
     def showEvent(self, event: Any) -> None:
         """Correlate lazily: against a large library it is the slow part, and only this tab needs it."""

@@ -32,6 +32,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
     QTableView,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -73,6 +75,7 @@ from desktop.ui.import_dialog import ImportReasonDialog, TaskProgressDialog
 from desktop.ui.new_case_dialog import NewCaseDialog, NewCaseRequest
 from desktop.ui.passphrase_dialog import ensure_passphrase
 from desktop.ui.tag_editor import TagDialog
+from desktop.ui.task_panel import TaskPanel
 from desktop.ui.tasks import TaskHandle, TaskManager, as_task
 from desktop.ui.timeline_view import TimelineView
 
@@ -426,6 +429,34 @@ class MainWindow(QMainWindow):
         self.busy_bar.setTextVisible(False)
         self.busy_bar.hide()
         self.statusBar().addPermanentWidget(self.busy_bar)
+        self._build_task_panel()
+
+    def _build_task_panel(self) -> None:
+        """The task panel (a dock at the bottom, Go → Background tasks, Ctrl+J) and its status button."""
+        self.task_panel = TaskPanel(self.tasks, self)
+        self.task_dock = QDockWidget("Background tasks", self)
+        self.task_dock.setObjectName("taskDock")
+        self.task_dock.setWidget(self.task_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.task_dock)
+        self.task_dock.hide()
+        self.tasks_action = self.task_dock.toggleViewAction()
+        self.tasks_action.setText("Background &tasks")
+        self.tasks_action.setShortcut(QKeySequence("Ctrl+J"))
+        self.go_menu.addAction(self.tasks_action)
+        self.tasks_button = QToolButton(self)
+        self.tasks_button.setObjectName("tasksButton")
+        self.tasks_button.setAutoRaise(True)
+        self.tasks_button.setToolTip("Show the background tasks: progress, time left, cancel (Ctrl+J)")
+        self.tasks_button.clicked.connect(self.tasks_action.trigger)
+        self.statusBar().addPermanentWidget(self.tasks_button)
+        self.tasks.started.connect(lambda _handle: self._update_tasks_button())
+        self.tasks.busy_changed.connect(lambda _busy: self._update_tasks_button())
+        self._update_tasks_button()
+
+    def _update_tasks_button(self) -> None:
+        running = [h for h in self.tasks.running() if h.listed]
+        self.tasks_button.setText(f"\u2699 {len(running)} task{'s' if len(running) != 1 else ''} running"
+                                  if running else "\u2699 Tasks")
 
     # -- cases -------------------------------------------------------------------------------
 
@@ -501,7 +532,7 @@ class MainWindow(QMainWindow):
 
         self._set_opening(dest)
         handle = self.tasks.run_read(title, task, on_success=outcome.append,
-                                     on_done=lambda _outcome: loop.quit())
+                                     on_done=lambda _outcome: loop.quit(), listed=True)
         if handle.running:
             loop.exec()
         self._set_opening(None)
@@ -1170,7 +1201,7 @@ class MainWindow(QMainWindow):
             self.feeds_imported.emit(outcome)
 
         return self.tasks.run_read("Import feeds", lambda: edits.import_feeds(paths), on_success=succeeded,
-                                   on_done=finished)
+                                   on_done=finished, listed=True)
 
     # -- the evidence table's context menu -------------------------------------------------------
 

@@ -121,6 +121,8 @@ class TaskHandle(QObject, Generic[T]):
         outcome: empty while running, then the value ``finished`` carried.
         result: the task's return value when it succeeded.
         error: the exception when it failed.
+        listed: whether the task panel lists it (long work the analyst started, not a picture
+            rendered for a pane).
     """
 
     progress_changed = Signal(object)
@@ -131,9 +133,10 @@ class TaskHandle(QObject, Generic[T]):
                  on_progress: Callable[[Progress], None] | None,
                  on_done: Callable[[str], None] | None,
                  error_handler: ErrorHandler, parent: QObject | None = None,
-                 owner: QObject | None = None) -> None:
+                 owner: QObject | None = None, listed: bool = False) -> None:
         super().__init__(parent)
         self.name = name
+        self.listed = listed
         self._owner = owner
         self.outcome = ""
         self.result: T | None = None
@@ -210,6 +213,7 @@ class TaskManager(QObject):
 
     Signals:
         busy_changed: whether any write task is running now.
+        started: a task was started; carries its :class:`TaskHandle` (the task panel lists it).
         wrote: a write task ended (its name), whatever its outcome: the case may have new
             custody entries, so views of the whole case (the custody log, the status bar)
             read it again instead of going stale until the next import or verify.
@@ -217,6 +221,7 @@ class TaskManager(QObject):
 
     busy_changed = Signal(bool)
     wrote = Signal(str)
+    started = Signal(object)
 
     _instances: ClassVar[weakref.WeakSet[TaskManager]] = weakref.WeakSet()
 
@@ -239,25 +244,28 @@ class TaskManager(QObject):
                   on_success: Callable[[T], None] | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
                   on_done: Callable[[str], None] | None = None,
-                  owner: QObject | None = None) -> TaskHandle[T]:
+                  owner: QObject | None = None, listed: bool = True) -> TaskHandle[T]:
         """Run a task that writes to the case on the single-thread write pool.
 
         ``owner``: the widget the callbacks touch; if it is deleted first (a dialog closed while
         its task ran), the callbacks are skipped instead of calling into a deleted object. A
-        failure is still reported.
+        failure is still reported. ``listed``: shown in the task panel (writes are, by default).
         """
-        return self._start(self._write_pool, True, name, factory, on_success, on_progress, on_done, owner)
+        return self._start(self._write_pool, True, name, factory, on_success, on_progress, on_done, owner,
+                           listed)
 
     def run_read(self, name: str, factory: TaskFactory[T], *,
                  on_success: Callable[[T], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  on_done: Callable[[str], None] | None = None,
-                 owner: QObject | None = None) -> TaskHandle[T]:
+                 owner: QObject | None = None, listed: bool = False) -> TaskHandle[T]:
         """Run a read-only task on the general pool (it must open its own read connection).
 
-        ``owner``: as for :meth:`run_write`.
+        ``owner``: as for :meth:`run_write`. ``listed``: shown in the task panel (reads are not,
+        by default: most render a pane; long reads the analyst waits for say so).
         """
-        return self._start(self._read_pool, False, name, factory, on_success, on_progress, on_done, owner)
+        return self._start(self._read_pool, False, name, factory, on_success, on_progress, on_done, owner,
+                           listed)
 
     @property
     def writing(self) -> bool:
@@ -285,17 +293,19 @@ class TaskManager(QObject):
     def _start(self, pool: QThreadPool, write: bool, name: str, factory: TaskFactory[T],
                on_success: Callable[[T], None] | None,
                on_progress: Callable[[Progress], None] | None,
-               on_done: Callable[[str], None] | None, owner: QObject | None) -> TaskHandle[T]:
+               on_done: Callable[[str], None] | None, owner: QObject | None,
+               listed: bool) -> TaskHandle[T]:
         cancel_event = threading.Event()
         runnable = TaskRunnable(factory, cancel_event)
         handle: TaskHandle[T] = TaskHandle(name, runnable, cancel_event, on_success, on_progress,
-                                           on_done, self._error_handler, self, owner)
+                                           on_done, self._error_handler, self, owner, listed)
         self._handles.append(handle)
         if write:
             self._writes += 1
             if self._writes == 1:
                 self.busy_changed.emit(True)
         handle.finished.connect(lambda _outcome: self._on_handle_finished(handle, write))
+        self.started.emit(handle)
         pool.start(runnable)
         return handle
 
