@@ -40,8 +40,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy --strict $(TYPED_SCRIPTS)
 	$(VENV)/bin/lint-imports
 
+# Two workers, each taking whole test files (module fixtures stay shared within a file);
+# `make unit PYTEST_WORKERS=0` runs the suite in one process.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 contract: $(STAMP)
 	@if [ -x $(SHARED)/tools/contract-check ]; then \
