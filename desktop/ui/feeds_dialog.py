@@ -98,6 +98,7 @@ class FeedsDialog(QDialog):
         layout.addLayout(row)
         self.resize(980, 420)
         window.feeds_imported.connect(lambda _outcome: self.reload())
+        window.tasks.busy_changed.connect(lambda _busy: self._update_buttons())
         self.reload()
 
     def reload(self) -> None:

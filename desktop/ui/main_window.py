@@ -434,6 +434,7 @@ class MainWindow(QMainWindow):
     def _build_task_panel(self) -> None:
         """The task panel (a dock at the bottom, Go → Background tasks, Ctrl+J) and its status button."""
         self.task_panel = TaskPanel(self.tasks, self)
+        self.task_panel.setMinimumHeight(150)  # two tasks with their bars, without scrolling
         self.task_dock = QDockWidget("Background tasks", self)
         self.task_dock.setObjectName("taskDock")
         self.task_dock.setWidget(self.task_panel)

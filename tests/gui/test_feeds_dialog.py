@@ -50,6 +50,7 @@ def test_feeds_are_listed_looked_up_again_and_removed_with_custody(
     assert dialog.refresh_button.isEnabled()
     dialog.refresh_button.click()
     _wait_writes(qtbot, window)
+    assert dialog.refresh_button.isEnabled()  # again, once the write ended
     snaps = _snapshots(window)
     assert len(snaps) == before + 1
     case = window.case
