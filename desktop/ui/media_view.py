@@ -829,6 +829,11 @@ class MediaView(QWidget):
             start, self._deferred = self._deferred, None
             start()
 
+    def hideEvent(self, event: Any) -> None:
+        """A video nobody sees does not go on playing (its decoder child stays up, paused)."""
+        self.pause()
+        super().hideEvent(event)
+
     def _when_shown(self, start: Any) -> bool:
         """Run ``start`` now if the pane is on screen, else when it is next shown; True if deferred."""
         if self.isVisible():

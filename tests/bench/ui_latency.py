@@ -30,7 +30,9 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +50,13 @@ TARGET_STALL_MS = 100.0
 
 
 class Probe:
-    """A 10 ms timer on the GUI thread; the longest gap between its ticks is the longest stall."""
+    """A 10 ms timer on the GUI thread; the longest gap between its ticks is the longest stall.
 
-    def __init__(self) -> None:
+    With ``why``, a watcher thread looks at the GUI thread's stack whenever the probe has not
+    ticked for 100 ms, and :meth:`causes` names the functions of ours it was found in most.
+    """
+
+    def __init__(self, why: bool = False) -> None:
         from PySide6.QtCore import QTimer
 
         self.timer = QTimer()
@@ -58,22 +64,49 @@ class Probe:
         self.timer.timeout.connect(self._tick)
         self.last = 0.0
         self.worst = 0.0
+        self.why = why
+        self.samples: Counter[str] = Counter()
+        self._gui = threading.get_ident()
+        self._watching = False
+        if why:
+            threading.Thread(target=self._watch, daemon=True).start()
 
     def _tick(self) -> None:
         now = time.perf_counter()
         self.worst = max(self.worst, now - self.last)
         self.last = now
 
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.02)
+            if not self._watching or time.perf_counter() - self.last < 0.1:
+                continue
+            frame = sys._current_frames().get(self._gui)
+            ours = []
+            while frame is not None and len(ours) < 4:
+                name = frame.f_code.co_filename
+                if "/desktop/" in name or "/reports/" in name:
+                    ours.append(f"{Path(name).stem}.{frame.f_code.co_name}:{frame.f_lineno}")
+                frame = frame.f_back
+            self.samples[" < ".join(ours) or "(Qt or the benchmark itself)"] += 1
+
     def start(self) -> None:
         self.last = time.perf_counter()
         self.worst = 0.0
+        self.samples.clear()
+        self._watching = True
         self.timer.start()
 
     def stop(self) -> float:
         """The longest gap seen (ms), counting the time since the last tick."""
         self._tick()
+        self._watching = False
         self.timer.stop()
         return max(0.0, self.worst * 1000 - 10)
+
+    def causes(self) -> str:
+        """Where the GUI thread was while it stalled (20 ms samples), most often first."""
+        return "; ".join(f"{n * 20} ms in {where}" for where, n in self.samples.most_common(3))
 
 
 @dataclass
@@ -105,7 +138,7 @@ def _timed(fn: Callable[[], object], paint: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure(path: Path, import_src: Path | None, seed: int = 15) -> dict[str, Step]:
+def measure(path: Path, import_src: Path | None, seed: int = 15, why: bool = False) -> dict[str, Step]:
     """Drive a window on the case at ``path``; return each step's figures."""
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtWidgets import QApplication
@@ -116,7 +149,11 @@ def measure(path: Path, import_src: Path | None, seed: int = 15) -> dict[str, St
 
     app = QApplication.instance() or QApplication([])
     rng = random.Random(seed)
-    probe = Probe()
+    probe = Probe(why)
+
+    def cause(step: Step) -> None:
+        if why and probe.samples:
+            step.notes.append("stalled: " + probe.causes())
     out: dict[str, Step] = {}
     window = MainWindow()
     window.resize(1360, 820)
@@ -132,6 +169,7 @@ def measure(path: Path, import_src: Path | None, seed: int = 15) -> dict[str, St
     usable = time.perf_counter() - started
     _spin(app, lambda: not window.tasks.running(), 600)  # the chain check and the first reads
     out["open"] = Step(probe.stop(), usable)
+    cause(out["open"])
 
     table = window.table
     bar = table.verticalScrollBar()
@@ -179,6 +217,7 @@ def measure(path: Path, import_src: Path | None, seed: int = 15) -> dict[str, St
         ms = _timed(lambda i=i: tabs.setCurrentIndex(i), lambda: tabs.currentWidget().repaint())
         _spin(app, lambda: not window.tasks.running(), 600)
         step.stall_ms = max(step.stall_ms, ms, probe.stop())
+        cause(step)
     tabs.setCurrentIndex(0)
     out["switch tabs"] = step
 
@@ -199,6 +238,7 @@ def measure(path: Path, import_src: Path | None, seed: int = 15) -> dict[str, St
     tabs.setCurrentWidget(view)
     _spin(app, lambda: view.model.correlation_state not in ("running", "not run"), 900)
     step = Step(probe.stop())
+    cause(step)
     step.notes.append(f"{view.model.total:,} indicators; correlation {view.model.correlation_state}")
     out["indicators tab + correlate"] = step
     itable = view.table
@@ -237,6 +277,7 @@ def measure(path: Path, import_src: Path | None, seed: int = 15) -> dict[str, St
     _spin(app, lambda: bool(built), 900)
     graph.repaint()
     step = Step(probe.stop())
+    cause(step)
     step.notes.append(f"{built[0] if built else '?'} nodes drawn in {time.perf_counter() - started:.1f} s")
     out["graph"] = step
     tabs.setCurrentIndex(0)
@@ -250,6 +291,7 @@ def measure(path: Path, import_src: Path | None, seed: int = 15) -> dict[str, St
         window.start_import([import_src], "bench: ui_latency import")
         _spin(app, lambda: bool(finished), 3600)
         step = Step(probe.stop())
+        cause(step)
         outcome = finished[0] if finished else "not finished"
         step.notes.append(f"{outcome} in {time.perf_counter() - started:.0f} s")
         out["import in the window"] = step
@@ -279,6 +321,8 @@ def main() -> int:
     parser.add_argument("--occurrences", type=int, default=1_000_000)
     parser.add_argument("--import-mib", type=int, default=2048)
     parser.add_argument("--case", type=Path, help="measure this case instead of building one (kept as is)")
+    parser.add_argument("--why", action="store_true",
+                        help="name where the GUI thread was during each stall (stack samples)")
     parser.add_argument("--quick", action="store_true",
                         help="20,000 items, 200,000 occurrences, 64 MiB import")
     args = parser.parse_args()
@@ -302,7 +346,7 @@ def main() -> int:
         for name, path in (("empty", empty), ("big", big)):
             copy = home / f"{name}-copy.casetrail"
             shutil.copytree(path, copy, symlinks=True)
-            runs[name] = measure(copy, src)
+            runs[name] = measure(copy, src, why=args.why)
             shutil.rmtree(copy, ignore_errors=True)
     finally:
         if src is not None:

@@ -129,6 +129,12 @@ def test_play_runs_at_the_frame_rate_and_pause_stops_it(qtbot: QtBot, video_view
     view.play()
     qtbot.waitUntil(lambda: not view.playing, timeout=TASK_MS)  # plays to the end and stops there
     assert view.frame_index == FRAMES - 1
+    view.play()  # from the start again
+    assert view.playing
+    window = view.window()
+    assert isinstance(window, MainWindow)
+    window.panels.item_tabs.setCurrentIndex(0)  # another pane: the video is not playing unseen
+    assert not view.playing
 
 
 def test_clicking_an_ocr_line_and_the_slider_seek_to_the_frame(qtbot: QtBot, video_view: MediaView) -> None:
