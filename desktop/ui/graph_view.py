@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -52,6 +52,7 @@ KIND_COLOURS = {"item": QColor("#1565c0"), "indicator": QColor("#ef6c00"), "case
 KIND_RADIUS = {"item": 9.0, "indicator": 6.0, "case": 12.0, "actor": 12.0, "feed": 10.0}
 KIND_TITLES = {"item": "Evidence item", "indicator": "Indicator", "case": "Other case",
                "actor": "Actor / campaign / malware", "feed": "Feed"}
+NODES_PER_TURN = 120  # nodes added to the scene per event-loop turn (a few tens of ms on a loaded machine)
 LABEL_LOD = 0.55  # below this zoom, indicator labels are unreadable clutter: draw dots only
 
 
@@ -164,10 +165,16 @@ class GraphCanvas(QGraphicsView):
         self.node_items: list[NodeItem] = []
         self.edge_item = QGraphicsPathItem()
         self.highlight_item = QGraphicsPathItem()
+        self._drawing = 0  # bumped per graph set: chunks of an older graph stop
         self.scene().selectionChanged.connect(self._on_scene_selection_changed)
 
-    def set_graph(self, graph: Graph) -> None:
-        """Draw a laid-out graph (replacing what was drawn)."""
+    def set_graph(self, graph: Graph, done: Callable[[], None] | None = None) -> None:
+        """Draw a laid-out graph (replacing what was drawn); ``done`` runs once every node is on.
+
+        The nodes are added :data:`NODES_PER_TURN` at a time, one event-loop turn each: a
+        thousand nodes built in one go held the GUI thread for half a second.
+        """
+        self._drawing += 1
         self.scene().blockSignals(True)
         self.scene().clearSelection()
         self.scene().clear()
@@ -195,15 +202,27 @@ class GraphCanvas(QGraphicsView):
         self.highlight_item.setPen(hpen)
         self.highlight_item.setZValue(1)
         self.scene().addItem(self.highlight_item)
-        self.node_items = []
-        for i, node in enumerate(graph.nodes):
-            item = NodeItem(i, node, degree[i])
+        self._add_nodes(self._drawing, 0, degree, done)
+
+    def _add_nodes(self, drawing: int, start: int, degree: list[int],
+                   done: Callable[[], None] | None) -> None:
+        if drawing != self._drawing or not shiboken6.isValid(self):
+            return  # another graph was set meanwhile
+        graph, pos = self.graph, self.graph.positions
+        end = min(len(graph.nodes), start + NODES_PER_TURN)
+        for i in range(start, end):
+            item = NodeItem(i, graph.nodes[i], degree[i])
             item.setPos(float(pos[i, 0]), float(pos[i, 1]))
             self.scene().addItem(item)
             self.node_items.append(item)
+        if end < len(graph.nodes):
+            QTimer.singleShot(0, lambda: self._add_nodes(drawing, end, degree, done))
+            return
         rect = self.scene().itemsBoundingRect().adjusted(-60, -60, 60, 60)
         self.scene().setSceneRect(rect)
         self.fit()
+        if done is not None:
+            done()
 
     def fit(self) -> None:
         """Show the whole graph."""
@@ -340,15 +359,20 @@ class GraphView(QWidget):
         self.stale = False
         self.count.setText("laying out\u2026")
 
+        def shown(graph: Graph) -> None:
+            if generation != self._generation:
+                return
+            self._apply_labels()
+            around = f" around {focus}" if focus else ""
+            self.count.setText(f"{len(graph.nodes)} nodes \u00b7 {len(graph.edges)} links{around}")
+            if focus:
+                self.canvas.select_node(focus)
+            self.graph_built.emit(len(graph.nodes))
+
         def drawn(graph: Graph) -> None:
             if generation == self._generation:
-                self.canvas.set_graph(graph)
-                self._apply_labels()
-                around = f" around {focus}" if focus else ""
-                self.count.setText(f"{len(graph.nodes)} nodes \u00b7 {len(graph.edges)} links{around}")
-                if focus:
-                    self.canvas.select_node(focus)
-                self.graph_built.emit(len(graph.nodes))
+                self.count.setText(f"drawing {len(graph.nodes)} nodes\u2026")
+                self.canvas.set_graph(graph, lambda: shown(graph))
 
         self.tasks.run_read("Lay out graph", lambda: graph_task(case, correlations, focus), on_success=drawn,
                             listed=True)
