@@ -432,14 +432,15 @@ class MainWindow(QMainWindow):
         self._build_task_panel()
 
     def _build_task_panel(self) -> None:
-        """The task panel (a dock at the bottom, Go → Background tasks, Ctrl+J) and its status button."""
+        """The task panel (a dock at the side, Go → Background tasks, Ctrl+J) and its status button."""
         self.task_panel = TaskPanel(self.tasks, self)
-        self.task_panel.setMinimumHeight(150)  # two tasks with their bars, without scrolling
         self.task_dock = QDockWidget("Background tasks", self)
         self.task_dock.setObjectName("taskDock")
         self.task_dock.setWidget(self.task_panel)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.task_dock)
+        # At the side: the views below the evidence table need the window's height, not its width.
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.task_dock)
         self.task_dock.hide()
+        self.task_dock.visibilityChanged.connect(self._on_task_dock_visibility_changed)
         self.tasks_action = self.task_dock.toggleViewAction()
         self.tasks_action.setText("Background &tasks")
         self.tasks_action.setShortcut(QKeySequence("Ctrl+J"))
@@ -453,6 +454,10 @@ class MainWindow(QMainWindow):
         self.tasks.started.connect(lambda _handle: self._update_tasks_button())
         self.tasks.busy_changed.connect(lambda _busy: self._update_tasks_button())
         self._update_tasks_button()
+
+    def _on_task_dock_visibility_changed(self, visible: bool) -> None:
+        if visible:  # room for a task's step, bar and time left, taken from the tables' width
+            self.resizeDocks([self.task_dock], [380], Qt.Orientation.Horizontal)
 
     def _update_tasks_button(self) -> None:
         running = [h for h in self.tasks.running() if h.listed]
