@@ -50,3 +50,44 @@ def test_a_line_cut_by_the_right_edge_is_told_from_one_that_fits() -> None:
     assert reader._at_edge(luma, Region(20, 32, 8, 320, True))
     assert not reader._at_edge(luma, Region(60, 72, 8, 320, True))
     assert not reader._at_edge(luma, Region(60, 72, 8, 200, True))  # far from the edge
+
+
+def test_a_band_much_taller_than_the_lines_read_well_is_detected_into_lines() -> None:
+    # two rows whose ink touches (a frame of a smooth scroll) form one band: read as one line
+    # they give nonsense, so the band goes to detection
+    reader = _reader()
+    reader.max_line_px = 40  # what the first read of a screen with few lines allows
+    reader.line_heights = [14] * 8
+    before = np.full((120, 320), 20, dtype=np.uint8)
+    after = before.copy()
+    _line(after, 40, 54, 10, 200)
+    _line(after, 54, 70, 10, 200)
+    reader.ref = np.ascontiguousarray(before[:, ::THUMB_STEP])
+    regions = reader.plan(np.ascontiguousarray(after[:, ::THUMB_STEP]))
+    tall = [r for r in regions if r.y1 - r.y0 > 20]
+    assert tall
+    assert not any(r.single_line for r in tall)
+
+
+def test_a_line_read_weakly_while_moving_is_read_again_once_still() -> None:
+    reader = _reader()
+    luma = np.full((120, 320), 20, dtype=np.uint8)
+    _line(luma, 40, 52, 10, 200)
+    cols = np.ascontiguousarray(luma[:, ::THUMB_STEP])
+    for i, t in enumerate((0.0, 0.1, 0.2, 0.3)):
+        reader.step(None, i, t, cols)
+    reader.mark_read(reader.state)  # type: ignore[arg-type]
+    assert reader.changed_at is not None
+    reader.changed_at[40:52, :] = 1.0  # the line's pixels changed just before the read at 1.0
+    reader.moving_read = True
+    region = Region(40, 52, 8, 204, True)
+    reader._mark_stale(region, 0.5, 1.0)  # a weak reading of a moving frame
+    state = None
+    for i, t in enumerate((1.1, 1.2, 1.3, 1.4, 1.5), start=10):
+        state = state or reader.step(None, i, t, cols)  # nothing changes any more
+    assert state is not None  # the still screen is read again for that line
+    assert any(r.y0 <= 40 and r.y1 >= 52 for r in reader.plan(cols))
+    assert not reader.moving_read
+    reader._mark_stale(region, 0.5, 1.5)  # weak again, but read still: not read a third time
+    assert reader.stale is not None
+    assert not reader.stale.any()
