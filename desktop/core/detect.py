@@ -13,6 +13,7 @@ typed ``message/rfc822`` / ``application/mbox``.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import re
@@ -161,8 +162,12 @@ def _refined(path: Path, mime: str) -> str:
     if mime not in _MAYBE_MAIL:
         return mime
     try:
-        with path.open("rb") as fh:
-            head = fh.read(MAIL_HEAD)
+        # A bare descriptor: a buffered file object costs a stat and a terminal check a file.
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            head = os.read(fd, MAIL_HEAD)
+        finally:
+            os.close(fd)
     except OSError:
         return mime
     return refine_mime(mime, head)
@@ -230,10 +235,16 @@ def extension_mismatch(name: str, mime: str) -> bool:
     ext = PurePath(name).suffix.lower()
     if not ext or mime in ("application/octet-stream", "inode/x-empty"):
         return False
+    return ext not in _known_extensions(mime)
+
+
+@functools.lru_cache(maxsize=512)
+def _known_extensions(mime: str) -> frozenset[str]:
+    """Every extension a MIME type is rightly known by (asked once a type: a scan of the table)."""
     known = set(mimetypes.guess_all_extensions(mime, strict=False)) | _EXTRA_EXTENSIONS.get(mime, set())
     if mime.startswith("text/"):
         known |= _EXTRA_EXTENSIONS["text/plain"]
-    return ext not in known
+    return frozenset(known)
 
 
 def kind_of(mime: str) -> str:

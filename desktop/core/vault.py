@@ -110,15 +110,37 @@ class StagedBatch:
     Attributes:
         labels: each source's label, in the order staged.
         errors: by position, why a source could not be staged.
-        staged: (position, temp file, sha256, sha1, md5, size) of each copy.
+        staged: each copy, in the order staged.
         checks: by position, how the source was found unchanged and its pseudo file system
             (see :class:`Blob`).
     """
 
     labels: list[str] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
-    staged: list[tuple[int, Path, str, str, str, int]] = field(default_factory=list)
+    staged: list[StagedCopy] = field(default_factory=list)
     checks: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StagedCopy:
+    """One source copied and hashed into the vault's temp folder, not durable yet.
+
+    Attributes:
+        index: its position in the batch.
+        fd: the open copy: an *anonymous* file (``O_TMPFILE``: it has no name until it is linked
+            into place as its blob, so a crash leaves nothing of it), or -1 for a named one.
+        tmp: the named temp file (``vault/tmp/<uuid>.part``) where anonymous files cannot be
+            made; None for an anonymous one.
+        sha256, sha1, md5, size: what was written.
+    """
+
+    index: int
+    fd: int
+    tmp: Path | None
+    sha256: str
+    sha1: str
+    md5: str
+    size: int
 
 
 class _Consumer(threading.Thread):
@@ -321,10 +343,12 @@ class Vault:
         self.root = root
         self.tmp = root / "tmp"
         self.journal = root / "journal"
-        # Blob folders known to exist (seen or made by this process): linking a small file into
-        # place otherwise cost two stats and a mkdir. A folder removed behind our back makes the
-        # link fail, which forgets what is known and tries once more.
-        self._folders: set[Path] = set()
+        # Blob folders known to exist (seen or made by this process), by their first four hex
+        # digits: linking a small file into place otherwise cost two stats and a mkdir. A folder
+        # removed behind our back makes the link fail, which forgets what is known and tries again.
+        self._folders: set[str] = set()
+        self._anonymous: bool | None = None  # see _anonymous_temps
+        self._fs_kinds: dict[int, str] = {}  # pseudo file system by st_dev, for one batch
 
     def ensure(self) -> None:
         """Create the vault folders of a new case."""
@@ -450,6 +474,10 @@ class Vault:
     def stage(self, batch: StagedBatch, source: Path | bytes, label: str = "") -> None:
         """Copy and hash one small source into a temp file of ``batch`` (not durable yet).
 
+        The copy is an anonymous file (``O_TMPFILE``) where the vault's file system makes them:
+        it costs no name in ``vault/tmp`` to create and none to remove, and a crash leaves
+        nothing of it (the file system frees an unlinked file). Elsewhere it is a named temp file.
+
         A source that cannot be read or changes while it is read is noted in the batch with the
         reason; the others go on. Nothing of the batch counts as stored until :meth:`seal`.
 
@@ -458,33 +486,68 @@ class Vault:
         """
         if not batch.labels:
             self.tmp.mkdir(parents=True, exist_ok=True)  # once a batch: a syscall a file otherwise
+            self._fs_kinds.clear()  # file systems of sources, looked up once a batch
         index = len(batch.labels)
         batch.labels.append(label or (source.name if isinstance(source, Path) else f"part {index + 1}"))
         try:
             if isinstance(source, Path):
-                data, check, pseudo = _read_small(source)
+                data, check, pseudo = _read_small(source, self._fs_kinds)
                 batch.checks[index] = (check, pseudo)
             else:
                 data = source
         except CasetrailError as exc:
             batch.errors[index] = str(exc)
             return
-        tmp = self.tmp / f"{uuid.uuid4().hex}.part"
         try:
-            batch.staged.append((index, tmp, *_write_hashed(tmp, data)))
+            if len(batch.staged) < MAX_OPEN_COPIES and self._anonymous_temps():
+                batch.staged.append(_write_anonymous(self.tmp, index, data))
+                return
+            tmp = self.tmp / f"{uuid.uuid4().hex}.part"
+            try:
+                batch.staged.append(StagedCopy(index, -1, tmp, *_write_hashed(tmp, data)))
+            except OSError:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                raise
         except OSError as exc:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
             raise AcquisitionError(f"cannot write {batch.labels[index]} into the vault {self.root}: "
                                    f"{os_reason(exc)}") from exc
+
+    def _anonymous_temps(self) -> bool:
+        """Whether this vault's temp folder makes anonymous files that can be linked into place.
+
+        Tried once per vault: ``O_TMPFILE`` (Linux 3.11; ext4, XFS, Btrfs, tmpfs, not every file
+        system), linking through ``/proc/self/fd``, and ``syncfs``, which makes them durable
+        without a name to fsync them by.
+        """
+        if self._anonymous is None:
+            self._anonymous = False
+            if _SYNCFS is not None and hasattr(os, "O_TMPFILE"):
+                probe = self.tmp / f"{uuid.uuid4().hex}.probe"
+                try:
+                    fd = os.open(self.tmp, os.O_RDWR | os.O_TMPFILE, 0o444)
+                except OSError:
+                    return False
+                try:
+                    _link_fd(fd, probe)
+                    self._anonymous = True
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+                    with contextlib.suppress(FileNotFoundError):
+                        probe.unlink()
+        return self._anonymous
 
     def seal(self, batch: StagedBatch) -> BatchResult:
         """Make a staged batch durable and verified: one sync, re-read, link, one sync of the names.
 
-        Every copy is made durable with one ``syncfs``, dropped from the page cache, re-read and
-        re-hashed, linked into place (never replacing a blob; an existing blob is re-hashed), and
-        one more ``syncfs`` makes every new name and directory durable; then the temp names go.
-        Only then does a blob count as stored. Call it on cancel too: it never yields.
+        The journal entry naming the batch's blobs is written; one ``syncfs`` makes it and every
+        copy durable; each copy is dropped from the page cache, re-read from disk and re-hashed,
+        linked into place (never replacing a blob; an existing blob is re-hashed); one more
+        ``syncfs`` makes every new name and directory durable; then the copies are closed (or
+        their temp names removed). Only then does a blob count as stored. Call it on cancel
+        too: it never yields. See docs/reliability.md, "The vault's batch path".
 
         Raises:
             AcquisitionError: the vault could not be written or synced (nothing of the batch is
@@ -496,64 +559,67 @@ class Vault:
         staged, batch.staged = batch.staged, []
         entry: Path | None = None
         linking = False
+        released = 0
         try:
             if not staged:
                 return result
-            entry = self._note_in_flight([sha for _i, _t, sha, *_rest in staged])
-            sync_filesystem(self.tmp, [t for _i, t, *_rest in staged] + ([entry] if entry else []))
+            entry = self._note_in_flight([c.sha256 for c in staged])
+            sync_filesystem(self.tmp, [c.tmp for c in staged if c.tmp is not None]
+                            + ([entry] if entry else []))
             if entry is not None and _SYNCFS is None:
                 _fsync_dir(self.journal)
-            for _staged in staged:
+            for _copy in staged:
                 failpoints.hit("after_tmp_fsync")
             # Every copy is dropped from the page cache and its read from disk started at once,
             # so the disk serves the batch's re-reads in parallel instead of one seek at a time
             # (measured: the re-read was most of a small file's acquisition on a busy disk).
-            for _index, tmp, *_rest in staged:
-                _drop_and_prefetch(tmp)
-            for index, tmp, sha256, _sha1, _md5, _size in staged:
-                if sha256_on_disk(tmp, dropped=True) != sha256:
+            for copy in staged:
+                _drop_and_prefetch(copy)
+            for copy in staged:
+                if sha256_of_copy(copy) != copy.sha256:
                     raise CopyMismatchError(
-                        f"the vault copy of {batch.labels[index]} reads back differently from what "
-                        "was read; the disk may be failing")
+                        f"the vault copy of {batch.labels[copy.index]} reads back differently from "
+                        "what was read; the disk may be failing")
                 failpoints.hit("after_reread")
-            linked: list[tuple[int, Path, str, str, str, int, bool]] = []
+            linked: list[tuple[StagedCopy, bool]] = []
             directories: set[Path] = set()
             linking = True
-            for index, tmp, sha256, sha1, md5, size in staged:
-                existed, touched = self._link(tmp, sha256, batch.labels[index])
+            for copy in staged:
+                existed, touched = self._link(copy, batch.labels[copy.index])
                 directories.update(touched)
-                linked.append((index, tmp, sha256, sha1, md5, size, existed))
+                linked.append((copy, existed))
                 failpoints.hit("after_link")
             # One sync for every new name and directory (each fsync of a directory costs ~1-2 ms).
             sync_filesystem(self.root, sorted(directories))
-            for index, tmp, sha256, sha1, md5, size, existed in linked:
-                os.unlink(tmp)
+            for copy, existed in linked:
+                released += 1  # counted first: a copy is never released twice (an fd reused)
+                _release(copy)
                 failpoints.hit("after_unlink_tmp")
-                check, pseudo = batch.checks.get(index, ("", ""))
-                result.blobs[index] = Blob(sha256, sha1, md5, size, self.blob_path(sha256), existed,
-                                           journal=entry, source_check=check, pseudo=pseudo)
+                check, pseudo = batch.checks.get(copy.index, ("", ""))
+                result.blobs[copy.index] = Blob(copy.sha256, copy.sha1, copy.md5, copy.size,
+                                                self.blob_path(copy.sha256), existed, journal=entry,
+                                                source_check=check, pseudo=pseudo)
             staged = []
             result.journal, entry = entry, None
             return result
         except OSError as exc:
-            names = ", ".join(batch.labels[i] for i, *_rest in staged[:3]) + (" …" if len(staged) > 3 else "")
+            names = (", ".join(batch.labels[c.index] for c in staged[:3])
+                     + (" …" if len(staged) > 3 else ""))
             files = f"{len(staged)} file{'s' if len(staged) != 1 else ''}"
             raise AcquisitionError(f"cannot write {files} ({names}) into the vault {self.root}: "
                                    f"{os_reason(exc)}") from exc
         finally:
-            for _index, tmp, *_rest in staged:
+            for copy in staged[released:]:
                 # Our own copies, never evidence; a linked one is only a second name of its blob.
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+                _release(copy, quiet=True)
             # A batch that failed after linking keeps its entry: recovery looks at what it names.
             if entry is not None and not linking:
                 self.settle(entry)
 
     def discard(self, batch: StagedBatch) -> None:
         """Remove the temp copies of a batch that will not be sealed."""
-        for _index, tmp, *_rest in batch.staged:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        for copy in batch.staged:
+            _release(copy, quiet=True)
         batch.staged = []
 
     def store_batch(self, sources: Sequence[Path | bytes], labels: Sequence[str] = ()) -> BatchResult:
@@ -628,7 +694,7 @@ class Vault:
                 with entry.open("rb") as f:
                     os.fsync(f.fileno())
                 _fsync_dir(self.journal)
-            existed, directories = self._link(tmp, sha256, label)
+            existed, directories = self._link(StagedCopy(0, -1, tmp, sha256, sha1, md5, size), label)
             linked = not existed
             final = self.blob_path(sha256)
             failpoints.hit("after_link")
@@ -650,8 +716,8 @@ class Vault:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
 
-    def _link(self, tmp: Path, sha256: str, label: str) -> tuple[bool, list[Path]]:
-        """Link a verified temp copy into place, never replacing a blob.
+    def _link(self, copy: StagedCopy, label: str) -> tuple[bool, list[Path]]:
+        """Link a verified copy into place, never replacing a blob.
 
         Returns:
             Whether the vault held the content already, and the directories whose entries must
@@ -660,35 +726,54 @@ class Vault:
         Raises:
             CopyMismatchError: the blob already in place does not hold what its name says.
         """
-        os.chmod(tmp, 0o444)
-        final = self.blob_path(sha256)
-        directories = [final.parent, *self._make_folders(final.parent)]
+        if copy.tmp is not None:
+            os.chmod(copy.tmp, 0o444)  # an anonymous copy was made read-only
+        final = self.blob_path(copy.sha256)
+        directories = [final.parent, *self._make_folders(copy.sha256)]
         try:
             try:
-                os.link(tmp, final)  # never replaces: an existing blob is kept as it is
+                _link_copy(copy, final)  # never replaces: an existing blob is kept as it is
             except FileNotFoundError:  # a blob folder went away behind our back
                 self._folders.clear()
-                directories = [final.parent, *self._make_folders(final.parent)]
-                os.link(tmp, final)
+                directories = [final.parent, *self._make_folders(copy.sha256)]
+                _link_copy(copy, final)
             return False, directories
         except FileExistsError:
             # The caller records "copy verified" for this blob: prove the one already in place
             # is the same content, or refuse (it is kept as it is, never replaced).
-            if sha256_on_disk(final) != sha256:
+            if sha256_on_disk(final) != copy.sha256:
                 raise CopyMismatchError(
                     f"the vault already holds {final.name[:16]}… for {label}, but its content "
                     "does not match its name; it was not replaced — run verify on this case"
                 ) from None
             return True, directories
 
-    def _make_folders(self, folder: Path) -> list[Path]:
-        """Make a blob's folder (``ab/cd``) if needed; return the parents of any folder made."""
-        if folder in self._folders:
+    def _make_folders(self, sha256: str) -> list[Path]:
+        """Make a blob's folder (``ab/cd``) if needed; return the parents of any folder made.
+
+        One ``mkdir`` for a new folder and nothing for one this process saw already (a stat
+        of each level before, as ``Path.mkdir(parents=True)`` does, cost three syscalls a file:
+        most new blobs of a batch fall in a folder of their own).
+        """
+        leaf = sha256[:4]
+        if leaf in self._folders:
             return []
-        new_dirs = [d for d in (folder.parent, folder) if not d.is_dir()]
-        folder.mkdir(parents=True, exist_ok=True)
-        self._folders.update((folder.parent, folder))
-        return [d.parent for d in new_dirs]
+        top, folder = self.root / sha256[:2], self.root / sha256[:2] / sha256[2:4]
+        made: list[Path] = []
+        try:
+            os.mkdir(folder)
+            made.append(top)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(top)
+                made.append(self.root)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder)
+                made.append(top)
+        self._folders.add(leaf)
+        return made
 
     def _copy_hashing(
         self, chunks: Iterator[bytes], tmp: Path, size_hint: int, label: str
@@ -780,12 +865,17 @@ class Vault:
         return sorted(self.tmp.iterdir()) if self.tmp.is_dir() else []
 
 
-def _read_small(source: Path) -> tuple[bytes, str, str]:
+def _read_small(source: Path, kinds: dict[int, str] | None = None) -> tuple[bytes, str, str]:
     """Read a whole (small) source file, refusing one that is not regular or changes meanwhile.
 
     It is read twice, the second time through a new opening of its path, and both reads must
     agree: a small file costs little to read again (from the page cache), and that second read
     is what shows a rewrite that restored its modification time.
+
+    Args:
+        source: the file.
+        kinds: pseudo file system by device (``st_dev``), filled as sources are read: the
+            ``fstatfs`` of each file was a syscall a file for what all of a folder share.
 
     Returns:
         The bytes, how the source was found unchanged, and its pseudo file system ("" for none).
@@ -796,22 +886,30 @@ def _read_small(source: Path) -> tuple[bytes, str, str]:
     except OSError as exc:
         raise AcquisitionError(f"cannot read {source}: {exc.strerror}") from exc
     try:
-        before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
-            os.close(fd)
-            raise AcquisitionError(f"{source} is not a regular file")
-        pseudo = pseudo_file_system(fd)
-        limit = PSEUDO_MAX if pseudo else before.st_size
-        with os.fdopen(fd, "rb", buffering=0) as src:
+        try:  # the bare descriptor: a file object around it cost a stat and an allocation a file
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
+                raise AcquisitionError(f"{source} is not a regular file")
+            if kinds is None:
+                pseudo = pseudo_file_system(fd)
+            elif (known := kinds.get(before.st_dev)) is not None:
+                pseudo = known
+            else:
+                pseudo = kinds[before.st_dev] = pseudo_file_system(fd)
+            limit = PSEUDO_MAX if pseudo else before.st_size
             pieces: list[bytes] = []
             read = 0
-            for chunk in _read_chunks(src):
+            # Reads sized to the file (one more byte shows growth): a read of CHUNK allocated
+            # 4 MiB for a file of a few kilobytes, twice a file.
+            for chunk in _read_chunks(fd, min(CHUNK, limit + 1) if not pseudo else 64 << 10):
                 pieces.append(chunk)
                 read += len(chunk)
                 if read > limit:
                     break  # it grew: enough to know, and a live log is not read forever
             data = b"".join(pieces)
-            after = os.fstat(src.fileno())
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise AcquisitionError(f"cannot read {source}: {exc.strerror}") from exc
     if pseudo:
@@ -849,9 +947,10 @@ def _write_hashed(tmp: Path, data: bytes) -> tuple[str, str, str, int]:
             hashlib.md5(data).hexdigest(), len(data))  # noqa: S324 - evidence interop, not security
 
 
-def _read_chunks(src: BinaryIO) -> Iterator[bytes]:
+def _read_chunks(src: BinaryIO | int, size: int = CHUNK) -> Iterator[bytes]:
     # Whole chunks (short only at the end): the per-chunk hashes must fall on CHUNK boundaries.
-    while chunk := _read_exactly(src.fileno(), CHUNK):
+    fd = src if isinstance(src, int) else src.fileno()
+    while chunk := _read_exactly(fd, size):
         yield chunk
 
 
@@ -865,16 +964,83 @@ def _read_exactly(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _drop_and_prefetch(path: Path) -> None:
-    """Drop a (synced, so clean) file from the page cache and start reading it back from disk."""
+def _drop_and_prefetch(copy: StagedCopy) -> None:
+    """Drop a (synced, so clean) copy from the page cache and start reading it back from disk."""
     if not hasattr(os, "posix_fadvise"):
         return
-    fd = os.open(path, os.O_RDONLY)
+    if copy.tmp is None:
+        os.posix_fadvise(copy.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.posix_fadvise(copy.fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        return
+    fd = os.open(copy.tmp, os.O_RDONLY)
     try:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
     finally:
         os.close(fd)
+
+
+def sha256_of_copy(copy: StagedCopy) -> str:
+    """SHA-256 of a staged copy as the disk holds it (after :func:`_drop_and_prefetch`)."""
+    if copy.tmp is not None:
+        return sha256_on_disk(copy.tmp, dropped=True)
+    h = hashlib.sha256()
+    offset = 0
+    # Reads sized to the copy (a read of CHUNK allocates 4 MiB); a longer copy hashes differently.
+    while chunk := os.pread(copy.fd, min(CHUNK, copy.size - offset + 1), offset):
+        h.update(chunk)
+        offset += len(chunk)
+    return h.hexdigest()
+
+
+MAX_OPEN_COPIES = 512  # anonymous copies open at once in one batch; named temp files beyond
+
+
+def _write_anonymous(folder: Path, index: int, data: bytes) -> StagedCopy:
+    """Write ``data`` to a new anonymous, read-only file in ``folder`` (not synced); hash it."""
+    fd = os.open(folder, os.O_RDWR | os.O_TMPFILE, 0o444)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if not written:
+                raise OSError("the vault's disk accepted no more bytes")
+            view = view[written:]
+    except BaseException:
+        os.close(fd)
+        raise
+    return StagedCopy(index, fd, None, hashlib.sha256(data).hexdigest(),
+                      hashlib.sha1(data).hexdigest(), hashlib.md5(data).hexdigest(),  # noqa: S324
+                      len(data))
+
+
+def _link_fd(fd: int, final: Path) -> None:
+    """Give the anonymous file open as ``fd`` the name ``final`` (never replacing a file).
+
+    ``linkat(AT_FDCWD, "/proc/self/fd/N", …, AT_SYMLINK_FOLLOW)`` is how open(2) documents it
+    for an unprivileged process. ``os.link`` calls ``linkat`` with that flag only when given a
+    directory descriptor, so it gets one it ignores (the source path is absolute).
+    """
+    os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=fd, follow_symlinks=True)
+
+
+def _link_copy(copy: StagedCopy, final: Path) -> None:
+    if copy.tmp is None:
+        _link_fd(copy.fd, final)
+    else:
+        os.link(copy.tmp, final)
+
+
+def _release(copy: StagedCopy, *, quiet: bool = False) -> None:
+    """Close an anonymous copy (the file system frees it unless it was linked) or unlink a temp name."""
+    try:
+        if copy.tmp is None:
+            os.close(copy.fd)
+        else:
+            os.unlink(copy.tmp)
+    except OSError:
+        if not quiet:
+            raise
 
 
 def sha256_on_disk(path: Path, pieces: list[str] | None = None, *, dropped: bool = False) -> str:

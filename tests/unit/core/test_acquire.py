@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -178,8 +179,8 @@ def test_source_changing_during_import_leaves_nothing(
     live.write_bytes(b"line 1\n" * 1000)
     original = vault_mod._read_chunks
 
-    def growing(src: object) -> Iterator[bytes]:
-        for n, chunk in enumerate(original(src)):
+    def growing(*args: Any) -> Iterator[bytes]:
+        for n, chunk in enumerate(original(*args)):
             yield chunk
             if n == 0:
                 with live.open("ab") as f:
@@ -210,10 +211,10 @@ def test_one_failure_does_not_stop_the_others(
     (evidence / "b.txt").write_bytes(b"b")
     real = vault_mod._read_small  # small files go through the vault's batch path
 
-    def read(source: Path) -> bytes:
+    def read(source: Path, kinds: dict[int, str] | None = None) -> tuple[bytes, str, str]:
         if source.name == "a.txt":
             raise AcquisitionError(f"cannot read {source}: injected")
-        return real(source)
+        return real(source, kinds)
 
     monkeypatch.setattr(vault_mod, "_read_small", read)
     report = _import(case, evidence)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,12 +49,12 @@ CHANGES = {"truncated": _truncate, "renamed over": _rename_over,
            "rewritten, mtime restored": _rewrite_keeping_mtime}
 
 
-def _after_first_chunk(change: Callable[[Path], None], path: Path) -> Callable[[object], Iterator[bytes]]:
+def _after_first_chunk(change: Callable[..., None], path: Path) -> Callable[..., Iterator[bytes]]:
     original = vault_mod._read_chunks
     done: list[bool] = []
 
-    def reader(src: object) -> Iterator[bytes]:
-        for chunk in original(src):
+    def reader(*args: Any) -> Iterator[bytes]:
+        for chunk in original(*args):
             yield chunk
             if not done:
                 done.append(True)

@@ -254,10 +254,21 @@ def test_source_that_keeps_growing_is_refused_not_read_forever(
 
 # ---------------------------------------------------------------------------- the batch path
 
-def test_a_batch_stores_each_source_with_its_hashes_and_dedupes(vault: Vault, tmp_path: Path) -> None:
+@pytest.fixture(params=["anonymous copies", "named temp files"])
+def batch_vault(request: pytest.FixtureRequest, vault: Vault) -> Vault:
+    """The batch path both ways: O_TMPFILE copies where the file system has them, named temp files
+    elsewhere (forced here)."""
+    if request.param == "named temp files":
+        vault._anonymous = False
+    elif not vault._anonymous_temps():
+        pytest.skip("this file system makes no anonymous (O_TMPFILE) files")
+    return vault
+
+
+def test_a_batch_stores_each_source_with_its_hashes_and_dedupes(batch_vault: Vault, tmp_path: Path) -> None:
     datas = [_data(n, seed=n) for n in (0, 1, 5000, 70_000)] + [_data(5000, seed=5000)]
     sources = [_write(tmp_path / f"s{i}", d) for i, d in enumerate(datas)]
-    result = vault.store_batch(sources)
+    result = batch_vault.store_batch(sources)
     assert result.errors == [None] * 5
     for blob, data in zip(result.blobs, datas, strict=True):
         assert blob is not None
@@ -266,61 +277,71 @@ def test_a_batch_stores_each_source_with_its_hashes_and_dedupes(vault: Vault, tm
         assert blob.path.read_bytes() == data
         assert stat.S_IMODE(blob.path.stat().st_mode) == 0o444
     assert [b.existed for b in result.blobs if b] == [False, False, False, False, True]  # same content twice
-    assert vault.temp_files() == []
-    again = vault.store_batch([sources[2], b"in memory"])
+    assert batch_vault.temp_files() == []
+    again = batch_vault.store_batch([sources[2], b"in memory"])
     assert again.blobs[0] is not None
     assert again.blobs[0].existed
     assert again.blobs[1] is not None
     assert again.blobs[1].path.read_bytes() == b"in memory"
 
 
-def test_one_bad_source_in_a_batch_is_reported_and_the_others_stored(vault: Vault, tmp_path: Path) -> None:
+def test_one_bad_source_in_a_batch_is_reported_and_the_others_stored(batch_vault: Vault,
+                                                                     tmp_path: Path) -> None:
     good = _write(tmp_path / "good", b"good")
-    result = vault.store_batch([tmp_path / "missing", good, tmp_path])
+    result = batch_vault.store_batch([tmp_path / "missing", good, tmp_path])
     assert result.blobs[1] is not None
     assert result.blobs[0] is None
     assert "cannot read" in (result.errors[0] or "")
     assert result.blobs[2] is None
     assert "not a regular file" in (result.errors[2] or "")
-    assert vault.temp_files() == []
+    assert batch_vault.temp_files() == []
 
 
 def test_a_batch_whose_sync_fails_stores_nothing_and_leaves_no_temp_file(
-        vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        batch_vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(directory: Path, files: object = ()) -> None:
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(vault_mod, "sync_filesystem", broken)
     with pytest.raises(AcquisitionError, match="Input/output error"):
-        vault.store_batch([_write(tmp_path / "a", b"a"), _write(tmp_path / "b", b"b")])
-    assert _all_files(vault) == []
+        batch_vault.store_batch([_write(tmp_path / "a", b"a"), _write(tmp_path / "b", b"b")])
+    assert _all_files(batch_vault) == []
 
 
 def test_a_batch_copy_that_reads_back_differently_is_refused(
-        vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vault_mod, "sha256_on_disk", lambda path, pieces=None, **_kw: "0" * 64)
+        batch_vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vault_mod, "sha256_of_copy", lambda _copy: "0" * 64)
     with pytest.raises(CopyMismatchError, match="reads back differently"):
-        vault.store_batch([_write(tmp_path / "a", b"a")])
-    assert _all_files(vault) == []
+        batch_vault.store_batch([_write(tmp_path / "a", b"a")])
+    assert _all_files(batch_vault) == []
 
 
-def test_a_discarded_batch_leaves_nothing(vault: Vault, tmp_path: Path) -> None:
+def test_a_discarded_batch_leaves_nothing(batch_vault: Vault, tmp_path: Path) -> None:
     batch = vault_mod.StagedBatch()
-    vault.stage(batch, _write(tmp_path / "a", b"a"))
-    assert len(vault.temp_files()) == 1
-    vault.discard(batch)
-    assert _all_files(vault) == []
+    batch_vault.stage(batch, _write(tmp_path / "a", b"a"))
+    [copy] = batch.staged
+    if copy.tmp is None:  # an anonymous copy: open, and nameless
+        assert os.fstat(copy.fd).st_nlink == 0
+        assert batch_vault.temp_files() == []
+    else:
+        assert batch_vault.temp_files() == [copy.tmp]
+    batch_vault.discard(batch)
+    assert _all_files(batch_vault) == []
+    if copy.tmp is None:
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            os.fstat(copy.fd)  # closed: the file system frees it
 
 
-def test_a_blob_folder_removed_behind_the_vaults_back_is_made_again(vault: Vault, tmp_path: Path) -> None:
+def test_a_blob_folder_removed_behind_the_vaults_back_is_made_again(batch_vault: Vault,
+                                                                    tmp_path: Path) -> None:
     # The vault remembers the folders it made; one that went away must not fail the next store.
-    first = vault.store_batch([_write(tmp_path / "a", b"content")]).blobs[0]
+    first = batch_vault.store_batch([_write(tmp_path / "a", b"content")]).blobs[0]
     assert first is not None
     first.path.unlink()
     first.path.parent.rmdir()
     first.path.parent.parent.rmdir()
-    again = vault.store_batch([_write(tmp_path / "b", b"content")]).blobs[0]
+    again = batch_vault.store_batch([_write(tmp_path / "b", b"content")]).blobs[0]
     assert again is not None
     assert not again.existed
-    assert vault.verify_blob(again.sha256) == "ok"
-    assert vault.temp_files() == []
+    assert batch_vault.verify_blob(again.sha256) == "ok"
+    assert batch_vault.temp_files() == []
