@@ -82,7 +82,7 @@ from desktop.core.redaction import ROLES, role_values
 from desktop.core.statements import list_statements
 from desktop.core.tags import all_tags
 from desktop.core.verify import VerifyReport, require_intact
-from reports import bounds
+from reports import bounds, tagging
 from reports.atomic_write import write_atomic
 from reports.layout import kept
 from reports.safe_text import SANS, SANS_BOLD, Redactor, Run, plain, register_fonts
@@ -258,13 +258,25 @@ class _Canvas(Canvas):
         stamp.YMDhms = tuple(stamp.lt)[:6]
         self._doc._timeStamp = stamp  # type: ignore[attr-defined]  # not in the stubs
         self.showOutline()
+        self.tagger = tagging.Tagger()  # the structure, recorded while drawing (reports.tagging)
+
+    def showPage(self) -> None:
+        self.tagger.end_page()
+        super().showPage()
+
+    def _annotatePage(self, name: str) -> None:
+        """A link on the page: it belongs to the structure element drawing it."""
+        self.tagger.annotation(len(self._annotationrefs))  # type: ignore[attr-defined]
+        super()._annotatePage(name)  # type: ignore[misc]
 
     def save(self) -> None:
         total = self.getPageNumber() - 1
         self.beginForm("casetrail-page-total")
+        self.addLiteral("/Artifact <</Type /Pagination>> BDC")  # part of the page number: furniture
         self.setFont(SANS, 7.5)
         self.setFillColor(INK)
         self.drawString(0, 0, str(total))
+        self.addLiteral("EMC")
         self.endForm()
         super().save()
 
@@ -324,6 +336,14 @@ class _Doc(BaseDocTemplate):
         return width
 
     def _furniture(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        tagger = tagging.tagger_of(canv)
+        if tagger is None:
+            self._draw_furniture(canv)
+            return
+        with tagger.artifact(canv, "Pagination"):  # running header, footer, marking: not content
+            self._draw_furniture(canv)
+
+    def _draw_furniture(self, canv: Canvas) -> None:
         canv.saveState()
         top = PAGE_H - MARGIN + 2 * mm
         badge = self._tlp_badge(canv, PAGE_W - MARGIN, top)
@@ -430,6 +450,7 @@ def _cover(
         ],
         colWidths=[48 * mm],
         hAlign="LEFT",
+        renderCB=tagging.layout_events,
         style=TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), SANS),
@@ -631,6 +652,7 @@ def _failure_findings(ctx: Ctx, report: VerifyReport | None) -> list[Flowable]:
         rows,
         colWidths=[BODY_W],
         hAlign="LEFT",
+        renderCB=tagging.layout_events,
         style=TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), SANS),
@@ -996,7 +1018,12 @@ def render_briefing(
     )
     step("layout")
     _build(doc, story, _canvas_for(_epoch(str(last["at"])) if last else 946684800.0))
-    data = buf.getvalue()
+    step("tagging")
+    # The structure tree is written before the receipt hashes the PDF and the signature seals it.
+    tagger = tagging.tagger_of(doc.canv)
+    if tagger is None:
+        raise BriefingError("internal: the briefing was drawn without recording its structure")
+    data = tagging.apply(buf.getvalue(), tagger)
     return data, int(doc.page)
 
 

@@ -41,6 +41,7 @@ from reports.safe_text import (
     run_font,
     run_markup,
 )
+from reports.tagging import TaggedImage, draw_paragraph
 
 # A break may follow these characters (or precede an opening bracket): the joints of URLs,
 # paths, host names and query strings, where a reader expects a value to continue.
@@ -240,6 +241,10 @@ class WrapParagraph(Paragraph):
             self._units = None  # measured again only if the width changes: a long briefing holds many
         return super().wrap(availWidth, availHeight)
 
+    def drawOn(self, canv: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N803 - reportlab's API
+        """Draw as a tagged element of the document's structure (:mod:`reports.tagging`)."""
+        draw_paragraph(self, canv, lambda: Paragraph.drawOn(self, canv, x, y, _sW))  # type: ignore[call-arg]
+
     def widths(self) -> tuple[float, float, float]:
         """``(minimum, whole, natural)`` widths of this paragraph's text (see :func:`widths_of`)."""
         if self._runs is None:
@@ -394,6 +399,7 @@ class PictureBlock(Flowable):
         before: flowables above the picture; the first one's outline entry is the block's.
         image: the encoded picture (an in-memory file) and its size in pixels.
         after: flowables below it.
+        alt: the picture's alternative text (the tagged PDF's ``/Alt``: what it shows).
         max_w: the widest the picture may be.
         max_h: the tallest it may be.
         min_h: the smallest height worth printing.
@@ -408,8 +414,10 @@ class PictureBlock(Flowable):
         max_w: float,
         max_h: float,
         min_h: float,
+        alt: str,
     ) -> None:
         super().__init__()
+        self.alt = alt
         self.before, self.after = list(before), list(after)
         self.data, self.px_w, self.px_h = image
         self.max_w, self.max_h, self.min_h = max_w, max_h, min_h
@@ -447,10 +455,9 @@ class PictureBlock(Flowable):
         return [*self.before, self._picture(self._full_h(availWidth)), *self.after]
 
     def _picture(self, height: float) -> Flowable:
-        from reportlab.platypus import Image
-
         self.data.seek(0)
-        pic = Image(self.data, width=height * self.px_w / max(self.px_h, 1), height=height)
+        width = height * self.px_w / max(self.px_h, 1)
+        pic = TaggedImage(self.data, width=width, height=height, alt=self.alt)
         pic.hAlign = "LEFT"
         return pic
 

@@ -24,6 +24,7 @@ from reports.layout import keep_with_next, kept
 from reports.safe_text import SANS, Run
 from reports.sections.context import BODY_W, INK, Ctx, grid
 from reports.sections.findings import boxed
+from reports.tagging import layout_events
 
 TITLES = {
     "bluf": "Bottom line up front",
@@ -148,6 +149,7 @@ def judgments_section(
     pair = Table(
         [[grid(legend, [half * 0.62, half * 0.38]), grid(conf, [half * 0.28, half * 0.72])]],
         colWidths=[half + 6 * mm, half],
+        renderCB=layout_events,
         style=TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), SANS),

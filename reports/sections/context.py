@@ -32,6 +32,7 @@ from desktop.core.citations import Ref, split_refs
 from reports import bounds
 from reports.layout import WrapParagraph, column_widths
 from reports.safe_text import MONO, SANS, SANS_BOLD, SANS_ITALIC, Redactor, Run, plain, register_fonts
+from reports.tagging import table_events
 
 INK = colors.HexColor("#1B2333")
 ACCENT = colors.HexColor("#1F4E79")
@@ -493,6 +494,7 @@ def grid(
         repeatRows=1 if header else 0,
         hAlign="LEFT",
         splitInRow=1 if split_rows else 0,
+        renderCB=table_events,
     )
     cmds: list[tuple[Any, ...]] = [
         ("FONTNAME", (0, 0), (-1, -1), SANS),  # a plain-string cell would otherwise reference Helvetica

@@ -17,6 +17,7 @@ from desktop.core.dissemination import Recipient
 from reports.layout import kept
 from reports.safe_text import SANS, Run
 from reports.sections.context import BODY_W, INK, Ctx
+from reports.tagging import layout_events
 
 HANDLING = "Handling, distribution and contact"
 DECLARATION = "Examiner's declaration"
@@ -85,6 +86,7 @@ def declaration_section(
         colWidths=[28 * mm, 80 * mm],
         rowHeights=[16 * mm],
         hAlign="LEFT",
+        renderCB=layout_events,
         style=TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), SANS),

@@ -32,9 +32,10 @@ from desktop.core.findings import email_of
 from desktop.core.indicators import defang
 from reports.exhibit_image import Hit, draw_hits
 from reports.layout import PictureBlock, kept
-from reports.safe_text import Run
+from reports.safe_text import Run, plain
 from reports.sections.context import (
     BODY_W,
+    SHORT_HASH,
     Ctx,
     Exhibit,
     OcrHit,
@@ -257,8 +258,31 @@ def visual_exhibit(ctx: Ctx, ex: Exhibit, drawn: int) -> tuple[list[Flowable], b
         max_w=BODY_W,
         max_h=_IMAGE_MAX_H,
         min_h=_IMAGE_MIN_H,
+        alt=picture_alt(ctx, ex, what, hits, boxes),
     )
     return [block, Spacer(1, 4 * mm)], True
+
+
+def picture_alt(ctx: Ctx, ex: Exhibit, what: str, hits: Sequence[OcrHit], boxes: Sequence[Hit]) -> str:
+    """The alternative text of an exhibit's picture (the tagged PDF's ``/Alt``).
+
+    What the picture is, its hash, and what each numbered box marks, as the table below it
+    prints it (defanged, redacted values blacked out), so a reader who cannot see the picture
+    learns what a sighted reader sees on it.
+    """
+    item = ex.item
+    text = f"Exhibit {ex.number}: {what}, SHA-256 {item.sha256[:SHORT_HASH]}."
+    if not hits:
+        return plain(text + " No OCR box is drawn on it.", ctx.redact)
+    marks = []
+    for n, (h, box) in enumerate(zip(hits, boxes, strict=True), 1):
+        t, v = ctx.values.get(h.indicator_id, ("", ""))
+        marks.append(f"box {n}: {defang(v, t)} ({t}){', blacked out' if box.hidden else ''}")
+    text += (
+        f" Red numbered boxes outline the {len(hits)} OCR reading{'s' if len(hits) != 1 else ''} "
+        "of the table below: " + "; ".join(marks) + "."
+    )
+    return plain(text, ctx.redact)
 
 
 def redacted_lines(ctx: Ctx, item: Item) -> list[tuple[float, float, float, float]]:

@@ -20,6 +20,7 @@ from desktop.core.key_findings import KeyFinding
 from reports.layout import keep_with_next
 from reports.safe_text import SANS, Run
 from reports.sections.context import ACCENT, BODY_W, DRAFT_COLOUR, MUTED, RULE, Ctx, grid
+from reports.tagging import layout_events
 
 TITLE = "Key findings"
 
@@ -107,6 +108,7 @@ def boxed(flowables: list[Flowable]) -> Table:
     return Table(
         [[flowables]],
         colWidths=[BODY_W],
+        renderCB=layout_events,
         style=TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), SANS),

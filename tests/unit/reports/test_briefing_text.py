@@ -11,12 +11,15 @@ the layout put its visible mark.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pdf_structure
+import pikepdf
 import pypdfium2 as pdfium
 import pytest
 from briefing_case import ASN_NAME, LANTERN_SET, add_intel, build_case
@@ -213,3 +216,102 @@ def test_no_heading_is_left_at_the_foot_of_a_page(printed: tuple[bytes, set[str]
     finally:
         pdf.close()
     assert not orphans, orphans
+
+
+# -- the tagged PDF (reports.tagging) ---------------------------------------------------------
+
+
+def test_the_briefing_is_a_tagged_pdf(printed: tuple[bytes, set[str], Case]) -> None:
+    data, _tokens, _case = printed
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert pdf.Root.MarkInfo.Marked is True
+        assert str(pdf.Root.Lang) == "en"
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle is True
+        assert all("/StructParents" in page.obj for page in pdf.pages)
+    document, _owners = pdf_structure.structure(data)
+    assert document.role == "Document"
+    roles = {e.role for e in document.walk()}
+    assert {"Sect", "H1", "H2", "P", "Table", "TR", "TH", "TD", "Figure", "Link"} <= roles, roles
+
+
+def test_every_text_operator_is_tagged_content_or_an_artifact(printed: tuple[bytes, set[str], Case]) -> None:
+    data, _tokens, _case = printed
+    _document, owners = pdf_structure.structure(data)
+    shown = pdf_structure.operators(data)
+    assert sum(s.operator in pdf_structure.TEXT_OPERATORS for s in shown) > 500  # else this proves nothing
+    loose = []
+    for s in shown:
+        if s.operator not in pdf_structure.TEXT_OPERATORS:
+            continue
+        tags = [m for m in s.marks if m[0] == "Artifact" or (m[1] is not None and (s.page, m[1]) in owners)]
+        if not tags:
+            loose.append(f"page {s.page + 1}: {s.operator} inside {s.marks or 'nothing'}")
+        # A marked-content sequence never nests inside another one with an MCID.
+        assert sum(m[1] is not None for m in s.marks) <= 1, s
+    assert not loose, loose[:10]
+    # Every MCID of the parent tree is content of exactly one element of the tree, in page order.
+    document, owners = pdf_structure.structure(data)
+    seen = list(document.contents())
+    assert sorted(seen) == sorted(owners)
+    assert len(set(seen)) == len(seen)
+    for page in {p for p, _ in seen}:
+        assert [m for p, m in seen if p == page] == sorted(m for p, m in seen if p == page), page
+
+
+def test_the_structure_reads_the_text_of_every_page_in_order(printed: tuple[bytes, set[str], Case]) -> None:
+    data, _tokens, _case = printed
+    document, _owners = pdf_structure.structure(data)
+    by_mcid, furniture = pdf_structure.marked_text(data)
+    in_tree = "".join(by_mcid.get(c, "") for c in document.contents())
+    on_pages = "".join(by_mcid[k] for k in sorted(by_mcid))
+    assert len(on_pages) > 20_000
+    assert "".join(in_tree.split()) == "".join(on_pages.split())
+    # What is not content is the page furniture only: header, footer, page number, marking.
+    for n, text in enumerate(furniture, 1):
+        rest = text.replace("TLP:AMBER", "").replace(TOOL_LINE, "").replace(f"Page {n} of ", "")
+        assert "case " in rest, (n, text)
+        assert len(rest.split()) <= 12, (n, text)
+
+
+def test_headings_match_the_outline(printed: tuple[bytes, set[str], Case]) -> None:
+    data, _tokens, _case = printed
+    document, _owners = pdf_structure.structure(data)
+    by_mcid, _furniture = pdf_structure.marked_text(data)
+    sections = []
+    for e in document.walk():
+        if e.role != "Sect":
+            continue
+        heading = next(k for k in e.kids if isinstance(k, pdf_structure.Element))
+        level = sum(1 for a in document.walk() if a.role == "Sect" and e in a.walk()) - 1
+        assert heading.role == f"H{level + 1}", (e.title, heading.role)
+        # Lines are separate text objects (the space where a line breaks is not drawn).
+        text = "".join("".join(by_mcid[c] for c in heading.contents()).split())
+        assert text == "".join(str(e.title).split()), (text, e.title)
+        sections.append((" ".join(str(e.title).split()), level))
+    expected = [(" ".join(t.split()), lv) for t, lv in pdf_structure.outline(data)]
+    assert sections == expected
+
+
+def test_every_picture_is_a_figure_with_alternative_text(printed: tuple[bytes, set[str], Case]) -> None:
+    data, _tokens, _case = printed
+    document, owners = pdf_structure.structure(data)
+    pictures = [s for s in pdf_structure.operators(data) if s.operator == "Do /Image"]
+    assert pictures
+    for s in pictures:
+        assert any(m[1] is not None and owners.get((s.page, m[1])) == "Figure" for m in s.marks), s
+    figures = [e for e in document.walk() if e.role == "Figure"]
+    assert len(figures) == len(pictures)
+    for f in figures:
+        assert f.alt, f
+        assert f.alt.startswith("Exhibit "), f.alt
+        assert "SHA-256" in f.alt, f.alt
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils is not installed")
+def test_poppler_says_tagged(printed: tuple[bytes, set[str], Case], tmp_path: Path) -> None:
+    # (`pdfinfo -struct-text` prints the whole tree with its text, but takes seconds: see docs/briefing.md.)
+    data, _tokens, _case = printed
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(data)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Tagged:\s+yes$", info, re.M), info

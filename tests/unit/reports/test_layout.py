@@ -141,6 +141,7 @@ def test_a_picture_shrinks_to_stay_with_its_table(style: ParagraphStyle) -> None
         max_w=170 * mm,
         max_h=84 * mm,
         min_h=40 * mm,
+        alt="a dark test picture",
     )
     pages = _text(_pdf([Spacer(1, 120 * mm), block]))
     assert len(pages) == 1
@@ -153,6 +154,7 @@ def test_a_picture_shrinks_to_stay_with_its_table(style: ParagraphStyle) -> None
         max_w=170 * mm,
         max_h=84 * mm,
         min_h=40 * mm,
+        alt="a dark test picture",
     )
     pages = _text(_pdf([Spacer(1, 215 * mm), big]))
     assert "Exhibit 2" not in pages[0]

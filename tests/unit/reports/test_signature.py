@@ -74,9 +74,15 @@ def at_home(sealed: Sealed, monkeypatch: pytest.MonkeyPatch) -> Sealed:
 
 
 def _alter_one_character(data: bytes) -> bytes:
-    """Change one character of the briefing's first revision (inside a signed byte range)."""
-    i = data.index(b"/Producer (")
-    return data[:i + 11] + bytes([data[i + 11] ^ 0x20]) + data[i + 12:]
+    """Change one character of the briefing's first revision (inside a signed byte range).
+
+    Revision 1 keeps its dictionaries in compressed object streams (the tagged PDF's structure
+    tree is large); a stream's own dictionary is plain text: ``/Subtype /Image`` becomes
+    ``/Subtype /image``.
+    """
+    i = data.index(b"/Subtype /Image") + len(b"/Subtype /")
+    assert i < data.index(b"%%EOF"), "the picture is in revision 1"
+    return data[:i] + bytes([data[i] ^ 0x20]) + data[i + 1:]
 
 
 def _against(case: Case, pdf: Path) -> list[str]:
@@ -281,3 +287,16 @@ def test_pyhanko_cli_validates_it(at_home: Sealed) -> None:
 def test_the_signed_briefing_is_a_valid_pdf(sealed: Sealed) -> None:
     proc = subprocess.run(["qpdf", "--check", str(sealed.pdf)], capture_output=True, text=True)
     assert proc.returncode in (0, 3), proc.stdout + proc.stderr  # 3: warnings only
+
+
+def test_the_signed_briefing_is_still_a_tagged_pdf(sealed: Sealed) -> None:
+    """Signing (an incremental update of the catalog) keeps the structure tree written before it."""
+    import pikepdf
+
+    with pikepdf.open(sealed.pdf) as pdf:
+        assert pdf.Root.MarkInfo.Marked is True
+        assert pdf.Root.StructTreeRoot.K.S == "/Document"
+        assert "/AcroForm" in pdf.Root  # the signature's field: the catalog read is revision 2's
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", str(sealed.pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Tagged:\s+yes$", info, re.M), info
