@@ -5,7 +5,10 @@ The briefing shows where on the screen each indicator was read: a box around the
 number that the exhibit's table explains. One OCR line often holds several indicators (a shell
 line with three file names): they share the engine's one box, drawn once, with one label that
 names all their numbers — the box is what the OCR engine reported, never a guess at where a
-word sits inside it. Labels are placed where they are inside the picture, clear of the other
+word sits inside it. The engine's boxes are taller than the text (they overlap the lines above
+and below on a terminal screen), so a drawn box is fitted to its own line: where a neighbouring
+OCR line overlaps it, that edge goes into the gap between the two lines, and no outline crosses
+the text of another line. Labels are placed where they are inside the picture, clear of the other
 labels and of the text in the other boxes (above the box, else below, else beside it, else
 inside), in a size that prints legibly whatever the picture's resolution.
 
@@ -19,6 +22,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from desktop.resources import resource_path
@@ -27,6 +31,7 @@ BOX_RGB = (220, 20, 60)
 LABEL_TEXT_RGB = (255, 255, 255)
 LABEL_PT = 7.0  # printed size of a label's digits
 LINE_PT = 1.1  # printed width of a box's outline
+_INK = 48  # grey levels from the background that count as text when looking for the gap between lines
 _SAME_BOX = 0.85  # boxes overlapping this much (intersection over the smaller) are one OCR line
 
 
@@ -114,6 +119,54 @@ def group_hits(hits: Sequence[Hit]) -> list[tuple[tuple[float, float, float, flo
     return [(r, tuple(n), x) for r, n, x in zip(rects, numbers, hidden, strict=True)]
 
 
+def fitted(
+    rect: tuple[float, float, float, float],
+    lines: Sequence[tuple[float, float, float, float]],
+    pad: float,
+    grey: np.ndarray | None = None,
+) -> tuple[float, float, float, float]:
+    """The outline of an OCR box (``x0, y0, x1, y1``), fitted to its own line of text.
+
+    ``pad`` is added around the box, except where another OCR line (``lines``, also
+    ``x0, y0, x1, y1``) above or below overlaps it: that edge goes into the gap between the two
+    lines — the row between their centres with the least ink (on ``grey``, the picture in
+    grey levels; midway between the centres without it) — so the outline runs between the
+    lines instead of across one. A line whose centre is close to the box's own (the box's own
+    line, a word of it) is no neighbour.
+    """
+    x0, y0, x1, y1 = rect
+    centre = (y0 + y1) / 2
+    top, bottom = y0 - pad, y1 + pad
+    for lx0, ly0, lx1, ly1 in lines:
+        span = (max(x0, lx0), min(x1, lx1))
+        if span[1] - span[0] <= 0:
+            continue  # beside the box, not above or below it
+        other = (ly0 + ly1) / 2
+        if abs(other - centre) < 0.25 * max(y1 - y0, 1.0):
+            continue
+        if other < centre and ly1 > top:
+            top = max(top, _gap(grey, span, other, centre))
+        elif other > centre and ly0 < bottom:
+            bottom = min(bottom, _gap(grey, span, centre, other))
+    return x0 - pad, top, x1 + pad, bottom
+
+
+def _gap(grey: np.ndarray | None, span: tuple[float, float], upper: float, lower: float) -> float:
+    """The row between two line centres where the lines part: least ink, nearest the middle."""
+    middle = (upper + lower) / 2
+    if grey is None:
+        return middle
+    r0, r1 = max(0, round(upper)), min(grey.shape[0], round(lower) + 1)
+    c0, c1 = max(0, int(span[0])), min(grey.shape[1], int(span[1]) + 1)
+    if r1 - r0 < 2 or c1 - c0 < 2:
+        return middle
+    region = grey[r0:r1, c0:c1]
+    ink = (np.abs(region - np.median(region)) > _INK).sum(axis=1)
+    least = ink.min()
+    rows = [r0 + k for k, v in enumerate(ink) if v <= least]
+    return float(min(rows, key=lambda r: (abs(r - middle), r)))
+
+
 def draw_hits(
     im: Image.Image,
     hits: Sequence[Hit],
@@ -127,8 +180,8 @@ def draw_hits(
         im: an RGB image.
         hits: the OCR hits, numbered as in the exhibit's table.
         print_width_pt: how wide the image will be printed, in points: sets the label size.
-        obstacles: other text on the picture (every OCR line, ``x, y, w, h``) that a label
-            should rather not cover.
+        obstacles: the text on the picture (every OCR line, ``x, y, w, h``): the boxes are
+            fitted between these lines (:func:`fitted`) and the labels kept off them.
     """
     draw = ImageDraw.Draw(im)
     px_per_pt = im.width / max(print_width_pt, 1.0)
@@ -137,16 +190,21 @@ def draw_hits(
     font = _font(size)
     pad = line * 2
     groups = group_hits(hits)
-    rects = [
-        (max(0.0, r[0] - pad), max(0.0, r[1] - pad), min(im.width, r[2] + pad), min(im.height, r[3] + pad))
-        for r, _, _ in groups
-    ]
+    lines = [(x, y, x + w, y + h) for x, y, w, h in obstacles] + [r for r, _, _ in groups]
+    grey = np.asarray(im.convert("L"), dtype=np.int16)  # before anything is drawn on it
+    rects = []
+    for r, _, _ in groups:
+        # The stroke is drawn inside the rectangle: centre it on the gap between the lines.
+        x0, y0, x1, y1 = fitted(r, lines, pad, grey)
+        y0, y1 = y0 - (line - 1) / 2, y1 + (line - 1) / 2
+        rects.append((max(0.0, x0), max(0.0, y0), min(im.width, x1), min(im.height, y1)))
     for (r, _numbers, hidden), rect in zip(groups, rects, strict=True):
         if hidden:
             draw.rectangle(r, fill=(0, 0, 0))
         draw.rectangle(rect, outline=BOX_RGB, width=line)
     placed_labels: list[tuple[float, float, float, float]] = []
-    texts = [(x, y, x + w, y + h) for x, y, w, h in obstacles]
+    # The text of a line is where its fitted box is, not the engine's taller box.
+    texts = [fitted(t, lines, 0, grey) for t in ((x, y, x + w, y + h) for x, y, w, h in obstacles)]
     out: list[Placed] = []
     for g, ((_r, numbers, hidden), rect) in enumerate(zip(groups, rects, strict=True)):
         text = label_text(numbers)

@@ -185,6 +185,41 @@ def test_labels_stay_inside_the_picture_and_clear_of_each_other() -> None:
             assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1]), (a, b)
 
 
+def test_boxes_fit_their_line_and_cross_no_other_text() -> None:
+    """OCR boxes taller than the line (as on a terminal) are drawn between the lines (Exhibit 9)."""
+    from PIL import ImageDraw, ImageFont
+
+    from desktop.resources import resource_path
+
+    im = Image.new("RGB", (700, 140), (24, 24, 27))
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.truetype(str(resource_path("fonts", "DejaVuSansMono.ttf")), 15)
+    texts = ["root@relay:~# ip -4 addr show eth0", "inet 185.141.63.120/24 brd 185.141.63.255",
+             "root@relay:~# tail -n 3 /var/log/mail.log", "Mar 11 09:13:58 relay postfix/smtp[4411]"]
+    ink = []  # the rows each line's glyphs cover
+    for n, text in enumerate(texts):
+        x, y = 10, 12 + 22 * n
+        draw.text((x, y), text, font=font, fill=(230, 230, 230))
+        left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+        ink.append((left, top, right, bottom))
+    # The engine's boxes: 9 px taller than the glyphs above and below, so they overlap neighbours.
+    ocr = [(x0 - 3, y0 - 9, x1 - x0 + 6, y1 - y0 + 18) for x0, y0, x1, y1 in ink]
+    hits = [Hit(*ocr[1], 1), Hit(*ocr[2], 2), Hit(*ocr[2], 3)]
+    placed = draw_hits(im, hits, print_width_pt=480, obstacles=ocr)
+    for p, own in zip(placed, (1, 2), strict=True):
+        _x0, y0, _x1, y1 = p.box
+        assert y0 < ink[own][1], p  # the box holds its own line's glyphs
+        assert y1 > ink[own][3], p
+        for k, (_l, top, _r, bottom) in enumerate(ink):
+            if k != own:  # and no edge of it runs through another line's glyphs
+                assert not top <= y0 <= bottom, (p, k)
+                assert not top <= y1 <= bottom, (p, k)
+        lx0, ly0, lx1, ly1 = p.label
+        for k, (left, top, right, bottom) in enumerate(ink):  # every label beside the text, not on it
+            assert min(lx1, right) <= max(lx0, left) or min(ly1, bottom) <= max(ly0, top), (p, k)
+    assert [p.numbers for p in placed] == [(1,), (2, 3)]
+
+
 def test_label_text_and_grouping() -> None:
     assert label_text([2, 3, 4, 6]) == "2\u20134, 6"
     assert label_text([1, 2]) == "1, 2"
