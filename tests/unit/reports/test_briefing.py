@@ -137,6 +137,14 @@ def test_redaction_replaces_the_value_everywhere(rich_case: Case) -> None:
                  "billing[@]paper"):
         assert gone not in flat
     assert "redacted" in flat
+    # Nor in the structure tree: section titles and the pictures' alternative text.
+    import pdf_structure
+
+    document, _owners = pdf_structure.structure(data)
+    said = " ".join(f"{e.title or ''} {e.alt or ''}" for e in document.walk()).lower()
+    assert "exhibit" in said
+    for gone in ("login-portal", "billing@paper", "billing[@]paper"):
+        assert gone not in said
 
 
 def test_a_redacted_value_still_on_screen_in_a_later_frame_is_blacked_out(rich_case: Case) -> None:
