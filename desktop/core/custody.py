@@ -139,10 +139,62 @@ def append(
     Returns:
         The entry as stored, including ``seq`` and ``entry_hash``.
     """
-    if action not in ACTIONS:
-        raise ValueError(f"unknown custody action {action!r}")
     head = conn.execute("SELECT seq, entry_hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    entry = _entry(seq, prev, action=action, examiner=examiner, result=result, item_id=item_id,
+                   source=source, reason=reason, sha256=sha256, hash_before=hash_before,
+                   hash_after=hash_after, detail=detail, state=state, at=at)
+    cols = ", ".join(entry)
+    marks = ", ".join("?" for _ in entry)
+    conn.execute(f"INSERT INTO custody ({cols}) VALUES ({marks})", tuple(entry.values()))  # noqa: S608 - column names are ours
+    return entry
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One entry of :func:`append_many`: the arguments :func:`append` takes, as data."""
+
+    action: str
+    examiner: str
+    result: str = "n/a"
+    item_id: int | None = None
+    source: str | None = None
+    sha256: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def append_many(conn: sqlite3.Connection, pending: list[Pending]) -> list[dict[str, Any]]:
+    """Append several entries in order, each chained to the one before: one read of the head.
+
+    The same entries as as many :func:`append` calls would write (the recording of a batch of
+    analyses appends dozens at a time; reading the chain's head and inserting one by one was a
+    measurable share of it). The caller owns the transaction, as for :func:`append`.
+    """
+    if not pending:
+        return []
+    head = conn.execute("SELECT seq, entry_hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    out: list[dict[str, Any]] = []
+    for p in pending:
+        entry = _entry(seq, prev, action=p.action, examiner=p.examiner, result=p.result, item_id=p.item_id,
+                       source=p.source, reason=None, sha256=p.sha256, hash_before=None, hash_after=None,
+                       detail=p.detail, state=None, at=None)
+        out.append(entry)
+        seq, prev = seq + 1, entry["entry_hash"]
+    cols = ", ".join(out[0])
+    marks = ", ".join("?" for _ in out[0])
+    conn.executemany(f"INSERT INTO custody ({cols}) VALUES ({marks})",  # noqa: S608 - column names are ours
+                     [tuple(e.values()) for e in out])
+    return out
+
+
+def _entry(seq: int, prev: str, *, action: str, examiner: str, result: str, item_id: int | None,
+           source: str | None, reason: str | None, sha256: str | None, hash_before: str | None,
+           hash_after: str | None, detail: dict[str, Any] | None, state: list[dict[str, Any]] | None,
+           at: str | None) -> dict[str, Any]:
+    """The entry numbered ``seq`` after the entry hashed ``prev``, with its own hash."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown custody action {action!r}")
     entry: dict[str, Any] = {
         "seq": seq,
         "at": at or utc_now(),
@@ -163,9 +215,6 @@ def append(
         "prev_hash": prev,
     }
     entry["entry_hash"] = entry_hash(entry)
-    cols = ", ".join(entry)
-    marks = ", ".join("?" for _ in entry)
-    conn.execute(f"INSERT INTO custody ({cols}) VALUES ({marks})", tuple(entry.values()))  # noqa: S608 - column names are ours
     return entry
 
 

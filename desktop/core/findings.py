@@ -38,16 +38,66 @@ def mark_analysed(conn: sqlite3.Connection, *, examiner: str, item_id: int, sha2
     Returns:
         The custody entry.
     """
-    conn.execute("UPDATE items SET status = 'analysed', kind = ?, same_as = NULL WHERE id = ?",
-                 (kind, item_id))
-    if magic:  # libmagic's description, read by the analysis child (issue 13)
-        conn.execute("UPDATE items SET magic = ? WHERE id = ?", (magic, item_id))
-    digest = state.findings_digests(conn, [item_id])[item_id]
-    stored_magic = conn.execute("SELECT magic FROM items WHERE id = ?", (item_id,)).fetchone()[0]
-    return custody.append(conn, action="analysed", examiner=examiner, item_id=item_id, sha256=sha256,
-                          result="analysed",
-                          detail={**(detail or {}), "kind": kind, "findings_sha256": digest,
-                                  "magic": stored_magic})
+    return mark_analysed_many(conn, examiner=examiner,
+                              items=[Analysed(item_id, sha256, kind, detail or {}, magic)])[0]
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """One item whose findings are written, to be marked analysed (:func:`mark_analysed_many`).
+
+    Attributes:
+        item_id: the item.
+        sha256: its content hash (recorded in the entry).
+        kind: the kind the analysis found.
+        detail: facts for its custody entry (summary, occurrence count, derived items …).
+        magic: libmagic's description when the analysis read it (stored and recorded).
+    """
+
+    item_id: int
+    sha256: str
+    kind: str
+    detail: dict[str, Any]
+    magic: str | None = None
+
+
+_IN_CHUNK = 500  # item ids per ``IN (...)`` list
+
+
+def mark_analysed_many(conn: sqlite3.Connection, *, examiner: str,
+                       items: list[Analysed]) -> list[dict[str, Any]]:
+    """Set many items analysed, each with its own ``analysed`` entry binding its findings hash.
+
+    The entries are exactly those :func:`mark_analysed` would write one item at a time (each binds
+    the digest ``verify`` recomputes from the tables), in the order given; the statements are
+    shared: one status update for all, one read of the findings of all the items
+    (:func:`desktop.core.state.findings_digests`), one insert of all the entries. Measured on a
+    folder of e-mails: about five statements per item were a tenth of the writer's time.
+    Call it after all their findings are written, in the same transaction.
+
+    Returns:
+        The custody entries, in the order of ``items``.
+    """
+    if not items:
+        return []
+    conn.executemany("UPDATE items SET status = 'analysed', kind = ?, same_as = NULL WHERE id = ?",
+                     [(a.kind, a.item_id) for a in items])
+    # libmagic's description, read by the analysis child (issue 13)
+    conn.executemany("UPDATE items SET magic = ? WHERE id = ?",
+                     [(a.magic, a.item_id) for a in items if a.magic])
+    ids = [a.item_id for a in items]
+    digests = state.findings_digests(conn, ids)
+    stored_magic: dict[int, Any] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start:start + _IN_CHUNK]
+        stored_magic.update((int(i), m) for i, m in conn.execute(
+            f"SELECT id, magic FROM items WHERE id IN ({', '.join('?' * len(chunk))})", chunk))  # noqa: S608
+    return custody.append_many(conn, [
+        custody.Pending(action="analysed", examiner=examiner, item_id=a.item_id, sha256=a.sha256,
+                        result="analysed",
+                        detail={**a.detail, "kind": a.kind, "findings_sha256": digests[a.item_id],
+                                "magic": stored_magic.get(a.item_id)})
+        for a in items])
 
 
 def clear_item(conn: sqlite3.Connection, item_id: int) -> None:
@@ -230,20 +280,66 @@ def record_occurrences(conn: sqlite3.Connection, item_id: int, occurrences: Iter
     They are written :data:`limits.SPOOL_BATCH` at a time, so an item with very many occurrences
     (read back from an analysis spool) costs the writer one batch of memory, not all of them.
     """
-    stored = 0
-    it = iter(occurrences)
-    while batch := list(islice(it, limits.SPOOL_BATCH)):
-        stored += _record_occurrence_batch(conn, item_id, batch)
-    return stored
+    writer = OccurrenceWriter(conn)
+    count = writer.add(item_id, occurrences)
+    writer.flush()
+    return count
+
+
+class OccurrenceWriter:
+    """Occurrences of many items, written together: one look-up of their indicators, one insert.
+
+    The writer of a batch of analyses adds each item's occurrences and flushes once: the
+    indicators the messages of a batch share are looked up and checked against the warninglists
+    once, and every occurrence row goes in one ``executemany`` (one item at a time, the three
+    statements per item of :func:`indicator_ids` were a fifth of the writer's time on e-mail).
+    At most :data:`limits.SPOOL_BATCH` occurrences are held. OCR readings are written as soon as
+    they are added, after what is held: their confusable-twin check must see every occurrence
+    recorded before them.
+
+    Args:
+        conn: the writer's connection, inside its transaction.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._held: list[tuple[int, dict[str, Any]]] = []
+
+    def add(self, item_id: int, occurrences: Iterable[dict[str, Any]]) -> int:
+        """Hold (or write) an item's occurrences; return how many there were."""
+        count = 0
+        it = iter(occurrences)
+        while batch := list(islice(it, limits.SPOOL_BATCH)):
+            count += len(batch)
+            if any(o["source"] == "ocr" for o in batch):
+                self.flush()
+                _record_occurrence_batch(self._conn, item_id, batch)
+                continue
+            self._held += [(item_id, o) for o in batch]
+            if len(self._held) >= limits.SPOOL_BATCH:
+                self.flush()
+        return count
+
+    def flush(self) -> None:
+        """Write every occurrence held."""
+        held, self._held = self._held, []
+        if held:
+            _write_occurrences(self._conn, held)
 
 
 def _record_occurrence_batch(conn: sqlite3.Connection, item_id: int, occs: list[dict[str, Any]]) -> int:
     ocr = [o for o in occs if o["source"] == "ocr"]
     if ocr:
         _check_confusable_twins(conn, item_id, ocr)
-    ids = indicator_ids(conn, [(o["type"], o["value"]) for o in occs])
+    _write_occurrences(conn, [(item_id, o) for o in occs])
+    return len(occs)
+
+
+def _write_occurrences(conn: sqlite3.Connection, occs: list[tuple[int, dict[str, Any]]]) -> None:
+    """Insert occurrences of one or many items (``(item id, occurrence)``), indicators looked up once."""
+    ids = indicator_ids(conn, [(o["type"], o["value"]) for _i, o in occs])
     rows = []
-    for occ in occs:
+    for item_id, occ in occs:
         base = SOURCE_CONFIDENCE.get(occ["source"], 0.5)
         conf = occ.get("confidence")
         bbox = json.dumps(occ["bbox"]) if occ.get("bbox") else None
@@ -266,7 +362,6 @@ def _record_occurrence_batch(conn: sqlite3.Connection, item_id: int, occs: list[
         "INSERT INTO occurrences (indicator_id, item_id, source, where_, raw, offset, time_s, bbox, "
         "confidence, frame_item_id, status, frames_agree, reads, ocr_detail, enhanced_item_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return len(rows)
 
 
 OCR_STATUSES = ("certain", "uncertain", "enhanced")

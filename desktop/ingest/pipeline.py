@@ -459,13 +459,18 @@ def _apply_batch(case: Case, finished: list[_Done],
     """Record a round of finished analyses, and the items that share them, in one transaction.
 
     The parts were acquired already (evidence is recorded the moment it is durable); here every
-    item's findings, status and custody entry share one commit.
+    item's findings, status and custody entry share one commit. The statements are shared too:
+    the occurrences of all the items are written together (:class:`findings.OccurrenceWriter`),
+    then all are marked analysed at once (:func:`findings.mark_analysed_many`: one read of
+    their findings for the digests each entry binds, one insert of the entries).
 
     Returns:
         Each sharing item with the status it was given.
     """
     outcome: list[tuple[Item, str]] = []
     with case.transaction() as conn:
+        occurrences = findings.OccurrenceWriter(conn)
+        analysed: list[findings.Analysed] = []
         for entry in finished:
             item, result = entry.item, entry.result
             if isinstance(result, str):
@@ -479,11 +484,14 @@ def _apply_batch(case: Case, finished: list[_Done],
                 custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                                sha256=item.sha256, result=status, detail={"reason": result, "magic": magic})
             else:
-                _record_findings(conn, case, item, result, entry.part_items, entry.outdir)
+                analysed.append(_record_findings(conn, case, item, result, entry.part_items, entry.outdir,
+                                                 occurrences))
                 # Items that shared an earlier analysis of this content share the new one.
                 sharing = {dup.id for dup, _o, _k in shares}
                 shares += [(earlier, item.id, "") for earlier in _sharing_items(case, conn, item.id)
                            if earlier.id not in sharing]
+        occurrences.flush()
+        findings.mark_analysed_many(conn, examiner=case.examiner, items=analysed)
         for item, owner_id, _known in shares:
             outcome.append((item, _record_share(conn, case, item, owner_id)))
     return outcome
@@ -546,7 +554,9 @@ def _part_occurrences(result: dict[str, Any], part_items: list[Item],
 
 
 def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: dict[str, Any],
-                     part_items: list[Item], outdir: Path) -> None:
+                     part_items: list[Item], outdir: Path,
+                     occurrences: findings.OccurrenceWriter) -> findings.Analysed:
+    """Write an item's findings (its occurrences may be held by ``occurrences``); say how to mark it."""
     kind = result.get("kind") or item.kind
     if item.status != "acquired":  # analysed before: replace its findings (skipped otherwise:
         findings.clear_item(conn, item.id)  # the full-text delete scans the whole index)
@@ -560,8 +570,8 @@ def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: d
     for texts in spool.records(result, "texts", outdir):
         for text in texts:  # one full-text row per piece: the index is fed incrementally
             findings.record_text(conn, item.id, text["part"], text["text"])
-    count = findings.record_occurrences(conn, item.id, _part_occurrences(result, part_items, outdir))
-    findings.mark_analysed(conn, examiner=case.examiner, item_id=item.id, sha256=item.sha256, kind=kind,
-                           magic=str(result["magic"]) if result.get("magic") and not item.magic else None,
-                           detail={**(result.get("detail") or {}), "summary": result.get("summary", ""),
-                                   "occurrences": count, "derived_items": [d.id for d in part_items]})
+    count = occurrences.add(item.id, _part_occurrences(result, part_items, outdir))
+    return findings.Analysed(item.id, item.sha256, kind,
+                             {**(result.get("detail") or {}), "summary": result.get("summary", ""),
+                              "occurrences": count, "derived_items": [d.id for d in part_items]},
+                             str(result["magic"]) if result.get("magic") and not item.magic else None)

@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Recording analyses a batch at a time writes what recording them one by one writes.
+
+The pipeline marks a batch of items analysed with one statement of each kind
+(``findings.mark_analysed_many``, ``custody.append_many``) and writes their occurrences together
+(``findings.OccurrenceWriter``); verify replays the result like any other case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop.core import custody, findings, state
+from desktop.core.acquire import import_paths
+from desktop.core.case import Case
+from desktop.core.progress import run_to_end
+from desktop.core.verify import verify_case
+
+
+def _items(case: Case, n: int) -> list[int]:
+    """``n`` acquired (not analysed) text files, through the ordinary acquisition."""
+    folder = case.path.parent / "evidence"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for i in range(n):
+        paths.append(folder / f"note{i}.txt")
+        paths[-1].write_text(f"note {i}\n")
+    report = run_to_end(import_paths(case, paths))
+    return [a.item.id for a in report.acquired]
+
+
+def _sha(case: Case, item_id: int) -> str:
+    item = case.item(item_id)
+    assert item is not None
+    return item.sha256
+
+
+def _occ(value: str, source: str = "body", **extra: Any) -> dict[str, Any]:
+    return {"type": "domain", "value": value, "source": source, "where": "body", **extra}
+
+
+def test_append_many_chains_like_append(case: Case) -> None:
+    with case.transaction() as conn:
+        first = custody.append(conn, action="note", examiner="A", result="one")
+        many = custody.append_many(conn, [custody.Pending("note", "A", f"r{i}", detail={"i": i})
+                                          for i in range(3)])
+        last = custody.append(conn, action="note", examiner="A", result="after")
+    assert [e["seq"] for e in many] == [first["seq"] + 1, first["seq"] + 2, first["seq"] + 3]
+    assert many[0]["prev_hash"] == first["entry_hash"]
+    assert last["prev_hash"] == many[-1]["entry_hash"]
+    assert custody.verify_chain(case.db.conn).ok
+    assert custody.append_many(case.db.conn, []) == []
+
+
+def test_a_batch_binds_each_items_own_findings(case: Case) -> None:
+    ids = _items(case, 3)
+    with case.transaction() as conn:
+        writer = findings.OccurrenceWriter(conn)
+        counts = [writer.add(ids[0], [_occ("evil.example"), _occ("shared.example")]),
+                  writer.add(ids[1], [_occ("shared.example"), _occ("other.example", "header")]),
+                  writer.add(ids[2], [])]
+        writer.flush()
+        entries = findings.mark_analysed_many(conn, examiner="A. Examiner", items=[
+            findings.Analysed(i, _sha(case, i), "text", {"occurrences": n}, "ASCII text")
+            for i, n in zip(ids, counts, strict=True)])
+        digests = state.findings_digests(conn, ids)
+    assert counts == [2, 2, 0]
+    assert [e["item_id"] for e in entries] == ids
+    for entry, item_id in zip(entries, ids, strict=True):
+        detail = custody.entries(case.db.conn, item_id)[-1]["detail"]
+        assert detail["findings_sha256"] == digests[item_id]
+        assert detail["magic"] == "ASCII text"
+        assert detail["kind"] == "text"
+        assert entry["result"] == "analysed"
+    assert digests[ids[2]] == state.EMPTY_FINDINGS
+    assert {i.status for i in case.items()} == {"analysed"}
+    # The shared indicator is one indicator occurring in two items.
+    shared = case.db.execute("SELECT n_items, n_occurrences FROM indicators WHERE value = 'shared.example'"
+                             ).fetchone()
+    assert tuple(shared) == (2, 2)
+    assert not state.replay(case.db.conn).problems
+    assert run_to_end(verify_case(case)).ok
+
+
+def test_a_finding_changed_after_a_batch_is_named(case: Case) -> None:
+    ids = _items(case, 2)
+    with case.transaction() as conn:
+        writer = findings.OccurrenceWriter(conn)
+        for i in ids:
+            writer.add(i, [_occ(f"d{i}.example")])
+        writer.flush()
+        findings.mark_analysed_many(conn, examiner="A", items=[findings.Analysed(i, _sha(case, i), "text", {})
+                                                               for i in ids])
+    case.db.conn.execute("UPDATE occurrences SET where_ = 'elsewhere' WHERE item_id = ?", (ids[1],))
+    problems = state.replay(case.db.conn).problems
+    assert problems == [f"item {ids[1]}: its analysis findings were changed after they were recorded "
+                        "(the SHA-256 of its findings differs from custody)"]
+
+
+def test_ocr_readings_see_what_the_batch_holds(case: Case) -> None:
+    """An OCR misread of a value another item of the same batch holds is uncertain."""
+    ids = _items(case, 2)
+    with case.transaction() as conn:
+        writer = findings.OccurrenceWriter(conn)
+        writer.add(ids[0], [_occ("fl-voter.org", "header")])
+        writer.add(ids[1], [_occ("f1-voter.org", "ocr", status="certain", confidence=0.9)])
+        writer.flush()
+    row = case.db.execute("SELECT o.status, o.where_ FROM occurrences o JOIN indicators i ON i.id = "
+                          "o.indicator_id WHERE i.value = 'f1-voter.org'").fetchone()
+    assert row[0] == "uncertain"
+    assert "confusable with fl-voter.org" in row[1]
+
+
+def test_the_writer_holds_a_bounded_number(case: Case, monkeypatch: Any) -> None:
+    monkeypatch.setattr(findings.limits, "SPOOL_BATCH", 3)
+    ids = _items(case, 1)
+    written: list[int] = []
+    real = findings._write_occurrences
+    monkeypatch.setattr(findings, "_write_occurrences",
+                        lambda conn, occs: (written.append(len(occs)), real(conn, occs))[1])
+    with case.transaction() as conn:
+        writer = findings.OccurrenceWriter(conn)
+        assert writer.add(ids[0], (_occ(f"d{k}.example") for k in range(7))) == 7
+        writer.flush()
+    assert max(written) <= 3
+    assert sum(written) == 7
