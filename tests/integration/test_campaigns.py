@@ -79,6 +79,15 @@ def test_generated_campaigns_are_found_among_real_background_mail(
         assert recorded[-1]["detail"]["fingerprint"] == campaigns.fingerprint(found)
 
 
+def test_the_shortcuts_of_body_linking_change_no_group(mixed: tuple[Path, dict[str, str]]) -> None:
+    """Skipping twins and members already grouped gives the groups comparing every candidate gives."""
+    case_path, _truth = mixed
+    with Case.open(case_path, read_only=True) as case:
+        quick = [(c.to_json(), c.links) for c in campaigns.group(case.db.conn)]
+        assert quick == [(c.to_json(), c.links) for c in campaigns.group(case.db.conn, compare_all=True)]
+        assert len(quick) >= 4
+
+
 def test_the_cli_prints_the_contract_shape_and_tags_are_in_custody(
         mixed: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     case_path, _truth = mixed
