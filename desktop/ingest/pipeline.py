@@ -47,6 +47,7 @@ ANALYSING = "analysing"  # the stage of the progress analysis yields (desktop.co
 log = logging.getLogger(__name__)
 MAX_DEPTH = 8  # attachments of attachments of …: beyond this, parts are kept but not analysed
 _BATCH, _BATCH_S = 64, 0.25
+_ATTACHED = ("attachment", "attached message")  # parts whose hashes are occurrences of the parent
 _DERIVE_SLICE = 256  # parts acquired per step: one sync and one commit, then progress and cancel
 
 
@@ -101,7 +102,10 @@ class _Done:
     outdir: Path
     depth: int = 0
     parts_done: int = 0
-    part_items: list[Item] = field(default_factory=list)
+    part_ids: list[int] = field(default_factory=list)  # the item each part became, in order
+    # Attached files by position: their hashes are occurrences of the parent. Only these are kept
+    # as items (a mailbox's 50,000 messages as items held ~100 MB until the mailbox was recorded).
+    attached: dict[int, Item] = field(default_factory=dict)
     new_ids: list[int] = field(default_factory=list)
 
 
@@ -261,7 +265,9 @@ class Analyser:
             for part, got in zip(piece, got_here, strict=True):
                 if part["file"]:
                     (entry.outdir / part["file"]).unlink(missing_ok=True)  # the vault holds it now
-                entry.part_items.append(got.item)
+                if part["how"] in _ATTACHED:
+                    entry.attached[len(entry.part_ids)] = got.item
+                entry.part_ids.append(got.item.id)
                 if got.new_item or got.item.status == "acquired":
                     entry.new_ids.append(got.item.id)
             if entry.depth < MAX_DEPTH:
@@ -484,8 +490,7 @@ def _apply_batch(case: Case, finished: list[_Done],
                 custody.append(conn, action="analysed", examiner=case.examiner, item_id=item.id,
                                sha256=item.sha256, result=status, detail={"reason": result, "magic": magic})
             else:
-                analysed.append(_record_findings(conn, case, item, result, entry.part_items, entry.outdir,
-                                                 occurrences))
+                analysed.append(_record_findings(conn, case, entry, result, occurrences))
                 # Items that shared an earlier analysis of this content share the new one.
                 sharing = {dup.id for dup, _o, _k in shares}
                 shares += [(earlier, item.id, "") for earlier in _sharing_items(case, conn, item.id)
@@ -528,35 +533,34 @@ def _record_share(conn: sqlite3.Connection, case: Case, item: Item, owner_id: in
     return status
 
 
-def _part_occurrences(result: dict[str, Any], part_items: list[Item],
-                      outdir: Path) -> Iterator[dict[str, Any]]:
+def _part_occurrences(result: dict[str, Any], entry: _Done) -> Iterator[dict[str, Any]]:
     """The result's occurrences, completed with the hashes of attachments and the ids of frames.
 
     Read a batch at a time from the analysis spool (:mod:`desktop.ingest.spool`), never all at once.
     """
     parts = result.get("parts") or []
-    frames = {int(p["detail"]["frame_index"]): d.id for p, d in zip(parts, part_items, strict=True)
+    ids = entry.part_ids
+    frames = {int(p["detail"]["frame_index"]): d for p, d in zip(parts, ids, strict=True)
               if p["how"] == "video frame"}
-    enhanced = {json.dumps([p["detail"]["frame_index"], p["detail"]["box"], p["detail"]["recipe"]]): d.id
-                for p, d in zip(parts, part_items, strict=True) if p["how"] == "enhanced image"}
-    for batch in spool.records(result, "occurrences", outdir):
+    enhanced = {json.dumps([p["detail"]["frame_index"], p["detail"]["box"], p["detail"]["recipe"]]): d
+                for p, d in zip(parts, ids, strict=True) if p["how"] == "enhanced image"}
+    for batch in spool.records(result, "occurrences", entry.outdir):
         for occ in batch:
             if "frame_index" in occ:
                 occ["frame_item_id"] = frames.get(int(occ.pop("frame_index")))
             if "enhanced_key" in occ:
                 occ["enhanced_item_id"] = enhanced.get(json.dumps(occ.pop("enhanced_key")))
             yield occ
-    for part, derived in zip(parts, part_items, strict=True):
-        if part["how"] in ("attachment", "attached message"):
-            where = f"attachment {derived.name!r} (item {derived.id})"
-            yield from ({"type": t, "value": getattr(derived, t), "source": "attachment",
-                         "where": where} for t in ("md5", "sha1", "sha256"))
+    for _position, derived in sorted(entry.attached.items()):
+        where = f"attachment {derived.name!r} (item {derived.id})"
+        yield from ({"type": t, "value": getattr(derived, t), "source": "attachment",
+                     "where": where} for t in ("md5", "sha1", "sha256"))
 
 
-def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: dict[str, Any],
-                     part_items: list[Item], outdir: Path,
+def _record_findings(conn: sqlite3.Connection, case: Case, entry: _Done, result: dict[str, Any],
                      occurrences: findings.OccurrenceWriter) -> findings.Analysed:
     """Write an item's findings (its occurrences may be held by ``occurrences``); say how to mark it."""
+    item, outdir = entry.item, entry.outdir
     kind = result.get("kind") or item.kind
     if item.status != "acquired":  # analysed before: replace its findings (skipped otherwise:
         findings.clear_item(conn, item.id)  # the full-text delete scans the whole index)
@@ -570,8 +574,8 @@ def _record_findings(conn: sqlite3.Connection, case: Case, item: Item, result: d
     for texts in spool.records(result, "texts", outdir):
         for text in texts:  # one full-text row per piece: the index is fed incrementally
             findings.record_text(conn, item.id, text["part"], text["text"])
-    count = occurrences.add(item.id, _part_occurrences(result, part_items, outdir))
+    count = occurrences.add(item.id, _part_occurrences(result, entry))
     return findings.Analysed(item.id, item.sha256, kind,
                              {**(result.get("detail") or {}), "summary": result.get("summary", ""),
-                              "occurrences": count, "derived_items": [d.id for d in part_items]},
+                              "occurrences": count, "derived_items": list(entry.part_ids)},
                              str(result["magic"]) if result.get("magic") and not item.magic else None)
