@@ -8,13 +8,38 @@ schema is current, and that the custody table refuses UPDATE and DELETE.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sqlite3
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import sqlite_utils
+
+@contextlib.contextmanager
+def _without_numpy() -> Iterator[None]:
+    """Make NumPy unimportable while ``sqlite_utils`` is imported.
+
+    ``sqlite_utils`` imports NumPy when it is installed, only to map NumPy scalar types to
+    column types — values Casetrail never stores. NumPy is installed (OCR, campaign grouping),
+    and loading it there cost every command a tenth of a second or more at start. Only while
+    this is the only thread (an import on another thread must never find NumPy unimportable)
+    and NumPy is not loaded already.
+    """
+    if "numpy" in sys.modules or threading.active_count() > 1:
+        yield
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # "import numpy" raises ImportError
+    try:
+        yield
+    finally:
+        del sys.modules["numpy"]
+
+
+with _without_numpy():
+    import sqlite_utils
 
 Database = sqlite_utils.Database
 
