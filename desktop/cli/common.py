@@ -83,8 +83,9 @@ def emit(data: Any) -> None:
     (:mod:`desktop.core.names`); items carry their exact bytes as ``name_bytes``.
     """
     out = raw(sys.stdout)
-    json.dump(_valid_text(data), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    # One string, one write: json.dump writes every token to the stream on its own (measured: a
+    # tenth of a second for the report of importing 400 e-mails).
+    out.write(json.dumps(_valid_text(data), indent=2, ensure_ascii=False) + "\n")
 
 
 def _valid_text(data: Any) -> Any:
