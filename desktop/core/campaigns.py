@@ -340,7 +340,6 @@ def group(conn: sqlite3.Connection, *, compare_all: bool = False) -> list[Campai
     members_of: dict[int, list[int]] = {}
     for m in messages:
         members_of.setdefault(groups.find(m.item_id), []).append(m.item_id)
-    indicators = _indicators(conn, [m.analysis_id for m in messages])
     why_of: dict[int, Counter[str]] = {}
     for (r, w), n in links.items():
         why_of.setdefault(groups.find(r), Counter())[w] += n
@@ -354,17 +353,24 @@ def group(conn: sqlite3.Connection, *, compare_all: bool = False) -> list[Campai
         first = signatures.get(ids[0])
         same_text = first is not None and all(
             i in signatures and signatures[i].jaccard(first) >= BODY_THRESHOLD for i in ids[1:])
+        indicators = _indicators(conn, [m.analysis_id for m in found])
         campaigns.append(_describe(f"C{root}", found, indicators, dict(sorted(why.items())), same_text))
     return campaigns
 
 
-def _indicators(conn: sqlite3.Connection, owners: list[int]) -> dict[int, set[tuple[str, str]]]:
-    out: dict[int, set[tuple[str, str]]] = {}
-    marks = ",".join("?" * len(set(owners)))
-    sql = ("SELECT DISTINCT o.item_id, i.type, i.value FROM occurrences o JOIN indicators i "  # noqa: S608
-           f"ON i.id = o.indicator_id WHERE o.item_id IN ({marks})")
-    for item_id, type_, value in conn.execute(sql, sorted(set(owners))):
-        out.setdefault(int(item_id), set()).add((str(type_), str(value)))
+def _indicators(conn: sqlite3.Connection, owners: list[int]) -> set[tuple[str, str]]:
+    """The indicators found in the members of one campaign.
+
+    Read per campaign: every message's own set, read for all the messages at once, held hundreds
+    of MiB for a 50,000-message mailbox (the main process passed its 500 MiB bound there).
+    """
+    out: set[tuple[str, str]] = set()
+    wanted = sorted(set(owners))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        sql = ("SELECT DISTINCT i.type, i.value FROM occurrences o JOIN indicators i "  # noqa: S608
+               f"ON i.id = o.indicator_id WHERE o.item_id IN ({','.join('?' * len(chunk))})")
+        out.update((str(t), str(v)) for t, v in conn.execute(sql, chunk))
     return out
 
 
@@ -391,7 +397,7 @@ def _iso(ts: float) -> str:
     return timestamps.format_instant(datetime.fromtimestamp(ts, UTC))
 
 
-def _describe(cid: str, members: list[_Message], indicators: dict[int, set[tuple[str, str]]],
+def _describe(cid: str, members: list[_Message], indicators: set[tuple[str, str]],
               links: dict[str, int], same_text: bool) -> Campaign:
     times = sorted(m.date for m in members if m.date is not None)
     constant: dict[str, Any] = {}
@@ -424,7 +430,7 @@ def _describe(cid: str, members: list[_Message], indicators: dict[int, set[tuple
             values = sorted({m.infra[k] for m in members if m.infra.get(k)})
             if values:
                 varying.setdefault("infrastructure", {})[k] = values
-    found = set().union(*(indicators.get(m.analysis_id, set()) for m in members))
+    found = indicators
     return Campaign(cid, [m.item_id for m in members], timestamps.format_instant(times[0]) if times else None,
                     timestamps.format_instant(times[-1]) if times else None, constant, varying,
                     [{"type": t, "value": v} for t, v in sorted(found)], links)
