@@ -82,12 +82,15 @@ class ItemRow:
         children: how many items were derived from it directly.
         duplicates: how many other items of the case hold the same content.
         tags: its tags, in the order they were added.
+        first_copy: the lowest id of an item holding the same content (its own id when it is
+            the first or the only one): where "Go to the first copy" goes.
     """
 
     item: Item
     children: int
     duplicates: int
     tags: tuple[str, ...]
+    first_copy: int = 0
 
 
 def _like(text: str) -> str:
@@ -166,7 +169,8 @@ def rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ItemRow]:
         found = conn.execute(
             f"SELECT {columns}, "  # noqa: S608 - our own column names
             "(SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id), "
-            "(SELECT COUNT(*) FROM items d WHERE d.sha256 = items.sha256 AND d.id != items.id) "
+            "(SELECT COUNT(*) FROM items d WHERE d.sha256 = items.sha256 AND d.id != items.id), "
+            "(SELECT MIN(f.id) FROM items f WHERE f.sha256 = items.sha256) "
             "FROM items WHERE items.id IN (SELECT value FROM json_each(?))", (page,)).fetchall()
         tags: dict[int, list[str]] = {}
         for target_id, tag in conn.execute(
@@ -176,7 +180,8 @@ def rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ItemRow]:
         n = len(ITEM_COLUMNS)
         for r in found:
             item = item_from_row(r[:n])
-            out[item.id] = ItemRow(item, int(r[n]), int(r[n + 1]), tuple(tags.get(item.id, ())))
+            out[item.id] = ItemRow(item, int(r[n]), int(r[n + 1]), tuple(tags.get(item.id, ())),
+                                   int(r[n + 2]))
     return out
 
 

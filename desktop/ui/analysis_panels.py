@@ -124,6 +124,11 @@ class AnalysisPanels(QObject):
         self.indicators_view.refresh()
         self.graph_view.mark_stale()
 
+    def indicators_changed(self) -> None:
+        """Indicators or their occurrences changed: re-read them when shown (now, if they are)."""
+        self.indicators_view.mark_stale()
+        self.graph_view.mark_stale()
+
     # -- jumping -----------------------------------------------------------------------------
 
     def reveal_occurrence(self, item_id: int, occurrence: dict[str, Any]) -> bool:
@@ -162,20 +167,26 @@ class AnalysisPanels(QObject):
 
     def _select_item(self, item_id: int) -> bool:
         window = self.window
-        row = window.model.row_of(item_id)
-        if row is None:
+        if not window.table.select_item(item_id):  # opens the path down to the item
             window.model.refresh()
-            row = window.model.row_of(item_id)
-        if row is None and window.model.query.text:  # hidden by the filter: show every item again
-            window.evidence_filter.clear()
-            row = window.model.row_of(item_id)
-        if row is None:
-            return False
-        window.table.selectRow(row)
-        window.table.scrollTo(window.model.index(row, 0))
+            if not window.table.select_item(item_id):
+                if not window.model.query.text:
+                    return False
+                window.evidence_filter.clear()  # hidden by the filter: show every item again
+                if not window.table.select_item(item_id):
+                    return False
         if self.item is None or self.item.id != item_id:  # selecting an already-current row emits nothing
-            window._show_selected(row)
+            window._show_selected(window.table.currentIndex())
         return True
+
+    def open_current_view(self) -> None:
+        """Give the shown item's own view (message or media) the focus, as Enter on the tree asks."""
+        if self.item is None:
+            return
+        tab = (MESSAGE_TAB if self.email_view.mail is not None
+               else MEDIA_TAB if self.media_view.mode else DETAILS_TAB)
+        self.item_tabs.setCurrentIndex(tab)
+        self.item_tabs.currentWidget().setFocus()
 
     # -- slots -------------------------------------------------------------------------------
 

@@ -66,6 +66,16 @@ class CustodyModel(RowTableModel[dict[str, Any]]):
         The whole log is read lazily, a page at a time as rows are shown; one item's entries are
         few and read at once.
         """
+        if reader is not None and reader is self._reader and self._paged and item_id is None:
+            # The same log grew (an import, an edit): insert the new entries, keep the view.
+            count = custody.count(reader.conn)
+            if count > self._count:
+                self._pages.pop((self._count - 1) - (self._count - 1) % _PAGE, None)  # the last page grew
+                self.beginInsertRows(QModelIndex(), self._count, count - 1)
+                self._count = count
+                self.endInsertRows()
+            if count >= self._count:
+                return
         self.beginResetModel()
         self._reader = reader
         self._pages.clear()

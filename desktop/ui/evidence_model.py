@@ -1,32 +1,44 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The evidence table's model: a thin adapter from item rows in the case database to Qt views.
+"""The evidence tree's model: messages, their attachments, the frames and images derived from them.
 
-As in Anki's browser table, the model holds only the ordered item ids; rows are read lazily, a page
-at a time, into a cache when a view asks for them, so a case with a hundred thousand items opens
-as fast as one with four. Which ids, in what order, is the core's item query
-(``core.item_list``: sorted and filtered in SQL on indexes); the model only hands it the column
-and the words the analyst chose. It reads through the case's *read-only* connection
-(``case.reader()``), never the writer connection the write pool uses, and so only ever shows
-committed items.
+A thin, lazy adapter from the core's item queries (``core.item_list``) to Qt views. It holds
+only ordered item ids, one list per parent that was opened: the top level when a case is shown,
+the children of a row when the analyst expands it (``canFetchMore``/``fetchMore``, one indexed
+query by parent id). Whether a row has children comes from the child count the core reads with
+its row (an index lookup), never from loading the children. Rows themselves are read a page at a
+time into a cache when a view paints them, so a case of a hundred thousand items opens as fast as
+one of four.
 
-No business logic here: what an item is comes from the core; verify outcomes are handed in by the
-window after the core has decided them.
+Sorting is the core's ``ORDER BY`` (served by an index on ``(parent_id, column)``); a sort keeps
+what is expanded and selected (a layout change, not a reset). With a filter the tree is a flat
+list of every match wherever it sits — what X-Ways' recursive view and Autopsy's result lists
+show — because a match three levels inside a mailbox must not hide behind a closed parent; the
+detail pane says where the match was derived from.
+
+New items (an import in progress) are inserted where the order puts them, never by a reset, so
+the analyst's selection, expansion and scroll position stay. The model reads through the case's
+read-only connection and so only ever shows committed items.
+
+No business logic here: what an item is comes from the core; verify outcomes and known hashes
+are handed in by the window after the core has decided them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont, QFontDatabase, QIcon
 
 from desktop.core import item_list, timestamps
 from desktop.core.case import Item
 from desktop.core.store import Database
 from desktop.ui import theme
+from desktop.ui.case_text import for_role
 from desktop.ui.display import (
     VERIFY_BACKGROUND,
     VERIFY_FOREGROUND,
@@ -34,7 +46,6 @@ from desktop.ui.display import (
     human_size,
     verify_text,
 )
-from desktop.ui.row_model import ReadOnlyTableModel
 
 ItemIdRole = Qt.ItemDataRole.UserRole + 1
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -49,6 +60,8 @@ _ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, _BACKGROUND, _DECORATION, _
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _PAGE = 200  # rows read per query: one screenful several times over
 _CACHE_LIMIT = 20 * _PAGE  # beyond this the cache is dropped and refilled from what is visible
+_ROOT = 0  # the parent id of the top level (item ids start at 1)
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -59,7 +72,7 @@ def _extension(name: str) -> str:
 
 
 class Column(IntEnum):
-    """The evidence table's columns, in display order."""
+    """The evidence tree's columns, in display order."""
 
     ID = 0
     NAME = 1
@@ -70,10 +83,12 @@ class Column(IntEnum):
     ACQUIRED_AT = 6
     ACQUIRED_BY = 7
     STATUS = 8
-    VERIFY = 9
+    DUPLICATE = 9
+    KNOWN = 10
+    VERIFY = 11
 
 
-# column -> the core's sort key (the Verify column is this window's, not the case's: no sort).
+# column -> the core's sort key (duplicate, known and verify are not the case's columns: no sort).
 SORT_KEYS = {
     Column.ID: "id", Column.NAME: "name", Column.KIND: "kind", Column.SIZE: "size", Column.MIME: "mime",
     Column.SHA256: "sha256", Column.ACQUIRED_AT: "acquired_at", Column.ACQUIRED_BY: "acquired_by",
@@ -83,12 +98,16 @@ SORT_KEYS = {
 HEADERS = {
     Column.ID: "ID", Column.NAME: "Name", Column.KIND: "Kind", Column.SIZE: "Size",
     Column.MIME: "MIME type", Column.SHA256: "SHA-256", Column.ACQUIRED_AT: "Acquired at (UTC)",
-    Column.ACQUIRED_BY: "Acquired by", Column.STATUS: "Status", Column.VERIFY: "Verify",
+    Column.ACQUIRED_BY: "Acquired by", Column.STATUS: "Status", Column.DUPLICATE: "Duplicate",
+    Column.KNOWN: "Known hash", Column.VERIFY: "Verify",
 }
 
 
-class EvidenceModel(ReadOnlyTableModel):
-    """Items of one case, in id order, plus the outcome of the last verify run in this window.
+class EvidenceModel(QAbstractItemModel):
+    """Items of one case as a tree, plus what this window learnt about them (verify, known hashes).
+
+    Rows are addressed by ``QModelIndex``; the lookups that take an ``int`` mean a row of the top
+    level (the whole list when filtered).
 
     Args:
         mismatch_icon: shown next to a MIME type that disagrees with the file's extension.
@@ -96,17 +115,21 @@ class EvidenceModel(ReadOnlyTableModel):
     """
 
     def __init__(self, mismatch_icon: QIcon | None = None, parent: QObject | None = None) -> None:
-        super().__init__(parent, headers=[HEADERS[column] for column in Column])
+        super().__init__(parent)
         self._reader: Database | None = None
-        self._ids: list[int] = []
         self._query = item_list.ItemQuery()
-        self._cache: dict[int, Item] = {}
+        self._kids: dict[int, list[int]] = {_ROOT: []}  # parent id -> child ids, for opened parents
+        self._up: dict[int, int] = {}  # item id -> parent id, for listed items
+        self._rows: dict[int, dict[int, int] | None] = {}  # parent id -> {child id: row}, made on demand
+        self._cache: dict[int, item_list.ItemRow] = {}
+        self._texts: dict[int, tuple[str, ...]] = {}
         self._verify: dict[int, str] = {}
+        self._known: dict[int, item_list.KnownHash] = {}
+        self._total = 0
         self._mismatch_icon = mismatch_icon or QIcon()
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._bold = QFont()
         self._bold.setBold(True)
-        self._texts: dict[int, tuple[str, ...]] = {}
 
     # -- feeding the model -------------------------------------------------------------------
 
@@ -114,95 +137,303 @@ class EvidenceModel(ReadOnlyTableModel):
         """Show the items readable through ``reader`` (a read-only connection), or none."""
         self.beginResetModel()
         self._reader = reader
-        self._ids = self._load_ids()
-        self._cache.clear()
-        self._texts.clear()
         self._verify.clear()
+        self._known.clear()
+        self._relist()
         self.endResetModel()
 
-    def refresh(self) -> None:
-        """Pick up items recorded since the last look; appended rows are inserted, not reset."""
+    def refresh(self, changed: Iterable[int] | None = None, *, added: bool = True) -> None:
+        """Pick up items recorded since the last look, and re-read the rows of ``changed`` items.
+
+        Args:
+            changed: the items whose rows are new or changed (a batch's ``Changes.items``: it then
+                names *every* new item); None: anything may have changed.
+            added: whether new items exist.
+
+        New rows are inserted where the order puts them (a sort by status may also move rows:
+        a layout change); nothing is reset, so selection, expansion and scroll stay. In the
+        default order (by id) the new items of a batch are appended to the lists that are open
+        without reading those lists again.
+        """
         if self._reader is None:
             return
-        ids = self._load_ids()
-        old = self._ids
-        if ids[: len(old)] == old:
-            self._cache.clear()  # statuses may have changed; rows are re-read when next shown
-            self._texts.clear()
-            if old:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(old) - 1, len(Column) - 1))
-            if len(ids) > len(old):
-                self.beginInsertRows(QModelIndex(), len(old), len(ids) - 1)
-                self._ids = ids
-                self.endInsertRows()
-        else:
-            self.beginResetModel()
-            self._ids = ids
+        wanted = set(changed) if changed is not None else None
+        new = {i for i in wanted if i not in self._up} if wanted is not None and added else set()
+        found_new = item_list.rows(self._reader.conn, sorted(new)) if new else {}
+        parents = {r.item.parent_id or _ROOT for r in found_new.values()}
+        query = self._query
+        if wanted is not None and query.sort == "id" and not query.descending and not query.filtered:
+            self._append(found_new)  # ids grow: a new item goes at the end of its parent's list
+        elif added or wanted is None or query.sort == "status" or query.filtered:
+            for parent_id in sorted(self._kids, key=lambda p: (p != _ROOT, p)):
+                if parent_id in self._kids:  # an earlier merge may have dropped a list
+                    self._merge(parent_id, self._list_ids(parent_id))
+        self._total = len(self._kids[_ROOT]) if query.filtered else item_list.count(self._reader.conn)
+        if wanted is not None:
+            self.rows_changed(wanted | (parents - {_ROOT}))  # a parent's child count changed too
+        else:  # statuses may have changed anywhere: every shown row is read again when next painted
             self._cache.clear()
             self._texts.clear()
-            self.endResetModel()
+            for parent_id, ids in self._kids.items():
+                if ids:
+                    parent = self._index_of_parent(parent_id)
+                    self.dataChanged.emit(self.index(0, 0, parent),
+                                          self.index(len(ids) - 1, len(Column) - 1, parent))
+
+    def _append(self, new: dict[int, item_list.ItemRow]) -> None:
+        """Insert new items (ids higher than any listed) at the end of their parents' open lists."""
+        by_parent: dict[int, list[int]] = {}
+        for item_id, found in sorted(new.items()):
+            by_parent.setdefault(found.item.parent_id or _ROOT, []).append(item_id)
+        for parent_id in sorted(by_parent, key=lambda p: (p != _ROOT, p)):
+            ids = self._kids.get(parent_id)
+            if ids is None:
+                continue  # a closed parent: its children are read when it is opened
+            parent = self._index_of_parent(parent_id)
+            if parent_id != _ROOT and not parent.isValid():
+                continue
+            rows = by_parent[parent_id]
+            self.beginInsertRows(parent, len(ids), len(ids) + len(rows) - 1)
+            ids.extend(rows)
+            self._rows[parent_id] = None
+            for item_id in rows:
+                self._up[item_id] = parent_id
+            self.endInsertRows()
+
+    def rows_changed(self, item_ids: Iterable[int]) -> None:
+        """These items' rows changed (status, tags, children): read them again, repaint them only."""
+        for item_id in item_ids:
+            self._cache.pop(item_id, None)
+            self._texts.pop(item_id, None)
+            index = self.index_of(item_id, expand=False)
+            if index.isValid():
+                self.dataChanged.emit(index, index.siblingAtColumn(len(Column) - 1))
 
     def set_verify_results(self, results: dict[int, str]) -> None:
         """Show each item's verify outcome (``ok``, ``modified``, ``missing``) from the core."""
         self._verify = dict(results)
-        if self._ids:
-            self.dataChanged.emit(self.index(0, Column.VERIFY), self.index(len(self._ids) - 1, Column.VERIFY))
+        self._column_changed(Column.VERIFY)
+
+    def set_known(self, known: dict[int, item_list.KnownHash]) -> None:
+        """Show which items' hashes a feed or another case knows (the core's ``known_items``)."""
+        self._known = dict(known)
+        self._column_changed(Column.KNOWN)
 
     # -- lookups for views -------------------------------------------------------------------
 
-    def item_id_at(self, row: int) -> int | None:
-        """Return the item id shown in ``row``, or None outside the table."""
-        return self._ids[row] if 0 <= row < len(self._ids) else None
-
-    def item_at(self, row: int) -> Item | None:
-        """Return the item shown in ``row`` (read from the cache, or the database on a miss)."""
-        if not 0 <= row < len(self._ids):
+    def item_id_at(self, where: int | _Index) -> int | None:
+        """The item id shown at an index (or a top-level row), or None."""
+        if isinstance(where, int):
+            ids = self._kids[_ROOT]
+            return ids[where] if 0 <= where < len(ids) else None
+        if not where.isValid():
             return None
-        item_id = self._ids[row]
-        if item_id not in self._cache:
-            self._fetch_page(row)
-        return self._cache.get(item_id)
+        ids = self._kids.get(int(where.internalId()), [])
+        return ids[where.row()] if 0 <= where.row() < len(ids) else None
+
+    def item_at(self, where: int | _Index) -> Item | None:
+        """The item shown at an index (or a top-level row), read from the cache or the database."""
+        found = self.row_at(where)
+        return found.item if found is not None else None
+
+    def row_at(self, where: int | _Index) -> item_list.ItemRow | None:
+        """The item's row (item, child count, duplicates, tags) at an index or a top-level row."""
+        item_id = self.item_id_at(where)
+        if item_id is None:
+            return None
+        return self._row(item_id)
 
     def row_of(self, item_id: int) -> int | None:
-        """Return the row showing ``item_id``, or None."""
-        try:
-            return self._ids.index(item_id)
-        except ValueError:
+        """The top-level row showing ``item_id``, or None (an item inside a parent: ``index_of``)."""
+        if self._up.get(item_id) != _ROOT:
             return None
+        return self._row_in(_ROOT).get(item_id)
+
+    def index_of(self, item_id: int, *, expand: bool = True) -> QModelIndex:
+        """The index showing ``item_id`` (column 0), opening the parents on its path if needed.
+
+        With ``expand=False`` only items already listed are found. Invalid when the item is not in
+        the model (another filter hides it, or it does not exist).
+        """
+        if item_id not in self._up and expand and self._reader is not None and not self._query.filtered:
+            for ancestor in item_list.ancestors(self._reader.conn, item_id):
+                if ancestor not in self._up:
+                    return QModelIndex()
+                parent = self._index_of_parent(ancestor)
+                if ancestor not in self._kids and self.canFetchMore(parent):
+                    self.fetchMore(parent)
+        parent_id = self._up.get(item_id)
+        if parent_id is None:
+            return QModelIndex()
+        row = self._row_in(parent_id).get(item_id)
+        return self.createIndex(row, 0, parent_id) if row is not None else QModelIndex()
 
     def verify_status(self, item_id: int) -> str | None:
         """Return the last verify outcome shown for an item, or None if not verified here."""
         return self._verify.get(item_id)
 
-    # -- QAbstractTableModel -----------------------------------------------------------------
+    def known(self, item_id: int) -> item_list.KnownHash | None:
+        """Who knows this item's hash, as last looked up, or None."""
+        return self._known.get(item_id)
+
+    @property
+    def total(self) -> int:
+        """How many items the model lists: every item of the case, or every match of the filter."""
+        return self._total
+
+    @property
+    def filtered(self) -> bool:
+        """Whether only some items are shown (then as a flat list)."""
+        return self._query.filtered
+
+    @property
+    def query(self) -> item_list.ItemQuery:
+        """The core query the rows come from."""
+        return self._query
+
+    # -- filtering and sorting -----------------------------------------------------------------
+
+    def set_only(self, item_ids: list[int] | None) -> None:
+        """Show only these items (a campaign's messages), or every item again (None)."""
+        self._requery(only=frozenset(item_ids) if item_ids is not None else None)
+
+    def set_text_filter(self, text: str) -> None:
+        """Show only items holding every word in their name, source, type or hashes ("" for all)."""
+        self._requery(text=text)
+
+    def set_flags(self, flags: Iterable[str]) -> None:
+        """Show only items with every one of these flags (``core.item_list.FLAGS``)."""
+        self._requery(flags=frozenset(flags), known=frozenset(self._known))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order every opened list by a column, in SQL; expansion and selection stay."""
+        key = SORT_KEYS.get(Column(column)) if 0 <= column < len(Column) else None
+        if key is None:
+            return
+        query = dataclasses.replace(self._query, sort=key, descending=order == Qt.SortOrder.DescendingOrder)
+        if query == self._query:
+            return
+        self._query = query
+        if self._reader is None:
+            return
+        self.layoutAboutToBeChanged.emit()
+        old = {parent_id: list(ids) for parent_id, ids in self._kids.items()}
+        for parent_id in self._kids:
+            self._kids[parent_id] = self._list_ids(parent_id)
+            self._rows[parent_id] = None
+        self._move_persistent(old)
+        self.layoutChanged.emit()
+
+    # -- QAbstractItemModel ------------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:
+        """The index of a child of ``parent`` (children hang off column 0)."""
+        if parent.isValid() and parent.column() != 0:
+            return QModelIndex()
+        parent_id = self.item_id_at(parent) if parent.isValid() else _ROOT
+        ids = self._kids.get(parent_id, []) if parent_id is not None else []
+        if not (0 <= row < len(ids) and 0 <= column < len(Column)):
+            return QModelIndex()
+        return self.createIndex(row, column, parent_id)
+
+    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
+        """The row an item was derived from (invalid for the top level)."""
+        if not index.isValid():
+            return QModelIndex()
+        parent_id = int(index.internalId())
+        return self._index_of_parent(parent_id)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        """Number of items (a table has no children)."""
-        return 0 if parent.isValid() else len(self._ids)
+        """Children listed so far under ``parent`` (the top level when invalid)."""
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        parent_id = self.item_id_at(parent) if parent.isValid() else _ROOT
+        return len(self._kids.get(parent_id, [])) if parent_id is not None else 0
 
-    def cell(self, index: _Index, role: int) -> Any:
-        """Cell contents for each role.
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        """The same columns at every level."""
+        return len(Column)
 
-        Asked for every role of every cell on every paint: roles the table does not use return at
-        once, and an item's display texts are made once and kept with it.
-        """
+    def hasChildren(self, parent: _Index = QModelIndex()) -> bool:
+        """Whether a row has derived items, from its child count (the children are not loaded)."""
+        if not parent.isValid():
+            return bool(self._kids[_ROOT])
+        if parent.column() != 0 or self._query.filtered:
+            return False
+        item_id = self.item_id_at(parent)
+        if item_id is None:
+            return False
+        if item_id in self._kids:
+            return bool(self._kids[item_id])
+        found = self._row(item_id)
+        return found is not None and found.children > 0
+
+    def canFetchMore(self, parent: _Index) -> bool:
+        """A row with derived items whose children were not read yet."""
+        if not parent.isValid() or parent.column() != 0 or self._query.filtered or self._reader is None:
+            return False
+        item_id = self.item_id_at(parent)
+        if item_id is None or item_id in self._kids:
+            return False
+        found = self._row(item_id)
+        return found is not None and found.children > 0
+
+    def fetchMore(self, parent: _Index) -> None:
+        """Read the children of a row (one query by parent id, in the tree's order)."""
+        if not self.canFetchMore(parent) or self._reader is None:
+            return
+        item_id = self.item_id_at(parent)
+        assert item_id is not None  # noqa: S101 - canFetchMore checked it
+        ids = item_list.child_ids(self._reader.conn, item_id, self._query)
+        if not ids:
+            self._kids[item_id] = []
+            return
+        self.beginInsertRows(parent, 0, len(ids) - 1)
+        self._kids[item_id] = ids
+        self._rows[item_id] = None
+        for child in ids:
+            self._up[child] = item_id
+        self.endInsertRows()
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        """Selectable, never editable: what is shown was recorded by the core."""
+        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column titles."""
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY and 0 <= section < len(Column):
+            return HEADERS[Column(section)]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """The cell's value for ``role``, display text and tooltips made safe (case text is data)."""
+        return for_role(role, self._cell(index, role))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _cell(self, index: _Index, role: int) -> Any:
+        """Asked for every role of every painted cell: unused roles return at once, texts are kept."""
         if role not in _ROLES or not index.isValid():
             return None
-        item = self.item_at(index.row())
-        if item is None:
+        found = self.row_at(index)
+        if found is None:
             return None
+        item = found.item
         column = index.column()
         if role == _DISPLAY:
             texts = self._texts.get(item.id)
             if texts is None:
-                texts = self._texts[item.id] = tuple(self._display(item, c) for c in Column)
+                texts = self._texts[item.id] = tuple(self._display(found, c) for c in Column)
             return texts[column] if column != Column.VERIFY else verify_text(self._verify.get(item.id))
         if role == ItemIdRole:
             return item.id
         if role == _TOOLTIP:
-            return self._tooltip(item, Column(column))
+            return self._tooltip(found, Column(column))
         if role == _FOREGROUND:
             if column == Column.MIME and item.ext_mismatch:
+                return QBrush(theme.ink(WARNING_FOREGROUND))
+            if column == Column.KNOWN and item.id in self._known:
                 return QBrush(theme.ink(WARNING_FOREGROUND))
             if column == Column.VERIFY and (status := self._verify.get(item.id)) in VERIFY_FOREGROUND:
                 return QBrush(theme.ink(VERIFY_FOREGROUND[status]))
@@ -218,19 +449,20 @@ class EvidenceModel(ReadOnlyTableModel):
                 return self._mono
             if column == Column.VERIFY and self._verify.get(item.id, "ok") != "ok":
                 return self._bold
+            if column == Column.KNOWN and item.id in self._known:
+                return self._bold
             return None
         if role == _ALIGNMENT:
             return _RIGHT if column in (Column.ID, Column.SIZE) else None
         return None
 
-    # -- internals ---------------------------------------------------------------------------
-
-    def _display(self, item: Item, column: Column) -> str:
+    def _display(self, found: item_list.ItemRow, column: Column) -> str:
+        item = found.item
         match column:
             case Column.ID:
                 return str(item.id)
             case Column.NAME:
-                return f"    \u21b3 {item.name}" if item.parent_id is not None else item.name
+                return item.name
             case Column.KIND:
                 return item.kind
             case Column.SIZE:
@@ -244,13 +476,17 @@ class EvidenceModel(ReadOnlyTableModel):
             case Column.ACQUIRED_BY:
                 return item.acquired_by
             case Column.STATUS:
-                if item.same_as is not None:
-                    return f"{item.status} (same content as item {item.same_as})"
                 return item.status
+            case Column.DUPLICATE:
+                return duplicate_text(found)
+            case Column.KNOWN:
+                known = self._known.get(item.id)
+                return ", ".join(known.names) if known else ""
             case Column.VERIFY:
                 return verify_text(self._verify.get(item.id))
 
-    def _tooltip(self, item: Item, column: Column) -> str | None:
+    def _tooltip(self, found: item_list.ItemRow, column: Column) -> str | None:
+        item = found.item
         if column == Column.NAME:
             derived = f"\nDerived from item {item.parent_id} ({item.derived_how})" if item.parent_id else ""
             return f"{item.name}\nSource: {item.source_path}{derived}"
@@ -261,57 +497,146 @@ class EvidenceModel(ReadOnlyTableModel):
             return f"{item.size:,} bytes"
         if column == Column.SHA256:
             return item.sha256
+        if column == Column.DUPLICATE and found.duplicates:
+            return (f"{found.duplicates + 1} items of this case hold exactly these bytes (same SHA-256); "
+                    "they share one analysis. Right-click \u2192 Go to the first copy.")
+        if column == Column.KNOWN and (known := self._known.get(item.id)) is not None:
+            return "This file's hash is known to: " + "; ".join(known.names)
         if column == Column.VERIFY and item.id not in self._verify:
             return "Not verified in this session; use Verify case."
         return None
 
-    def set_only(self, item_ids: list[int] | None) -> None:
-        """Show only these items (a campaign's messages), or every item again (None)."""
-        self._requery(only=frozenset(item_ids) if item_ids is not None else None)
+    def _row(self, item_id: int) -> item_list.ItemRow | None:
+        found = self._cache.get(item_id)
+        if found is None and self._reader is not None:
+            self._fetch_page(item_id)
+            found = self._cache.get(item_id)
+        return found
 
-    def set_text_filter(self, text: str) -> None:
-        """Show only items holding every word in their name, source, type or hashes ("" for all)."""
-        self._requery(text=text)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Order the rows by a column, in SQL (the Verify column keeps the order it has)."""
-        key = SORT_KEYS.get(Column(column)) if 0 <= column < len(Column) else None
-        if key is None:
-            return
-        self._requery(sort=key, descending=order == Qt.SortOrder.DescendingOrder)
-
-    @property
-    def filtered(self) -> bool:
-        """Whether only some items are shown."""
-        return self._query.filtered
-
-    @property
-    def query(self) -> item_list.ItemQuery:
-        """The core query the rows come from."""
-        return self._query
-
-    def _requery(self, **change: object) -> None:
-        query = dataclasses.replace(self._query, **change)  # type: ignore[arg-type]
-        if query == self._query:
-            return
-        self.beginResetModel()
-        self._query = query
-        self._ids = self._load_ids()
-        self._cache.clear()
-        self._texts.clear()
-        self.endResetModel()
-
-    def _load_ids(self) -> list[int]:
-        if self._reader is None:
-            return []
-        return item_list.all_ids(self._reader.conn, self._query)
-
-    def _fetch_page(self, row: int) -> None:
-        if self._reader is None:
-            return
+    def _fetch_page(self, item_id: int) -> None:
+        """Read the page of siblings around ``item_id`` (what is painted next to it)."""
+        assert self._reader is not None  # noqa: S101 - callers check
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
             self._texts.clear()
-        start = row - row % _PAGE
-        for item_id, found in item_list.rows(self._reader.conn, self._ids[start : start + _PAGE]).items():
-            self._cache[item_id] = found.item
+        parent_id = self._up.get(item_id)
+        siblings = self._kids.get(parent_id, []) if parent_id is not None else []
+        row = self._row_in(parent_id).get(item_id) if parent_id is not None else None
+        if row is None:
+            page = [item_id]
+        else:
+            start = row - row % _PAGE
+            page = siblings[start:start + _PAGE]
+        self._cache.update(item_list.rows(self._reader.conn, page))
+
+    def _row_in(self, parent_id: int) -> dict[int, int]:
+        rows = self._rows.get(parent_id)
+        if rows is None:
+            ids = self._kids.get(parent_id, [])
+            rows = self._rows[parent_id] = {item_id: row for row, item_id in enumerate(ids)}
+        return rows
+
+    def _index_of_parent(self, parent_id: int) -> QModelIndex:
+        if parent_id == _ROOT:
+            return QModelIndex()
+        grandparent = self._up.get(parent_id)
+        if grandparent is None:
+            return QModelIndex()
+        row = self._row_in(grandparent).get(parent_id)
+        return self.createIndex(row, 0, grandparent) if row is not None else QModelIndex()
+
+    def _move_persistent(self, old: dict[int, list[int]]) -> None:
+        """After rows moved (inside a layout change): point persistent indexes at their items' new rows."""
+        moved_from, moved_to = [], []
+        for index in self.persistentIndexList():
+            parent_id = int(index.internalId())
+            ids = old.get(parent_id)
+            if ids is None or not 0 <= index.row() < len(ids):
+                continue
+            row = self._row_in(parent_id).get(ids[index.row()])
+            moved_from.append(index)
+            moved_to.append(self.createIndex(row, index.column(), parent_id) if row is not None
+                            else QModelIndex())
+        self.changePersistentIndexList(moved_from, moved_to)
+
+    def _list_ids(self, parent_id: int) -> list[int]:
+        if self._reader is None:
+            return []
+        if parent_id == _ROOT:
+            return item_list.top_ids(self._reader.conn, self._query)
+        return item_list.child_ids(self._reader.conn, parent_id, self._query)
+
+    def _relist(self) -> None:
+        """Start again from the top level (inside a reset)."""
+        self._kids = {_ROOT: self._list_ids(_ROOT)}
+        self._rows = {}
+        self._up = dict.fromkeys(self._kids[_ROOT], _ROOT)
+        self._cache.clear()
+        self._texts.clear()
+        if self._reader is None:
+            self._total = 0
+        else:
+            conn = self._reader.conn
+            self._total = len(self._kids[_ROOT]) if self._query.filtered else item_list.count(conn)
+
+    def _requery(self, **change: object) -> None:
+        query = dataclasses.replace(self._query, **change)  # type: ignore[arg-type]
+        if query == self._query and query.known == self._query.known:
+            return
+        self.beginResetModel()
+        self._query = query
+        self._relist()
+        self.endResetModel()
+
+    def _merge(self, parent_id: int, new: list[int]) -> None:
+        """Bring one opened list to ``new``: move rows whose order changed, insert the new ones."""
+        old = self._kids[parent_id]
+        if new == old:
+            return
+        new_set, old_set = set(new), set(old)
+        parent = self._index_of_parent(parent_id)
+        if parent_id != _ROOT and not parent.isValid():
+            return
+        if not old_set <= new_set:  # rows left the list (a flag filter no longer matches): start again
+            self.beginResetModel()
+            self._relist()
+            self.endResetModel()
+            return
+        kept = [i for i in new if i in old_set]
+        if kept != old:  # a sort by status: rows moved
+            self.layoutAboutToBeChanged.emit([QPersistentModelIndex(parent)] if parent.isValid() else [])
+            self._kids[parent_id] = kept
+            self._rows[parent_id] = None
+            self._move_persistent({parent_id: old})
+            self.layoutChanged.emit([QPersistentModelIndex(parent)] if parent.isValid() else [])
+        ids = self._kids[parent_id]
+        at = 0
+        while at < len(new):
+            if at < len(ids) and ids[at] == new[at]:
+                at += 1
+                continue
+            end = at
+            while end < len(new) and new[end] not in old_set:
+                end += 1
+            self.beginInsertRows(parent, at, end - 1)
+            ids[at:at] = new[at:end]
+            self._rows[parent_id] = None
+            for item_id in new[at:end]:
+                self._up[item_id] = parent_id
+            self.endInsertRows()
+            at = end
+
+    def _column_changed(self, column: Column) -> None:
+        for parent_id, ids in self._kids.items():
+            if ids:
+                parent = self._index_of_parent(parent_id)
+                self.dataChanged.emit(self.index(0, column, parent), self.index(len(ids) - 1, column, parent))
+
+
+def duplicate_text(found: item_list.ItemRow) -> str:
+    """What the Duplicate column says: the first item holding the same content, or how many copies."""
+    if not found.duplicates:
+        return ""
+    if found.first_copy and found.first_copy != found.item.id:
+        return f"same content as item {found.first_copy}"
+    return f"first of {found.duplicates + 1} copies"

@@ -591,10 +591,20 @@ class IndicatorsView(QWidget):
         self.tasks.run_read("Correlate indicators", lambda: correlate_task(case), on_success=shown,
                             listed=True)
 
+    def mark_stale(self) -> None:
+        """New indicators or occurrences were committed: re-read now if shown, else when next shown."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
     def showEvent(self, event: Any) -> None:
         """Correlate lazily: against a large library it is the slow part, and only this tab needs it."""
         super().showEvent(event)
-        if self.case is not None and self.model.correlation_state == "not run":
+        if getattr(self, "_stale", False):
+            self._stale = False
+            self.refresh()
+        elif self.case is not None and self.model.correlation_state == "not run":
             self.correlate()
 
     # -- selection ---------------------------------------------------------------------------

@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QStyle,
-    QTableView,
     QTabWidget,
     QToolBar,
     QToolButton,
@@ -52,12 +51,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import custody, edits, store
+from desktop.core import case_changes, custody, edits, item_list, store
 from desktop.core import recent as recent_cases
 from desktop.core.acquire import ACQUIRING, ImportReport
 from desktop.core.case import Case, Item
 from desktop.core.changes import Changes, Edit, History
 from desktop.core.errors import CasetrailError
+from desktop.core.intel import Library
 from desktop.core.progress import Progress, Task
 from desktop.core.verify import VerifyReport, verify_case
 from desktop.ingest.pipeline import ANALYSING, AnalysisReport, analyse_items, import_and_analyse
@@ -67,9 +67,10 @@ from desktop.ui.analysis_panels import AnalysisPanels
 from desktop.ui.assessment_view import AssessmentView
 from desktop.ui.briefing_dialog import BriefingDialog
 from desktop.ui.campaigns_view import CampaignsView
-from desktop.ui.custody_view import CustodyView, configure_table
+from desktop.ui.custody_view import CustodyView
 from desktop.ui.detail_pane import DetailPane
 from desktop.ui.evidence_model import Column, EvidenceModel
+from desktop.ui.evidence_tree import EvidenceTree
 from desktop.ui.feeds_dialog import FeedsDialog
 from desktop.ui.import_dialog import ImportReasonDialog, TaskProgressDialog
 from desktop.ui.new_case_dialog import NewCaseDialog, NewCaseRequest
@@ -115,11 +116,6 @@ def run_export(case: Case, kind: str, path: Path) -> str:
         raise CasetrailError(f"unknown export {kind!r}")
     return str(result.summary())
 
-_COLUMN_WIDTHS = {
-    Column.ID: 40, Column.NAME: 230, Column.KIND: 64, Column.SIZE: 84, Column.MIME: 260,
-    Column.SHA256: 200, Column.ACQUIRED_AT: 160, Column.ACQUIRED_BY: 120, Column.STATUS: 80,
-}
-
 
 def _same_folder(a: Path, b: Path) -> bool:
     """Whether two paths name the same folder (symlinks and ``..`` resolved)."""
@@ -139,6 +135,27 @@ def _chain_status(reader_factory: Callable[[], store.Database]) -> Task[ChainSta
         db.conn.close()
 
 
+def _case_checks(reader_factory: Callable[[], store.Database],
+                 case_id: str) -> Task[tuple[ChainStatus, dict[int, item_list.KnownHash]]]:
+    """The checks after an open or a write: the custody chain, then which items' hashes are known.
+
+    One task, so that whoever waits for the chain banner also has the Known hash column. A
+    workstation library that cannot be read leaves the column empty (logged), never the chain.
+    """
+    status = yield from _chain_status(reader_factory)
+    yield Progress("known hashes")
+    db = reader_factory()
+    try:
+        with Library.open() as library:
+            known = item_list.known_items(db.conn, library, case_id=case_id)
+    except Exception as exc:  # degrade: the column is a hint, the chain is the check
+        log.warning("known-hash lookup unavailable", exc_info=exc)
+        known = {}
+    finally:
+        db.conn.close()
+    return status, known
+
+
 class MainWindow(QMainWindow):
     """The Casetrail window.
 
@@ -152,6 +169,7 @@ class MainWindow(QMainWindow):
         edit_finished: an edit from a context menu (tag, export) was recorded; carries its name.
         export_finished: an export from Case → Export ended (``succeeded``, ``failed``, ``cancelled``).
         feeds_imported: a feed import ended (``succeeded`` or ``failed``).
+        batch_shown: what one batch of an import changed was shown (its ``Changes``).
     """
 
     case_changed = Signal()
@@ -159,6 +177,7 @@ class MainWindow(QMainWindow):
     verify_finished = Signal(object)
     analysis_finished = Signal(str)
     chain_checked = Signal()
+    batch_shown = Signal(object)
     undo_finished = Signal(str)
     edit_finished = Signal(str)
     export_finished = Signal(str)
@@ -177,6 +196,7 @@ class MainWindow(QMainWindow):
         self.verify_handle: TaskHandle[VerifyReport] | None = None
         self.briefing_dialog: BriefingDialog | None = None
         self._campaign = ""  # the campaign the evidence table is filtered to
+        self._batch_mark: case_changes.Mark | None = None  # how far an import in progress was shown
         self.about_dialog: AboutDialog | None = None
         self._generation = 0  # bumped per case, so late results of a closed case are dropped
         self._last_dir = Path.home()
@@ -335,12 +355,8 @@ class MainWindow(QMainWindow):
         self.read_only_banner.setWordWrap(True)
         self.read_only_banner.hide()
 
-        self.table = QTableView(self)
-        self.table.setObjectName("evidenceTable")
-        self.table.setModel(self.model)
-        configure_table(self.table)
-        for column, width in _COLUMN_WIDTHS.items():
-            self.table.setColumnWidth(column, width)
+        self.table = EvidenceTree(self.model, self)  # the evidence tree (named as the table it was)
+        self.table.opened.connect(self._on_table_opened)
         selection = self.table.selectionModel()
         selection.currentRowChanged.connect(self._on_selection_current_row_changed)
         self._shown_item: int | None = None  # kept across a sort or a filter of the table
@@ -630,6 +646,7 @@ class MainWindow(QMainWindow):
         self.custody_view.load(None)
         self.custody_view.banner.show_unknown()
         self.detail.show_item(None, None)
+        self._shown_item = None
         self.panels.set_case(None, None)
         if self.briefing_dialog is not None:
             self.briefing_dialog.reject()
@@ -691,19 +708,22 @@ class MainWindow(QMainWindow):
         self.case_changed.emit()
         self.check_chain()
 
-    def check_chain(self) -> TaskHandle[ChainStatus] | None:
+    def check_chain(self) -> TaskHandle[tuple[ChainStatus, dict[int, item_list.KnownHash]]] | None:
         """Recompute the custody chain on the read pool and show the result in the banner."""
         if self.case is None:
             return None
         generation = self._generation
         self.custody_view.banner.show_unknown("Custody chain: checking\u2026")
 
-        def shown(status: ChainStatus) -> None:
+        def shown(result: tuple[ChainStatus, dict[int, item_list.KnownHash]]) -> None:
             if generation == self._generation:
+                status, known = result
+                self.model.set_known(known)
                 self.custody_view.banner.show_report(*status)
                 self.chain_checked.emit()
 
-        return self.tasks.run_read("Custody check", lambda: _chain_status(self._reader_factory()),
+        case_id = str(self.case.meta.get("case_id", ""))
+        return self.tasks.run_read("Custody check", lambda: _case_checks(self._reader_factory(), case_id),
                                    on_success=shown)
 
     def _reader_factory(self) -> Callable[[], store.Database]:
@@ -789,10 +809,12 @@ class MainWindow(QMainWindow):
             self.timeline_view.reload()
         if changes.tagged("indicator") and made_by is not self.panels.indicators_view:
             self.panels.indicators_view.tags_edited()
-        if changes.items_added:
-            self.model.refresh()
+        if changes.items_added or changes.items:
+            self.model.refresh(changes.items, added=changes.items_added)
+        if changes.tagged("item"):
+            self.model.rows_changed(int(i) for i in changes.tagged("item"))
         if changes.indicators or changes.indicators_added:
-            self.panels.refresh()
+            self.panels.indicators_changed()
         if changes.feeds:
             self.panels.indicators_view.refresh()  # correlation reads the snapshot or library again
             self.panels.graph_view.mark_stale()
@@ -847,12 +869,13 @@ class MainWindow(QMainWindow):
         case, generation = self.case, self._generation
         self._last_overall = -1
         dialog = self._open_progress_dialog("Importing evidence", (ACQUIRING, ANALYSING))
+        self._batch_mark = case_changes.mark(self.reader.conn) if self.reader is not None else None
 
         def progressed(tick: Progress) -> None:
             dialog.update_progress(tick)
-            if tick.overall_done != self._last_overall:  # a file was recorded: show its row now
+            if tick.overall_done != self._last_overall:  # a batch was recorded: show what it changed
                 self._last_overall = tick.overall_done
-                self.model.refresh()
+                self.show_batch("Import")
 
         def succeeded(report: ImportReport) -> None:
             if generation == self._generation:
@@ -862,7 +885,7 @@ class MainWindow(QMainWindow):
             self.import_handle = None
             if generation == self._generation:
                 self._close_progress_dialog()
-                self._refresh_views()
+                self.show_batch("Import", last=True)
                 if outcome == "cancelled":
                     self.statusBar().showMessage(
                         "Import cancelled: files already recorded stay recorded; the file in "
@@ -875,6 +898,31 @@ class MainWindow(QMainWindow):
         dialog.cancel_requested.connect(handle.cancel)
         self.import_handle = handle
         return handle
+
+    def show_batch(self, label: str, *, last: bool = False) -> Changes:
+        """Show what a long write committed since the last look, and only that (no view is reset).
+
+        The core names the new items, the items whose custody grew, their indicators and the new
+        custody entries (``core.case_changes``); each view inserts or repaints those rows, so the
+        analyst's selection and scroll position stay while an import runs. After the last batch
+        the views that summarise the whole case (campaigns, the timeline when shown) regroup.
+        """
+        if self.reader is None or self._batch_mark is None:
+            return Changes()
+        changes, self._batch_mark = case_changes.changes_since(self.reader.conn, self._batch_mark, label)
+        self.apply_changes(changes)
+        if last:
+            self._batch_mark = None
+            if changes.items_added:
+                self.campaigns_view.set_case(self.case)  # regrouped now if shown, else when next shown
+                if self.timeline_view.isVisible():
+                    self.timeline_view.reload()
+            if not self.table.currentIndex().isValid() and self.model.rowCount():
+                self.table.selectRow(0)
+            elif self._shown_item is not None and self._shown_item in changes.items:
+                self._show_selected(self.table.currentIndex())  # its analysis just landed
+        self.batch_shown.emit(changes)
+        return changes
 
     def _report_import(self, report: ImportReport) -> None:
         new = sum(1 for a in report.acquired if a.new_item)
@@ -970,8 +1018,7 @@ class MainWindow(QMainWindow):
         lines = []
         for item_id, status in sorted(report.items.items()):
             if status != "ok":
-                row = self.model.row_of(item_id)
-                item = self.model.item_at(row) if row is not None else None
+                item = self.model.item_at(self.model.index_of(item_id, expand=False))
                 name = f" \u201c{item.name}\u201d" if item else ""
                 lines.append(f"\u2022 item {item_id}{name}: {status.upper()}")
         if chain is not None and not chain.ok:
@@ -1043,9 +1090,7 @@ class MainWindow(QMainWindow):
         self.start_verify()
 
     def _on_analyse_action_triggered(self) -> None:
-        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        ids = [item.id for r in rows if (item := self.model.item_at(r)) is not None]
-        self.start_analysis(ids)
+        self.start_analysis(self.table.selected_item_ids())
 
     def _on_tasks_wrote(self, _name: str) -> None:
         # Any write (a rating, a tag, a note, an enhanced region …) adds custody entries: the
@@ -1059,10 +1104,9 @@ class MainWindow(QMainWindow):
 
     def _on_selection_current_row_changed(self, current: QModelIndex | QPersistentModelIndex,
                                           _previous: QModelIndex | QPersistentModelIndex) -> None:
-        row = current.row() if current.isValid() else -1
-        if self._keeping_selection and row >= 0 and self.model.item_id_at(row) == self._shown_item:
-            return  # a sort or a filter moved the shown item: it is still the one shown below
-        self._show_selected(row)
+        if current.isValid() and self.model.item_id_at(current) == self._shown_item:
+            return  # a sort, a filter or new rows moved the shown item: it is still the one shown below
+        self._show_selected(current if current.isValid() else -1)
 
     def _on_export_briefing_action_triggered(self) -> None:
         self.open_briefing_dialog()
@@ -1234,20 +1278,29 @@ class MainWindow(QMainWindow):
         graph.setEnabled(item is not None)
         if item is not None:
             graph.triggered.connect(lambda: self.panels.show_in_graph(f"item:{item.id}"))
+        found = self.model.row_at(self.table.currentIndex()) if item is not None else None
+        first = found.first_copy if found is not None and found.duplicates else 0
+        copy = menu.addAction(f"Go to the first copy (item {first})" if first and item and first != item.id
+                              else "Go to the first copy")
+        copy.setToolTip("The first item of the case holding the same content (same SHA-256)")
+        copy.setEnabled(bool(first) and item is not None and first != item.id)
+        copy.triggered.connect(lambda: self.panels.reveal_item(first))
+        parent = menu.addAction("Go to the item it was derived from")
+        parent.setEnabled(item is not None and item.parent_id is not None)
+        if item is not None and item.parent_id is not None:
+            parent_id = item.parent_id
+            parent.triggered.connect(lambda: self.panels.reveal_item(parent_id))
         menu.addSeparator()
         menu.addAction(self.analyse_action)
         return menu
 
+    def _on_table_opened(self, _item_id: int) -> None:
+        """Enter or a double click on an item: its message or media view takes the focus."""
+        self.panels.open_current_view()
+
     def column_menu(self) -> QMenu:
         """The column chooser: every column of the evidence table, checked when shown."""
-        menu = QMenu(self)
-        for column in Column:
-            action = menu.addAction(str(self.model.headerData(column, Qt.Orientation.Horizontal)))
-            action.setCheckable(True)
-            action.setChecked(not self.table.isColumnHidden(column))
-            action.setEnabled(column != Column.NAME)  # the name always stays
-            action.toggled.connect(lambda on, c=column: self.table.setColumnHidden(c, not on))
-        return menu
+        return self.table.column_menu(self)
 
     def _on_header_context_menu_requested(self, pos: QPoint) -> None:
         menu = self.column_menu()
@@ -1263,7 +1316,7 @@ class MainWindow(QMainWindow):
 
     def _current_item(self) -> Item | None:
         index = self.table.currentIndex()
-        return self.model.item_at(index.row()) if index.isValid() else None
+        return self.model.item_at(index) if index.isValid() else None
 
     def _tag_current_item(self) -> None:
         item = self._current_item()
@@ -1396,24 +1449,23 @@ class MainWindow(QMainWindow):
         if not current.isValid() and self.model.rowCount():
             self.table.selectRow(0)
         else:
-            self._show_selected(current.row())
+            self._show_selected(current)
         self._update_status()
 
     def _on_model_reset(self) -> None:
         """A sort or a filter re-listed the items: keep the one shown selected, or show none."""
-        row = self.model.row_of(self._shown_item) if self._shown_item is not None else None
-        if row is not None:
+        index = self.model.index_of(self._shown_item) if self._shown_item is not None else None
+        if index is not None and index.isValid():
             self._keeping_selection = True
             try:
-                self.table.selectRow(row)
+                self.table.select_index(index)
             finally:
                 self._keeping_selection = False
-            self.table.scrollTo(self.model.index(row, 0))
         elif self._shown_item is not None and self.case is not None and self.reader is not None:
             self._show_selected(-1)
 
-    def _show_selected(self, row: int) -> None:
-        item = self.model.item_at(row) if row >= 0 else None
+    def _show_selected(self, where: int | QModelIndex | QPersistentModelIndex) -> None:
+        item = self.model.item_at(where)
         self._shown_item = item.id if item is not None else None
         self._note_place()
         status = self.model.verify_status(item.id) if item is not None else None
@@ -1424,7 +1476,7 @@ class MainWindow(QMainWindow):
         if self.case is None:
             self.status_label.setText("")
             return
-        items = self.model.rowCount()
+        items = self.model.total
         entries = self.custody_view.model.rowCount()
         mode = "read-only" if self.case.read_only else f"examiner {self.case.examiner}"
         shown = f" of campaign {self._campaign}" if self.model.filtered and self._campaign else ""

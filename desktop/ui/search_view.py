@@ -37,7 +37,7 @@ class SearchModel(RowTableModel[tuple[TextHit, str]]):
             return None
         hit, name = row
         if role == Qt.ItemDataRole.DisplayRole:
-            return (hit.item_id, name, _PARTS.get(hit.part, hit.part),
+            return (str(hit.item_id), name, _PARTS.get(hit.part, hit.part),
                     " ".join(hit.snippet.split()))[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 3:
             return hit.snippet

@@ -120,8 +120,9 @@ class Soak:
         self.tab(0)
         table = w.table
         table.setFocus()
+        table.expandAll()  # the tree: walk every item, the attachments and frames too
         table.selectRow(0)
-        rows = w.model.rowCount()
+        rows = w.model.total
         for _ in range(rows):
             self.key(table, Qt.Key.Key_Down, kind="down")
             if w.panels.item_tabs.isTabEnabled(item_tab) and w.panels.item_tabs.currentIndex() != item_tab:

@@ -72,6 +72,11 @@ def test_duplicates_and_tags_are_flags(case: Case, ids: dict[str, int]) -> None:
     dup = item_list.top_ids(conn, ItemQuery(flags=frozenset({"duplicate"})))
     assert sorted(_names(case, dup)) == ["a-note.txt", "copy.txt"]
     assert item_list.rows(conn, [ids["copy.txt"]])[ids["copy.txt"]].duplicates == 1
+    first = min(ids["a-note.txt"], ids["copy.txt"])
+    both = item_list.rows(conn, [ids["a-note.txt"], ids["copy.txt"]])
+    assert {r.first_copy for r in both.values()} == {first}, "both name the first copy"
+    alone = item_list.rows(conn, [ids["c-big.bin"]])[ids["c-big.bin"]]
+    assert (alone.duplicates, alone.first_copy) == (0, ids["c-big.bin"])
     apply_tags(case, item_id=ids["c-big.bin"], tags=["tlp:red"])
     tagged = item_list.top_ids(conn, ItemQuery(flags=frozenset({"tagged"})))
     assert _names(case, tagged) == ["c-big.bin"]
