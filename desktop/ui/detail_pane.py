@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -115,11 +116,21 @@ class DetailPane(QWidget):
 
         # Facts on the left, custody on the right: under a full-width table, both have room for
         # a whole SHA-256 without eliding it.
+        # The facts scroll rather than push their height on the window: eleven rows would make
+        # the whole window taller than a laptop screen, cutting off its bottom lines.
+        left_inner = QWidget(self)
+        left_layout = QVBoxLayout(left_inner)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.title)
+        left_layout.addWidget(self.mismatch)
+        left_layout.addWidget(self.facts)
+        left_layout.addStretch(1)
+        self.facts_scroll = QScrollArea(self)
+        self.facts_scroll.setWidgetResizable(True)
+        self.facts_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.facts_scroll.setWidget(left_inner)
         left = QVBoxLayout()
-        left.addWidget(self.title)
-        left.addWidget(self.mismatch)
-        left.addWidget(self.facts)
-        left.addStretch(1)
+        left.addWidget(self.facts_scroll)
         right = QVBoxLayout()
         right.addWidget(self.custody_label)
         right.addWidget(self.custody_table, 1)

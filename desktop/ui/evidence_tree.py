@@ -20,7 +20,7 @@ from desktop.ui.evidence_model import HEADERS, Column, EvidenceModel
 COLUMN_WIDTHS = {
     Column.ID: 64, Column.NAME: 250, Column.KIND: 64, Column.SIZE: 76, Column.MIME: 200,
     Column.SHA256: 160, Column.ACQUIRED_AT: 150, Column.ACQUIRED_BY: 100, Column.STATUS: 80,
-    Column.DUPLICATE: 150, Column.KNOWN: 110,
+    Column.DUPLICATE: 160, Column.KNOWN: 190,
 }
 _HIDDEN_KEY = "evidence/hidden_columns"
 _DEFAULT_HIDDEN = (Column.ACQUIRED_BY,)

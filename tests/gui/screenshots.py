@@ -49,6 +49,7 @@ def build_case() -> Path:
     src.mkdir(parents=True)
     for name in ("analyst-note.txt", "forwarded-message.eml", "terminal-screenshot.png", "flyer.jpg"):
         shutil.copy(resource_path("demo", name), src / name)
+    shutil.copy(resource_path("demo", "flyer.jpg"), src / "flyer-as-forwarded.jpg")  # a duplicate
     for name in MAILS:
         shutil.copy(CORPORA / "mail-parser" / name, src / name)
     for name in PHISH:
@@ -69,18 +70,21 @@ def build_case() -> Path:
                             ("http://example.com/rsvp/confirm", ["attack-pattern:T1566.002"])):
             with contextlib.suppress(CasetrailError):
                 apply_tags(case, indicator=value, tags=tags)
+        flyer = next(i for i in case.items() if i.name == "flyer.jpg")
     with Library.open() as library:
-        library.import_feed(partner_feed(WORK / "partner-report.json"))
+        library.import_feed(partner_feed(WORK / "partner-report.json", flyer.sha256))
     return path
 
 
-def partner_feed(path: Path) -> Path:
+def partner_feed(path: Path, lure_sha256: str = "") -> Path:
     """A partner's STIX 2.1 report naming the intrusion set behind two of the case's indicators."""
     created = "2024-02-01T00:00:00.000Z"
     actor = "intrusion-set--6f1c2a4e-0d7e-4c53-9a51-2b1d0f9b3c11"
     objects: list[dict[str, object]] = [{"type": "intrusion-set", "spec_version": "2.1", "id": actor,
                                          "created": created, "modified": created, "name": "LANTERN SPIDER"}]
-    patterns = ("[ipv4-addr:value = '185.141.63.120']", "[ipv4-addr:value = '203.0.113.77']")
+    patterns = ["[ipv4-addr:value = '185.141.63.120']", "[ipv4-addr:value = '203.0.113.77']"]
+    if lure_sha256:  # the flyer is a lure the partner saw: its hash is "known" in the evidence tree
+        patterns.append(f"[file:hashes.'SHA-256' = '{lure_sha256}']")
     for n, pattern in enumerate(patterns):
         ind = f"indicator--0b8e2f7a-6a2d-4f0e-8a7c-0000000000{n:02d}"
         objects.append({"type": "indicator", "spec_version": "2.1", "id": ind, "created": created,
@@ -140,13 +144,18 @@ def main() -> int:
 
     from desktop.ui.evidence_model import Column
 
-    win.table.horizontalHeader().setSortIndicator(Column.SIZE, Qt.SortOrder.DescendingOrder)
-    win.evidence_filter.setText("eml")
-    win.table.selectRow(0)
+    for row in range(model.rowCount()):  # the tree: messages open to their parts, the video to frames
+        found = model.row_at(row)
+        if found is not None and found.children and found.item.kind in ("email", "video"):
+            win.table.expand(model.index(row, 0))
+    for column in (Column.MIME, Column.ACQUIRED_AT):
+        win.table.setColumnHidden(column, True)  # room for Duplicate and Known hash in the picture
+    select(lambda i: i.name == "mail_malformed_2.eml")
+    win.panels.item_tabs.setCurrentIndex(0)
+    wait_until(lambda: not win.tasks.running())
     wait(600)
     win.grab().save(str(docs / "screenshot-evidence.png"))
-    win.evidence_filter.clear()
-    win.table.horizontalHeader().setSortIndicator(Column.ID, Qt.SortOrder.AscendingOrder)
+    win.table.restore_columns()
     win.tabs.setCurrentIndex(0)
     select(lambda i: i.name == "mail_test_17.eml")
     win.panels.item_tabs.setCurrentIndex(1)

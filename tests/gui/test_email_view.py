@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QColor, QImage, QTextDocument
+from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from waits import TASK_MS
@@ -213,3 +214,32 @@ def test_the_message_lists_its_attachments_and_shows_its_raw_source(
     assert window.panels.item is not None
     assert window.panels.item.name == "invoice.txt"
     assert window.panels.item.parent_id == message.id
+
+
+def test_wrapped_from_and_origin_lines_are_never_clipped(qtbot: QtBot) -> None:
+    """Issue 10's leftover: every field label gets the height its wrapped text needs at its width.
+
+    The view is laid out at widths from a narrow pane to a wide one and heights from a few rows
+    (the scroll area scrolls) to all of them; at each, a value wrapped over two or three lines —
+    a long From, a long Origin — must have at least ``heightForWidth`` of its laid-out width.
+    """
+    view = EmailView()
+    qtbot.addWidget(view)
+    mail = hostile_mail()
+    mail["from_name"] = "Customer Service Department of the Very Long Bank Name Incorporated"
+    mail["from_addr"] = "noreply-customer-service-notifications@very-long-subdomain.bank.example"
+    mail["origin_ip"] = "203.0.113.9"
+    mail["origin_host"] = "a-very-long-reverse-dns-name.customer-pool.hosting-provider.example.net"
+    view.show_mail(mail)
+    view.show()
+    wrapped = 0
+    for width in range(360, 1000, 80):
+        for height in range(160, 700, 60):
+            view.resize(width, height)  # at least its minimum size: offscreen resizes at once
+            QApplication.processEvents()
+            for key in ("from", "origin"):
+                label = view.fields[key]
+                need = label.heightForWidth(label.width())
+                assert label.height() >= need, f"{key} clipped at {width}x{height}: {label.height()} < {need}"
+                wrapped += need > label.fontMetrics().lineSpacing() * 1.5
+    assert wrapped, "the values did wrap at the narrow widths (the test looks at what it should)"
