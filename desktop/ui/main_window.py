@@ -955,6 +955,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to analyse: select items, or no analysis failed.", 8000)
             return None
         dialog = self._open_progress_dialog("Analysing", (ANALYSING,))
+        self._batch_mark = case_changes.mark(self.reader.conn) if self.reader is not None else None
+        self._last_overall = -1
+
+        def progressed(tick: Progress) -> None:
+            dialog.update_progress(tick)
+            if tick.overall_done != self._last_overall:  # results were recorded: show what changed
+                self._last_overall = tick.overall_done
+                self.show_batch("Analyse")
 
         def succeeded(report: AnalysisReport) -> None:
             if generation == self._generation:
@@ -965,11 +973,11 @@ class MainWindow(QMainWindow):
         def done(outcome: str) -> None:
             if generation == self._generation:
                 self._close_progress_dialog()
-                self._refresh_views()
+                self.show_batch("Analyse", last=True)
             self.analysis_finished.emit(outcome)
 
         handle = self.tasks.run_write("Analyse", lambda: analyse_items(case, item_ids),
-                                      on_success=succeeded, on_progress=dialog.update_progress,
+                                      on_success=succeeded, on_progress=progressed,
                                       on_done=done)
         dialog.cancel_requested.connect(handle.cancel)
         return handle
