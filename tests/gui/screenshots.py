@@ -140,8 +140,6 @@ def main() -> int:
 
     splitter = win.panels.item_tabs.parentWidget()
     splitter.setSizes([300, 520])  # type: ignore[attr-defined]
-    from PySide6.QtCore import Qt
-
     from desktop.ui.evidence_model import Column
 
     for row in range(model.rowCount()):  # the tree: messages open to their parts, the video to frames
