@@ -155,6 +155,16 @@ def child_ids(conn: sqlite3.Connection, parent_id: int, query: ItemQuery = ItemQ
         "SELECT id FROM items WHERE parent_id = ?" + order_by(query), (parent_id,))]  # noqa: S608
 
 
+def parent_ids(conn: sqlite3.Connection) -> set[int]:
+    """The ids of every item something was derived from (an index scan): which rows can be opened.
+
+    A tree view asks every top-level row whether it has children when it lays itself out; this
+    answers for all of them at once instead of reading each row.
+    """
+    return {int(r[0]) for r in conn.execute(
+        "SELECT DISTINCT parent_id FROM items WHERE parent_id IS NOT NULL")}
+
+
 def count(conn: sqlite3.Connection) -> int:
     """How many items the case holds."""
     return int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])

@@ -126,6 +126,7 @@ class EvidenceModel(QAbstractItemModel):
         self._verify: dict[int, str] = {}
         self._known: dict[int, item_list.KnownHash] = {}
         self._total = 0
+        self._parents: set[int] = set()  # ids with children (hasChildren without reading each row)
         self._mismatch_icon = mismatch_icon or QIcon()
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._bold = QFont()
@@ -161,6 +162,7 @@ class EvidenceModel(QAbstractItemModel):
         new = {i for i in wanted if i not in self._up} if wanted is not None and added else set()
         found_new = item_list.rows(self._reader.conn, sorted(new)) if new else {}
         parents = {r.item.parent_id or _ROOT for r in found_new.values()}
+        self._parents |= parents - {_ROOT}
         query = self._query
         if wanted is not None and query.sort == "id" and not query.descending and not query.filtered:
             self._append(found_new)  # ids grow: a new item goes at the end of its parent's list
@@ -172,6 +174,7 @@ class EvidenceModel(QAbstractItemModel):
         if wanted is not None:
             self.rows_changed(wanted | (parents - {_ROOT}))  # a parent's child count changed too
         else:  # statuses may have changed anywhere: every shown row is read again when next painted
+            self._parents = item_list.parent_ids(self._reader.conn)
             self._cache.clear()
             self._texts.clear()
             for parent_id, ids in self._kids.items():
@@ -365,18 +368,14 @@ class EvidenceModel(QAbstractItemModel):
             return False
         if item_id in self._kids:
             return bool(self._kids[item_id])
-        found = self._row(item_id)
-        return found is not None and found.children > 0
+        return item_id in self._parents
 
     def canFetchMore(self, parent: _Index) -> bool:
         """A row with derived items whose children were not read yet."""
         if not parent.isValid() or parent.column() != 0 or self._query.filtered or self._reader is None:
             return False
         item_id = self.item_id_at(parent)
-        if item_id is None or item_id in self._kids:
-            return False
-        found = self._row(item_id)
-        return found is not None and found.children > 0
+        return item_id is not None and item_id not in self._kids and item_id in self._parents
 
     def fetchMore(self, parent: _Index) -> None:
         """Read the children of a row (one query by parent id, in the tree's order)."""
@@ -573,6 +572,7 @@ class EvidenceModel(QAbstractItemModel):
         self._up = dict.fromkeys(self._kids[_ROOT], _ROOT)
         self._cache.clear()
         self._texts.clear()
+        self._parents = item_list.parent_ids(self._reader.conn) if self._reader is not None else set()
         if self._reader is None:
             self._total = 0
         else:
