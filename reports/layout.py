@@ -22,7 +22,7 @@ is what is drawn. Nothing here reads a case.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from reportlab.lib.styles import ParagraphStyle
@@ -243,7 +243,8 @@ class WrapParagraph(Paragraph):
 
     def drawOn(self, canv: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N803 - reportlab's API
         """Draw as a tagged element of the document's structure (:mod:`reports.tagging`)."""
-        draw_paragraph(self, canv, lambda: Paragraph.drawOn(self, canv, x, y, _sW))  # type: ignore[call-arg]
+        draw_paragraph(self, canv, lambda: _spaced_lines(
+            canv, lambda: Paragraph.drawOn(self, canv, x, y, _sW)))  # type: ignore[call-arg]
 
     def widths(self) -> tuple[float, float, float]:
         """``(minimum, whole, natural)`` widths of this paragraph's text (see :func:`widths_of`)."""
@@ -255,6 +256,40 @@ class WrapParagraph(Paragraph):
         if self._units is None:
             self._units = _units(self._runs or (), self.style, self._redact)
         return self._units
+
+
+def _spaced_lines(canv: Any, draw: Callable[[], None]) -> None:
+    """Draw a paragraph with a space after each line it wraps at a space (``draw()`` draws it).
+
+    reportlab drops the space where it wraps a line, so whatever reads the text (a screen
+    reader following the structure tree, copy and paste, ``pdfinfo -struct-text``) runs the
+    last word of a line into the first of the next ("it" + "shows"). An invisible space at
+    the end of the line keeps the words apart; a line that ends in a token's visible break mark
+    gets none, so a broken value still copies without a character added.
+    """
+    begin = canv.__dict__.get("beginText")
+    plain = canv.beginText
+
+    def spaced_begin(*args: Any, **kwargs: Any) -> Any:
+        tx = plain(*args, **kwargs)
+        text_out = tx._textOut
+
+        def out(text: str, TStar: int = 0) -> None:  # noqa: N803 - reportlab's name
+            if TStar and text and not text.endswith((BREAK_MARK, " ")):
+                text += " "
+            text_out(text, TStar)
+
+        tx._textOut = out
+        return tx
+
+    canv.beginText = spaced_begin
+    try:
+        draw()
+    finally:
+        if begin is None:
+            del canv.beginText
+        else:
+            canv.beginText = begin
 
 
 def column_widths(

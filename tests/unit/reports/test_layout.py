@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pypdfium2 as pdfium
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 from test_briefing_text import _split_words
 
@@ -239,3 +241,19 @@ def test_a_redacted_line_is_covered_where_it_is_on_screen_and_nowhere_else() -> 
     black_out(im, [typed, blank])
     assert im.crop((40, 62, 200, 90)).getextrema() == ((0, 0), (0, 0), (0, 0))  # covered
     assert im.getpixel((100, 230)) != (0, 0, 0)  # left as it was
+
+
+def test_a_wrapped_line_keeps_the_space_it_was_wrapped_at() -> None:
+    """Text readers (a screen reader on the structure tree, copy and paste) must not run words together."""
+    out = io.BytesIO()
+    canv = canvas.Canvas(out, pageCompression=0)
+    style = ParagraphStyle("plain", fontName="Helvetica", fontSize=10, leading=12)
+    para = WrapParagraph("alpha beta gamma delta epsilon zeta eta theta iota kappa", style)
+    para.wrap(60, 500)
+    para.drawOn(canv, 10, 400)
+    canv.showPage()
+    canv.save()
+    lines = re.findall(rb"\(([^()]*)\) Tj T\*", out.getvalue())
+    assert len(lines) >= 3
+    assert all(line.endswith(b" ") for line in lines), lines
+    assert canv.beginText.__func__ is canvas.Canvas.beginText  # the canvas is left as it was
