@@ -4,7 +4,10 @@
 A thin, lazy adapter from the core's item queries (``core.item_list``) to Qt views. It holds
 only ordered item ids, one list per parent that was opened: the top level when a case is shown,
 the children of a row when the analyst expands it (``canFetchMore``/``fetchMore``, one indexed
-query by parent id). Whether a row has children comes from the child count the core reads with
+query by parent id). The top level is handed to the view a page at a time too (``fetchMore`` of
+the root, as ``QSqlQueryModel`` does): the model holds every top-level id, but the view is told
+of :data:`TOP_PAGE` rows and asks for more as it scrolls to the end, because a ``QTreeView`` lays
+out every row it is told of — 60,000 top-level rows took it over half a second. Whether a row has children comes from the child count the core reads with
 its row (an index lookup), never from loading the children. Rows themselves are read a page at a
 time into a cache when a view paints them, so a case of a hundred thousand items opens as fast as
 one of four.
@@ -61,6 +64,7 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _PAGE = 200  # rows read per query: one screenful several times over
 _CACHE_LIMIT = 20 * _PAGE  # beyond this the cache is dropped and refilled from what is visible
 _ROOT = 0  # the parent id of the top level (item ids start at 1)
+TOP_PAGE = 1000  # top-level rows handed to the view at a time (``fetchMore`` of the root)
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -119,6 +123,7 @@ class EvidenceModel(QAbstractItemModel):
         self._reader: Database | None = None
         self._query = item_list.ItemQuery()
         self._kids: dict[int, list[int]] = {_ROOT: []}  # parent id -> child ids, for opened parents
+        self._top: list[int] = []  # every top-level id in order; ``_kids[_ROOT]`` is the shown prefix
         self._up: dict[int, int] = {}  # item id -> parent id, for listed items
         self._rows: dict[int, dict[int, int] | None] = {}  # parent id -> {child id: row}, made on demand
         self._cache: dict[int, item_list.ItemRow] = {}
@@ -170,7 +175,7 @@ class EvidenceModel(QAbstractItemModel):
             for parent_id in sorted(self._kids, key=lambda p: (p != _ROOT, p)):
                 if parent_id in self._kids:  # an earlier merge may have dropped a list
                     self._merge(parent_id, self._list_ids(parent_id))
-        self._total = len(self._kids[_ROOT]) if query.filtered else item_list.count(self._reader.conn)
+        self._total = len(self._top) if query.filtered else item_list.count(self._reader.conn)
         if wanted is not None:
             self.rows_changed(wanted | (parents - {_ROOT}))  # a parent's child count changed too
         else:  # statuses may have changed anywhere: every shown row is read again when next painted
@@ -190,6 +195,12 @@ class EvidenceModel(QAbstractItemModel):
             by_parent.setdefault(found.item.parent_id or _ROOT, []).append(item_id)
         for parent_id in sorted(by_parent, key=lambda p: (p != _ROOT, p)):
             ids = self._kids.get(parent_id)
+            if parent_id == _ROOT:
+                complete = len(self._kids[_ROOT]) == len(self._top)
+                self._top.extend(by_parent[_ROOT])
+                self._up.update(dict.fromkeys(by_parent[_ROOT], _ROOT))
+                if not complete:
+                    continue  # the view has not scrolled to the end: they come with its next page
             if ids is None:
                 continue  # a closed parent: its children are read when it is opened
             parent = self._index_of_parent(parent_id)
@@ -258,10 +269,13 @@ class EvidenceModel(QAbstractItemModel):
         With ``expand=False`` only items already listed are found. Invalid when the item is not in
         the model (another filter hides it, or it does not exist).
         """
+        if expand:
+            self._show_top(item_id)
         if item_id not in self._up and expand and self._reader is not None and not self._query.filtered:
             for ancestor in item_list.ancestors(self._reader.conn, item_id):
                 if ancestor not in self._up:
                     return QModelIndex()
+                self._show_top(ancestor)
                 parent = self._index_of_parent(ancestor)
                 if ancestor not in self._kids and self.canFetchMore(parent):
                     self.fetchMore(parent)
@@ -321,8 +335,14 @@ class EvidenceModel(QAbstractItemModel):
             return
         self.layoutAboutToBeChanged.emit()
         old = {parent_id: list(ids) for parent_id, ids in self._kids.items()}
+        kept_top = {old[_ROOT][i.row()] for i in self.persistentIndexList()
+                    if int(i.internalId()) == _ROOT and 0 <= i.row() < len(old[_ROOT])}
         for parent_id in self._kids:
-            self._kids[parent_id] = self._list_ids(parent_id)
+            if parent_id == _ROOT:
+                self._top = self._list_ids(_ROOT)
+                self._kids[_ROOT] = self._top[:self._shown_for(len(old[_ROOT]), kept_top)]
+            else:
+                self._kids[parent_id] = self._list_ids(parent_id)
             self._rows[parent_id] = None
         self._move_persistent(old)
         self.layoutChanged.emit()
@@ -371,15 +391,21 @@ class EvidenceModel(QAbstractItemModel):
         return item_id in self._parents
 
     def canFetchMore(self, parent: _Index) -> bool:
-        """A row with derived items whose children were not read yet."""
-        if not parent.isValid() or parent.column() != 0 or self._query.filtered or self._reader is None:
+        """A row with derived items whose children were not read yet; the root: more top-level rows."""
+        if not parent.isValid():
+            return self._reader is not None and len(self._kids[_ROOT]) < len(self._top)
+        if parent.column() != 0 or self._query.filtered or self._reader is None:
             return False
         item_id = self.item_id_at(parent)
         return item_id is not None and item_id not in self._kids and item_id in self._parents
 
     def fetchMore(self, parent: _Index) -> None:
-        """Read the children of a row (one query by parent id, in the tree's order)."""
+        """Read the children of a row (one query by parent id, in the tree's order); the root:
+        show the next :data:`TOP_PAGE` top-level rows."""
         if not self.canFetchMore(parent) or self._reader is None:
+            return
+        if not parent.isValid():
+            self._show_top_rows(len(self._kids[_ROOT]) + TOP_PAGE)
             return
         item_id = self.item_id_at(parent)
         assert item_id is not None  # noqa: S101 - canFetchMore checked it
@@ -567,9 +593,10 @@ class EvidenceModel(QAbstractItemModel):
 
     def _relist(self) -> None:
         """Start again from the top level (inside a reset)."""
-        self._kids = {_ROOT: self._list_ids(_ROOT)}
+        self._top = self._list_ids(_ROOT)
+        self._kids = {_ROOT: self._top[:TOP_PAGE]}
         self._rows = {}
-        self._up = dict.fromkeys(self._kids[_ROOT], _ROOT)
+        self._up = dict.fromkeys(self._top, _ROOT)
         self._cache.clear()
         self._texts.clear()
         self._parents = item_list.parent_ids(self._reader.conn) if self._reader is not None else set()
@@ -577,7 +604,7 @@ class EvidenceModel(QAbstractItemModel):
             self._total = 0
         else:
             conn = self._reader.conn
-            self._total = len(self._kids[_ROOT]) if self._query.filtered else item_list.count(conn)
+            self._total = len(self._top) if self._query.filtered else item_list.count(conn)
 
     def _requery(self, **change: object) -> None:
         query = dataclasses.replace(self._query, **change)  # type: ignore[arg-type]
@@ -589,8 +616,33 @@ class EvidenceModel(QAbstractItemModel):
         self.endResetModel()
 
     def _merge(self, parent_id: int, new: list[int]) -> None:
-        """Bring one opened list to ``new``: move rows whose order changed, insert the new ones."""
+        """Bring one opened list to ``new``: move rows whose order changed, insert the new ones.
+
+        For the top level ``new`` is every top-level id; the view is told of the prefix that holds
+        every row it was shown (and, when it had been shown them all, the new ones up to a page).
+        """
         old = self._kids[parent_id]
+        if parent_id == _ROOT:
+            if new == self._top:
+                return
+            if not set(self._top) <= set(new):  # rows left the list: start again
+                self.beginResetModel()
+                self._relist()
+                self.endResetModel()
+                return
+            complete = len(old) == len(self._top)
+            full, self._top = new, self._top
+            shown = self._shown_for(len(old), set(old), full)
+            new = full[:max(shown, min(len(full), TOP_PAGE)) if complete else shown]
+            try:  # the old top level until the rows are in: no fetchMore of the root meanwhile
+                self._merge_shown(parent_id, old, new)
+            finally:
+                self._top = full
+                self._up.update(dict.fromkeys(full, _ROOT))
+            return
+        self._merge_shown(parent_id, old, new)
+
+    def _merge_shown(self, parent_id: int, old: list[int], new: list[int]) -> None:
         if new == old:
             return
         new_set, old_set = set(new), set(old)
@@ -625,6 +677,36 @@ class EvidenceModel(QAbstractItemModel):
                 self._up[item_id] = parent_id
             self.endInsertRows()
             at = end
+
+    def _shown_for(self, shown: int, keep: set[int], top: list[int] | None = None) -> int:
+        """How many rows of the top level (``top``, else ``_top``) to show: at least ``shown``, and
+        every id of ``keep``."""
+        top = self._top if top is None else top
+        if keep:
+            last = max((row for row, item_id in enumerate(top) if item_id in keep), default=-1)
+            shown = max(shown, last + 1)
+        return min(len(top), shown)
+
+    def _show_top_rows(self, count: int) -> None:
+        """Tell the view of the first ``count`` top-level rows (those not shown yet are inserted)."""
+        shown = self._kids[_ROOT]
+        count = min(count, len(self._top))
+        if count <= len(shown):
+            return
+        self.beginInsertRows(QModelIndex(), len(shown), count - 1)
+        shown.extend(self._top[len(shown):count])
+        self._rows[_ROOT] = None
+        self.endInsertRows()
+
+    def _show_top(self, item_id: int) -> None:
+        """Make a top-level item's row shown (a jump to it), with every row above it."""
+        if self._up.get(item_id) != _ROOT or item_id in self._row_in(_ROOT):
+            return
+        try:
+            row = self._top.index(item_id)
+        except ValueError:
+            return
+        self._show_top_rows(row + 1)
 
     def _column_changed(self, column: Column) -> None:
         for parent_id, ids in self._kids.items():

@@ -173,3 +173,47 @@ def test_the_evidence_tree_passes_while_it_grows_sorts_and_filters(
         finally:
             model.set_reader(None)
             reader.conn.close()
+
+
+def test_the_evidence_tree_hands_its_top_level_to_the_view_a_page_at_a_time(
+        qtbot: QtBot, tmp_path: Path, pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A QTreeView lays out every row it is told of: 60,000 top-level rows at once stalled it."""
+    from desktop.ui import evidence_model
+
+    monkeypatch.setattr(evidence_model, "TOP_PAGE", 2)
+    with Case.create(tmp_path / "P.casetrail", title="P", examiner="E") as case:
+        ids = build(case, tmp_path / "src")
+        reader = case.reader()
+        model = EvidenceModel()
+        try:
+            model.set_reader(reader)
+            assert model.rowCount() == 2, "one page of the four top-level rows"
+            assert model.total == 6
+            assert model.canFetchMore(model.index(-1, -1).parent())
+            tester = ModelTester(pytestconfig)
+            tester.check(model, force_py=True)  # watches the page inserts below as they happen
+            model.fetchMore(model.index(-1, -1).parent())
+            assert model.rowCount() == 4
+            assert not model.canFetchMore(model.index(-1, -1).parent())
+            model.sort(Column.NAME, Qt.SortOrder.DescendingOrder)
+            assert model.rowCount() == 4, "a sort keeps what was shown"
+            (tmp_path / "later.txt").write_text("later\n")
+            run_to_end(import_paths(case, [tmp_path / "later.txt"]))
+            model.refresh()
+            assert model.rowCount() == 5, "a list shown to its end shows what is added"
+            tester._cleanup()
+            model.set_text_filter("")
+            model.sort(Column.ID, Qt.SortOrder.AscendingOrder)
+            model.set_reader(reader)
+            assert model.rowCount() == 2
+            last = max(i.id for i in case.items() if i.parent_id is None)
+            index = model.index_of(last)  # a jump shows the rows down to the item
+            assert index.isValid() and model.item_id_at(index) == last
+            assert model.rowCount() == 5
+            checked = ModelTester(pytestconfig)
+            checked.check(model, force_py=True)
+            checked._cleanup()
+            assert ids
+        finally:
+            model.set_reader(None)
+            reader.conn.close()
