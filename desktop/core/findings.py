@@ -226,8 +226,8 @@ def indicator_id(conn: sqlite3.Connection, type_: str, value: str) -> int:
     row = conn.execute("SELECT id FROM indicators WHERE type = ? AND value = ?", (type_, value)).fetchone()
     if row:
         return int(row[0])
-    cur = conn.execute("INSERT INTO indicators (type, value, first_seen, sort_key) VALUES (?, ?, ?, ?)",
-                       (type_, value, utc_now(), sort_key(type_, value)))
+    cur = conn.execute("INSERT INTO indicators (type, value, first_seen, sort_key, skeleton) "
+                       "VALUES (?, ?, ?, ?, ?)", (type_, value, utc_now(), sort_key(type_, value), skeleton(value)))
     return int(cur.lastrowid or 0)
 
 
@@ -241,8 +241,8 @@ def indicator_ids(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> 
     if not wanted:
         return {}
     now = utc_now()
-    conn.executemany("INSERT OR IGNORE INTO indicators (type, value, first_seen, sort_key) "
-                     "VALUES (?, ?, ?, ?)", [(t, v, now, sort_key(t, v)) for t, v in wanted])
+    conn.executemany("INSERT OR IGNORE INTO indicators (type, value, first_seen, sort_key, skeleton) "
+                     "VALUES (?, ?, ?, ?, ?)", [(t, v, now, sort_key(t, v), skeleton(v)) for t, v in wanted])
     found = conn.execute(
         "SELECT id, type, value, warnings FROM indicators WHERE (type, value) IN "
         "(SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j)",
@@ -368,19 +368,23 @@ OCR_STATUSES = ("certain", "uncertain", "enhanced")
 
 
 def _check_confusable_twins(conn: sqlite3.Connection, item_id: int, ocr: list[dict[str, Any]]) -> None:
-    """Marks OCR readings that are confusable twins of indicators the case already holds."""
-    types = sorted({o["type"] for o in ocr})
-    marks = ", ".join("?" for _ in types)
+    """Marks OCR readings that are confusable twins of indicators the case already holds.
+
+    Each reading is looked up by its type and skeleton (index ``indicators_by_skeleton``, migration
+    14), and only the indicators found are checked for an occurrence that counts: the cost grows
+    with the readings, not with the size of the case.
+    """
     known: dict[tuple[str, str], list[str]] = {}
-    rows = conn.execute(
-        f"SELECT DISTINCT i.type, i.value FROM indicators i JOIN occurrences o ON o.indicator_id = i.id "  # noqa: S608
-        f"WHERE i.type IN ({marks}) AND NOT (o.item_id = ? AND o.source = 'ocr') "
-        "AND COALESCE(o.status, 'certain') != 'uncertain'", (*types, item_id)).fetchall()
-    for type_, value in rows:
-        known.setdefault((str(type_), skeleton(str(value))), []).append(str(value))
+    for key in sorted({(str(o["type"]), skeleton(str(o["value"]))) for o in ocr}):
+        known[key] = [str(v) for (v,) in conn.execute(
+            "SELECT i.value FROM indicators i WHERE i.type = ? AND i.skeleton = ? AND EXISTS ("
+            "SELECT 1 FROM occurrences o WHERE o.indicator_id = i.id "
+            "AND NOT (o.item_id = ? AND o.source = 'ocr') "
+            "AND COALESCE(o.status, 'certain') != 'uncertain') ORDER BY i.id", (*key, item_id))]
     for occ in ocr:
-        twins = [v for v in known.get((occ["type"], skeleton(occ["value"])), []) if v != occ["value"]]
-        same = occ["value"] in known.get((occ["type"], skeleton(occ["value"])), [])
+        found = known.get((occ["type"], skeleton(occ["value"])), [])
+        twins = [v for v in found if v != occ["value"]]
+        same = occ["value"] in found
         if twins and not same:
             if occ.get("status") != "uncertain":
                 occ["where"] = f"{occ['where']} (uncertain reading: confusable with {', '.join(twins)})"

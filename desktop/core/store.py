@@ -517,6 +517,15 @@ CREATE INDEX custody_action ON custody(action);
 """
 
 
+# 14: each indicator's confusable skeleton (``confusables.skeleton``), indexed with its type, so
+# that checking an OCR reading for a confusable twin already in the case is one index lookup
+# instead of a scan of every occurrence of the case for every item with OCR (quadratic).
+_V14 = """
+ALTER TABLE indicators ADD COLUMN skeleton TEXT;
+CREATE INDEX indicators_by_skeleton ON indicators(type, skeleton);
+"""
+
+
 def _fill_sort_keys(conn: sqlite3.Connection) -> None:
     """Give every indicator recorded before migration 13 its sort key (a Python function)."""
     from desktop.core.indicator_order import sort_key
@@ -526,11 +535,20 @@ def _fill_sort_keys(conn: sqlite3.Connection) -> None:
                      [(sort_key(str(t), str(v)), int(i)) for i, t, v in rows])
 
 
+def _fill_skeletons(conn: sqlite3.Connection) -> None:
+    """Give every indicator recorded before migration 14 its confusable skeleton (a Python function)."""
+    from desktop.core.confusables import skeleton
+
+    rows = conn.execute("SELECT id, value FROM indicators WHERE skeleton IS NULL").fetchall()
+    conn.executemany("UPDATE indicators SET skeleton = ? WHERE id = ?",
+                     [(skeleton(str(v)), int(i)) for i, v in rows])
+
+
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: append.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Data a migration's SQL cannot compute, filled in its own transaction: version made -> step.
-BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {13: _fill_sort_keys}
+BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {13: _fill_sort_keys, 14: _fill_skeletons}
 
 
 def connect(path: Path, *, read_only: bool) -> Database:

@@ -124,3 +124,62 @@ def test_the_writer_holds_a_bounded_number(case: Case, monkeypatch: Any) -> None
         writer.flush()
     assert max(written) <= 3
     assert sum(written) == 7
+
+
+def test_the_twin_check_does_not_grow_with_the_case(case: Case) -> None:
+    """Checking an OCR reading for a confusable twin is an index lookup, not a scan of the case.
+
+    It used to read every occurrence of the reading's types for every item with OCR: quadratic
+    for a case of many screenshots. The work (SQLite VM steps) for one reading must be the same
+    whether the case holds a hundred other values or ten times as many.
+    """
+    ids = _items(case, 2)
+
+    def steps_with(n_other: int, start: int) -> int:
+        with case.transaction() as conn:
+            writer = findings.OccurrenceWriter(conn)
+            writer.add(ids[0], [_occ(f"other{start + k}.example") for k in range(n_other)])
+            writer.flush()
+            counted = [0]
+
+            def tick() -> int:
+                counted[0] += 1
+                return 0
+
+            conn.set_progress_handler(tick, 10)
+            try:
+                reading = [_occ("f1-voter.org", "ocr", status="certain", confidence=0.9)]
+                findings._check_confusable_twins(conn, ids[1], reading)
+            finally:
+                conn.set_progress_handler(None, 0)
+            return counted[0]
+
+    with case.transaction() as conn:
+        first = findings.OccurrenceWriter(conn)
+        first.add(ids[0], [_occ("fl-voter.org", "header")])
+        first.flush()
+    small = steps_with(200, 0)
+    big = steps_with(2000, 1000)
+    assert big <= small + 5, (small, big)
+    reading = [_occ("f1-voter.org", "ocr", status="certain", confidence=0.9)]
+    with case.transaction() as conn:
+        findings._check_confusable_twins(conn, ids[1], reading)
+    assert reading[0]["status"] == "uncertain"
+    assert reading[0]["alternatives"] == ["fl-voter.org"]
+
+
+def test_indicators_recorded_before_migration_14_get_their_skeleton(case: Case) -> None:
+    from desktop.core import store
+    from desktop.core.confusables import skeleton
+
+    ids = _items(case, 1)
+    with case.transaction() as conn:
+        writer = findings.OccurrenceWriter(conn)
+        writer.add(ids[0], [_occ("Fl-Voter.org", "header")])
+        writer.flush()
+    conn = case.db.conn
+    assert conn.execute("SELECT skeleton FROM indicators").fetchone()[0] == skeleton("Fl-Voter.org")
+    with case.transaction() as conn:
+        conn.execute("UPDATE indicators SET skeleton = NULL")
+        store.BACKFILLS[14](conn)
+    assert conn.execute("SELECT skeleton FROM indicators").fetchone()[0] == skeleton("Fl-Voter.org")
