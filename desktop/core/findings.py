@@ -227,7 +227,8 @@ def indicator_id(conn: sqlite3.Connection, type_: str, value: str) -> int:
     if row:
         return int(row[0])
     cur = conn.execute("INSERT INTO indicators (type, value, first_seen, sort_key, skeleton) "
-                       "VALUES (?, ?, ?, ?, ?)", (type_, value, utc_now(), sort_key(type_, value), skeleton(value)))
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (type_, value, utc_now(), sort_key(type_, value), skeleton(value)))
     return int(cur.lastrowid or 0)
 
 

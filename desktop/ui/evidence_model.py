@@ -7,7 +7,8 @@ the children of a row when the analyst expands it (``canFetchMore``/``fetchMore`
 query by parent id). The top level is handed to the view a page at a time too (``fetchMore`` of
 the root, as ``QSqlQueryModel`` does): the model holds every top-level id, but the view is told
 of :data:`TOP_PAGE` rows and asks for more as it scrolls to the end, because a ``QTreeView`` lays
-out every row it is told of — 60,000 top-level rows took it over half a second. Whether a row has children comes from the child count the core reads with
+out every row it is told of — 60,000 top-level rows took it over half a second.
+Whether a row has children comes from the child count the core reads with
 its row (an index lookup), never from loading the children. Rows themselves are read a page at a
 time into a cache when a view paints them, so a case of a hundred thousand items opens as fast as
 one of four.
@@ -400,8 +401,10 @@ class EvidenceModel(QAbstractItemModel):
         return item_id is not None and item_id not in self._kids and item_id in self._parents
 
     def fetchMore(self, parent: _Index) -> None:
-        """Read the children of a row (one query by parent id, in the tree's order); the root:
-        show the next :data:`TOP_PAGE` top-level rows."""
+        """Read the children of a row (one query by parent id, in the tree's order).
+
+        The root: show the next :data:`TOP_PAGE` top-level rows.
+        """
         if not self.canFetchMore(parent) or self._reader is None:
             return
         if not parent.isValid():
@@ -679,8 +682,10 @@ class EvidenceModel(QAbstractItemModel):
             at = end
 
     def _shown_for(self, shown: int, keep: set[int], top: list[int] | None = None) -> int:
-        """How many rows of the top level (``top``, else ``_top``) to show: at least ``shown``, and
-        every id of ``keep``."""
+        """How many rows of the top level (``top``, else ``_top``) to show.
+
+        At least ``shown``, and every id of ``keep``.
+        """
         top = self._top if top is None else top
         if keep:
             last = max((row for row, item_id in enumerate(top) if item_id in keep), default=-1)

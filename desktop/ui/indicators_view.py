@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 
 _Index = QModelIndex | QPersistentModelIndex
 _PAGE = 500
+ASYNC_ABOVE = 20_000  # indicators beyond which the id list is read on the read pool, not in place
 
 IndicatorIdRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2
@@ -137,12 +139,24 @@ _SORT_OF = {COL_TYPE: "type", COL_VALUE: "value", COL_OCC: "occurrences", COL_IT
 _WARNINGLIST_MODES = {"any": "any", "only": "flagged", "hide": "clean"}
 
 
+# the view's way of running the core's id query off the GUI thread: (query, called with the ids)
+IdLoader = Callable[[indicator_list.IndicatorQuery, Callable[[list[int] | None], None]], None]
+
+
 class IndicatorsModel(ReadOnlyTableModel):
     """The indicators a query lists (``core.indicator_list``: sorted and filtered in SQL), lazily read.
 
     The model holds only the ids, in the query's order; rows are read a page at a time for what is
-    on screen, so sorting or filtering 100,000 indicators is one indexed query.
+    on screen, so sorting or filtering 100,000 indicators is one indexed query. Beyond
+    :data:`ASYNC_ABOVE` indicators that query runs on the read pool (through the ``loader`` the
+    view hands in): the table keeps showing the previous list until the new one is back, and
+    ``loaded`` is emitted then. A smaller case is answered in place.
+
+    Signals:
+        loaded: a new id list is shown.
     """
+
+    loaded = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent, headers=HEADERS)
@@ -154,6 +168,9 @@ class IndicatorsModel(ReadOnlyTableModel):
         self.total = 0
         self.query = indicator_list.IndicatorQuery()
         self.correlation_state = "not run"  # "not run", "running", "ready" or the error
+        self.loader: IdLoader | None = None
+        self._ticket = 0  # bumped per id list asked for: an older answer is dropped
+        self.loading = False
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._bold = QFont()
         self._bold.setBold(True)
@@ -169,19 +186,54 @@ class IndicatorsModel(ReadOnlyTableModel):
 
     def refresh(self) -> None:
         """Re-read ids, counts and tags (after an import, an analysis or a tag change)."""
-        self.beginResetModel()
+        if self._reader is None:
+            self.beginResetModel()
+            self._cache.clear()
+            self._ids, self.total, self._tags_used = [], 0, []
+            self._ticket += 1
+            self.loading = False
+            self.endResetModel()
+            return
+        self.total = indicator_list.count(self._reader.conn)
+        self._tags_used = indicator_list.tags_used(self._reader.conn)
         self._cache.clear()
-        self._load()
+        self._reload_ids()
+
+    def _reload_ids(self) -> None:
+        """List what the query lists: in place for a small case, else on the read pool."""
+        self._ticket += 1
+        if self._reader is None or self.loader is None or self.total <= ASYNC_ABOVE:
+            self.loading = False
+            self.beginResetModel()
+            self._ids = self._query_ids()
+            self._cache.clear()
+            self.endResetModel()
+            self.loaded.emit()
+            return
+        ticket = self._ticket
+        self.loading = True
+        self.loader(self.query, lambda ids: self._ids_back(ticket, ids))
+
+    def _ids_back(self, ticket: int, ids: list[int] | None) -> None:
+        """The read pool's answer (None: it failed or was cancelled; the list shown stays)."""
+        if ticket != self._ticket:
+            return  # another query was asked for meanwhile
+        self.loading = False
+        if ids is None:
+            self.loaded.emit()
+            return
+        self.beginResetModel()
+        self._ids = ids
+        self._cache.clear()
         self.endResetModel()
+        self.loaded.emit()
 
     def set_query(self, query: indicator_list.IndicatorQuery) -> None:
         """List what ``query`` lists, in its order (the filters and the sort of the view)."""
         if query == self.query and query.matched == self.query.matched:
             return
         self.query = query
-        self.beginResetModel()
-        self._ids = self._query_ids()
-        self.endResetModel()
+        self._reload_ids()
 
     def refresh_tags(self, indicator_ids: set[int] | None = None) -> None:
         """Re-read the tags of these indicators (None: all); rows stay where they are."""
@@ -193,9 +245,7 @@ class IndicatorsModel(ReadOnlyTableModel):
             for ind_id in indicator_ids:
                 self._cache.pop(ind_id, None)
         if self.query.tag or self.query.text.strip():  # the tags decide what is listed
-            self.beginResetModel()
-            self._ids = self._query_ids()
-            self.endResetModel()
+            self._reload_ids()
         elif self._ids:
             self.dataChanged.emit(self.index(0, COL_TAGS), self.index(len(self._ids) - 1, COL_TAGS))
 
@@ -207,19 +257,9 @@ class IndicatorsModel(ReadOnlyTableModel):
         counts = {i: len(c.matches) for i, c in self._corr.items()}
         self.query = dataclasses.replace(self.query, matched=matched_ids, match_counts=counts)
         if self.query.match != "any" or self.query.sort == "matches":
-            self.beginResetModel()
-            self._ids = self._query_ids()
-            self.endResetModel()
+            self._reload_ids()
         elif self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(HEADERS) - 1))
-
-    def _load(self) -> None:
-        if self._reader is None:
-            self._ids, self.total, self._tags_used = [], 0, []
-            return
-        self.total = indicator_list.count(self._reader.conn)
-        self._tags_used = indicator_list.tags_used(self._reader.conn)
-        self._ids = self._query_ids()
 
     def _query_ids(self) -> list[int]:
         return indicator_list.ids(self._reader.conn, self.query) if self._reader is not None else []
@@ -470,6 +510,9 @@ class IndicatorsView(QWidget):
         self.reader: Database | None = None
         self._generation = 0
         self.model = IndicatorsModel(self)
+        self.model.loader = self._load_ids
+        self.model.loaded.connect(self._on_model_loaded)
+        self._pending_select: int | None = None
         self.proxy = IndicatorFilter(self)
         self.proxy.setSourceModel(self.model)
 
@@ -615,10 +658,19 @@ class IndicatorsView(QWidget):
         return int(self.proxy.data(index, IndicatorIdRole)) if index.isValid() else None
 
     def select_indicator(self, indicator_id: int) -> bool:
-        """Make an indicator current (clearing filters that hide it); False if the case has none such."""
+        """Make an indicator current (clearing filters that hide it); False if the case has none such.
+
+        While the id list is being read (a big case) the indicator is selected when it is back.
+        """
+        if self.model.loading:
+            self._pending_select = indicator_id
+            return True
         row = self.model.row_of(indicator_id)
         if row is None and self.model.query.filtered:
             self.clear_filters()
+            if self.model.loading:
+                self._pending_select = indicator_id
+                return True
             row = self.model.row_of(indicator_id)
         if row is None:
             return False
@@ -748,6 +800,31 @@ class IndicatorsView(QWidget):
         self.tags_changed.emit()
 
     # -- slots -------------------------------------------------------------------------------
+
+    def _load_ids(self, query: indicator_list.IndicatorQuery,
+                  done: Callable[[list[int] | None], None]) -> None:
+        """The model's loader: the core's indicator query on the read pool, on a connection of its own."""
+        case = self.case
+        if case is None:
+            done(None)
+            return
+
+        def work() -> list[int]:
+            db = case.reader()
+            try:
+                return indicator_list.ids(db.conn, query)
+            finally:
+                db.conn.close()
+
+        self.tasks.run_read("List indicators", lambda: as_task(work, "listing indicators"),
+                            on_success=done, owner=self,
+                            on_done=lambda outcome: None if outcome == "succeeded" else done(None))
+
+    def _on_model_loaded(self) -> None:
+        self._update_count()
+        if self._pending_select is not None and not self.model.loading:
+            wanted, self._pending_select = self._pending_select, None
+            self.select_indicator(wanted)
 
     def _on_search_text_changed(self, text: str) -> None:
         self.proxy.set_filters(text=text)

@@ -208,7 +208,8 @@ def test_the_evidence_tree_hands_its_top_level_to_the_view_a_page_at_a_time(
             assert model.rowCount() == 2
             last = max(i.id for i in case.items() if i.parent_id is None)
             index = model.index_of(last)  # a jump shows the rows down to the item
-            assert index.isValid() and model.item_id_at(index) == last
+            assert index.isValid()
+            assert model.item_id_at(index) == last
             assert model.rowCount() == 5
             checked = ModelTester(pytestconfig)
             checked.check(model, force_py=True)
