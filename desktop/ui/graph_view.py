@@ -301,6 +301,8 @@ class GraphView(QWidget):
         self.case: Case | None = None
         self._generation = 0
         self.stale = True
+        self._building: int | None = None  # the generation of the build in flight
+        self._again = False  # the case changed while a build was in flight: build once more after it
         self.focus = ""  # the node the graph is built around ("" for the whole case)
         self.canvas = GraphCanvas(self)
         self.canvas.node_selected.connect(self._on_canvas_node_selected)
@@ -340,6 +342,7 @@ class GraphView(QWidget):
         self._generation += 1
         self.case = case
         self.stale = True
+        self._building, self._again = None, False
         self.canvas.set_graph(Graph())
         self.count.setText("")
         if case is not None and self.isVisible():
@@ -352,11 +355,22 @@ class GraphView(QWidget):
             self.rebuild()
 
     def rebuild(self) -> None:
-        """Build and lay out the graph on the read pool, then draw it."""
+        """Build and lay out the graph on the read pool, then draw it.
+
+        One build at a time: the batches of an import, a correlation and a tag edit each mark the
+        graph stale, and building (and clearing and drawing a scene of a thousand nodes) for each
+        of them held the GUI thread again and again. A change while a build is in flight starts
+        one more build when it ends; a build that finds the nodes and links already drawn draws
+        nothing.
+        """
         if self.case is None:
+            return
+        if self._building == self._generation:
+            self._again = True
             return
         case, generation, correlations, focus = self.case, self._generation, self._correlations(), self.focus
         self.stale = False
+        self._building, self._again = generation, False
         self.count.setText("laying out\u2026")
 
         def shown(graph: Graph) -> None:
@@ -370,12 +384,29 @@ class GraphView(QWidget):
             self.graph_built.emit(len(graph.nodes))
 
         def drawn(graph: Graph) -> None:
-            if generation == self._generation:
-                self.count.setText(f"drawing {len(graph.nodes)} nodes\u2026")
-                self.canvas.set_graph(graph, lambda: shown(graph))
+            if generation != self._generation:
+                return
+            drawn_now = self.canvas.graph
+            if (graph.nodes == drawn_now.nodes and graph.edges == drawn_now.edges
+                    and len(self.canvas.node_items) == len(graph.nodes) and graph.nodes):
+                shown(drawn_now)  # the same nodes and links: what is drawn stays (and where it was)
+                return
+            self.count.setText(f"drawing {len(graph.nodes)} nodes\u2026")
+            self.canvas.set_graph(graph, lambda: shown(graph))
+
+        def ended(_outcome: str) -> None:
+            if self._building != generation:
+                return
+            self._building = None
+            if self._again and generation == self._generation:
+                self._again = False
+                if self.isVisible():
+                    self.rebuild()
+                else:
+                    self.stale = True
 
         self.tasks.run_read("Lay out graph", lambda: graph_task(case, correlations, focus), on_success=drawn,
-                            listed=True)
+                            on_done=ended, listed=True)
 
     def show_around(self, key: str) -> None:
         """Build the graph around one node (``indicator:ID``), or the whole case again ("")."""

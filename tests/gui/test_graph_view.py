@@ -97,3 +97,33 @@ def test_double_clicking_an_indicator_node_opens_it(qtbot: QtBot, case_window: M
     assert case_window.tabs.currentWidget() is case_window.panels.indicators_view
     assert case_window.panels.indicators_view.current_indicator_id() == node.ref
     qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)
+
+
+def test_changes_while_the_graph_is_shown_rebuild_it_once_and_redraw_only_what_changed(
+        qtbot: QtBot, case_window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every import batch and correlation marked the shown graph stale: each built and drew it anew."""
+    from desktop.ui import graph_view
+
+    case = case_window.case
+    assert case is not None
+    fill(case, tmp_path, items=10, per_item=3)
+    view = case_window.panels.graph_view
+    case_window._refresh_views()
+    with qtbot.waitSignal(view.graph_built, timeout=TASK_MS):
+        case_window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)
+    builds: list[str] = []
+    real_task = graph_view.graph_task
+    monkeypatch.setattr(graph_view, "graph_task", lambda *a: (builds.append("built"), real_task(*a))[1])
+    draws: list[int] = []
+    real_set = view.canvas.set_graph
+    monkeypatch.setattr(view.canvas, "set_graph", lambda g, done=None: (draws.append(len(g.nodes)),
+                                                                         real_set(g, done))[1])
+    drawn_before = list(view.canvas.node_items)
+    for _ in range(5):  # five batches in a row
+        view.mark_stale()
+    qtbot.waitUntil(lambda: not case_window.tasks.running() and not getattr(view, "_building", None), timeout=TASK_MS)
+    assert len(builds) <= 2, "one build in flight, one more after it for what came meanwhile"
+    assert draws == [], "the nodes and links were the same: nothing was cleared and drawn again"
+    assert view.canvas.node_items == drawn_before
+    assert "links" in view.count.text()
