@@ -165,6 +165,28 @@ def parent_ids(conn: sqlite3.Connection) -> set[int]:
         "SELECT DISTINCT parent_id FROM items WHERE parent_id IS NOT NULL")}
 
 
+@dataclass(frozen=True)
+class FirstLevel:
+    """What the tree needs before it can show a case: read once, off the GUI thread, when it opens.
+
+    Attributes:
+        query: the query the ids answer.
+        ids: :func:`top_ids` of the query.
+        parents: :func:`parent_ids`.
+        count: :func:`count`.
+    """
+
+    query: ItemQuery
+    ids: list[int]
+    parents: set[int]
+    count: int
+
+
+def first_level(conn: sqlite3.Connection, query: ItemQuery = ItemQuery()) -> FirstLevel:
+    """The first level of the list, which rows can be opened and how many items there are."""
+    return FirstLevel(query, top_ids(conn, query), parent_ids(conn), count(conn))
+
+
 def count(conn: sqlite3.Connection) -> int:
     """How many items the case holds."""
     return int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])

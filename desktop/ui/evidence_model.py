@@ -140,13 +140,17 @@ class EvidenceModel(QAbstractItemModel):
 
     # -- feeding the model -------------------------------------------------------------------
 
-    def set_reader(self, reader: Database | None) -> None:
-        """Show the items readable through ``reader`` (a read-only connection), or none."""
+    def set_reader(self, reader: Database | None, first: item_list.FirstLevel | None = None) -> None:
+        """Show the items readable through ``reader`` (a read-only connection), or none.
+
+        ``first``: the first level as read through that connection off the GUI thread (opening a
+        case of 100,000 items), used when it answers the model's query; else it is read here.
+        """
         self.beginResetModel()
         self._reader = reader
         self._verify.clear()
         self._known.clear()
-        self._relist()
+        self._relist(first if first is not None and first.query == self._query else None)
         self.endResetModel()
 
     def refresh(self, changed: Iterable[int] | None = None, *, added: bool = True) -> None:
@@ -594,20 +598,24 @@ class EvidenceModel(QAbstractItemModel):
             return item_list.top_ids(self._reader.conn, self._query)
         return item_list.child_ids(self._reader.conn, parent_id, self._query)
 
-    def _relist(self) -> None:
-        """Start again from the top level (inside a reset)."""
-        self._top = self._list_ids(_ROOT)
+    def _relist(self, first: item_list.FirstLevel | None = None) -> None:
+        """Start again from the top level (inside a reset), from ``first`` when it was read already."""
+        self._top = first.ids if first is not None else self._list_ids(_ROOT)
         self._kids = {_ROOT: self._top[:TOP_PAGE]}
         self._rows = {}
         self._up = dict.fromkeys(self._top, _ROOT)
         self._cache.clear()
         self._texts.clear()
-        self._parents = item_list.parent_ids(self._reader.conn) if self._reader is not None else set()
+        if first is not None:
+            self._parents = set(first.parents)
+        else:
+            self._parents = item_list.parent_ids(self._reader.conn) if self._reader is not None else set()
         if self._reader is None:
             self._total = 0
+        elif self._query.filtered:
+            self._total = len(self._top)
         else:
-            conn = self._reader.conn
-            self._total = len(self._top) if self._query.filtered else item_list.count(conn)
+            self._total = first.count if first is not None else item_list.count(self._reader.conn)
 
     def _requery(self, **change: object) -> None:
         query = dataclasses.replace(self._query, **change)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ the menu actions call after their dialogs, and what the GUI tests drive.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import os
@@ -515,16 +516,30 @@ class MainWindow(QMainWindow):
         if self.case is not None and _same_folder(self.case.path, path) and not self.close_case():
             return False
         examiner = os.environ.get("CASETRAIL_EXAMINER") or None
-        case = self._behind_opening_bar("Open case", f"opening {path.name}",
-                                        lambda: Case.open(path, examiner=examiner), path,
-                                        "Cannot open the case")
-        if case is None:
+        query = dataclasses.replace(self.model.query, text="", only=None)  # what close_case leaves
+
+        def opened() -> tuple[Case, store.Database, item_list.FirstLevel]:
+            # The tree's first level (60,000 ids of a 100,000-item case) is read here too, through
+            # the connection the window then reads with, not on the GUI thread.
+            case = Case.open(path, examiner=examiner)
+            try:
+                reader = case.reader()
+                return case, reader, item_list.first_level(reader.conn, query)
+            except BaseException:
+                case.close()
+                raise
+
+        found = self._behind_opening_bar("Open case", f"opening {path.name}", opened, path,
+                                         "Cannot open the case")
+        if found is None:
             return False
+        case, reader, first = found
         if not self.close_case():
+            reader.conn.close()
             case.close()
             return False
         self._last_dir = path.parent
-        self._show_case(case)
+        self._show_case(case, reader, first)
         if case.recovery:
             self.show_message(
                 QMessageBox.Icon.Information, "Recovered after an interrupted run",
@@ -674,11 +689,12 @@ class MainWindow(QMainWindow):
         self._update_actions()
         return True
 
-    def _show_case(self, case: Case) -> None:
+    def _show_case(self, case: Case, reader: store.Database | None = None,
+                   first: item_list.FirstLevel | None = None) -> None:
         self.case = case
         self._remember(case)
-        self.reader = case.reader()
-        self.model.set_reader(self.reader)
+        self.reader = reader if reader is not None else case.reader()
+        self.model.set_reader(self.reader, first)
         self.custody_view.load(self.reader)
         self.panels.set_case(case, self.reader)
         self.assessment_view.set_case(case, self.tasks)

@@ -199,3 +199,29 @@ def test_an_import_inserts_its_rows_and_leaves_the_rest_alone(
     assert bar.value() == scrolled
     assert resets == {}, "no view was reset; the ones the import does not touch were not even refreshed"
     assert window.custody_view.model.rowCount() > custody_before  # inserted, not reloaded
+
+
+def test_opening_reads_the_first_level_off_the_gui_thread(
+        qtbot: QtBot, window: MainWindow, tree_case: tuple[Path, dict[str, int]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The top-level ids of a 100,000-item case (60,000) were read on the GUI thread at open."""
+    import threading
+
+    from desktop.core import item_list
+
+    on_gui: list[str] = []
+    for name in ("top_ids", "parent_ids", "count"):
+        real = getattr(item_list, name)
+
+        def watched(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            if threading.current_thread() is threading.main_thread():
+                on_gui.append(_name)
+            return _real(*args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(item_list, name, watched)
+    path, ids = tree_case
+    opened(qtbot, window, path)
+    assert on_gui == []
+    assert window.model.rowCount() == 4
+    assert window.model.total == 6
+    assert window.model.hasChildren(window.model.index_of(ids["b-mail.eml"], expand=False))
