@@ -265,6 +265,8 @@ class GraphCanvas(QGraphicsView):
             node = item.node
             pos = self.graph.positions
             for other in self.graph.neighbours(item.index):
+                if other >= len(self.node_items):
+                    continue  # not drawn yet (nodes are added a few per event-loop turn)
                 path.moveTo(float(pos[item.index, 0]), float(pos[item.index, 1]))
                 path.lineTo(float(pos[other, 0]), float(pos[other, 1]))
                 self.node_items[other].emphasised = True

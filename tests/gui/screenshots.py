@@ -198,8 +198,9 @@ def main() -> int:
     win.grab().save(str(docs / "screenshot-indicators.png"))
 
     win.tabs.setCurrentWidget(win.panels.graph_view)
-    wait_until(lambda: win.panels.graph_view.canvas.node_items != [])
-    wait_until(lambda: not win.tasks.running())
+    graph = win.panels.graph_view
+    wait_until(lambda: not win.tasks.running() and graph.canvas.node_items != []
+               and len(graph.canvas.node_items) == len(graph.canvas.graph.nodes))  # every node drawn
     selected = view.current_indicator_id()
     if selected is not None:
         win.panels.graph_view.canvas.select_node(f"indicator:{selected}")

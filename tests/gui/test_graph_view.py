@@ -122,7 +122,8 @@ def test_changes_while_the_graph_is_shown_rebuild_it_once_and_redraw_only_what_c
     drawn_before = list(view.canvas.node_items)
     for _ in range(5):  # five batches in a row
         view.mark_stale()
-    qtbot.waitUntil(lambda: not case_window.tasks.running() and not getattr(view, "_building", None), timeout=TASK_MS)
+    qtbot.waitUntil(lambda: not case_window.tasks.running() and not getattr(view, "_building", None),
+                    timeout=TASK_MS)
     assert len(builds) <= 2, "one build in flight, one more after it for what came meanwhile"
     assert draws == [], "the nodes and links were the same: nothing was cleared and drawn again"
     assert view.canvas.node_items == drawn_before
