@@ -20,7 +20,7 @@ from typing import Any
 
 from desktop.core import custody, failpoints, names, state
 from desktop.core.case import ITEM_COLUMNS, Case, Item, item_from_row
-from desktop.core.detect import FileType, detect_mimes, detect_mimes_later, extension_mismatch, kind_of
+from desktop.core.detect import FileType, detect_mimes, extension_mismatch, kind_of, mimes_of_contents_later
 from desktop.core.errors import AcquisitionError, CasetrailError
 from desktop.core.progress import Progress, Task, run_to_end
 from desktop.core.vault import CHUNK, Blob, StagedBatch
@@ -148,21 +148,22 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
     # leaves verified blobs that no item names; opening the case reports them and importing again
     # attaches them (the recovery rule for any crash before a commit).
     batch: list[tuple[int, Path]] = []
+    contents: list[bytes | None] = []  # what the vault read of each file of the batch, to type
     batch_bytes = 0
     held_since = 0.0
     hold_s = _BATCH_S
 
-    def record(pending: list[_Pending], mimes: list[str] | None = None) -> None:
+    def record(pending: list[_Pending], mimes: list[str | None] | None = None) -> None:
         for acquired in _record_batch(case, pending, reason, mimes):
             report.acquired.append(acquired)
             if on_acquired is not None:
                 on_acquired(acquired)
 
     staged = StagedBatch()
-    # A sealed batch waits for its MIME types (libmagic, on two threads) while the next batch is
-    # copied, and is recorded before that one is sealed: typing overlaps copying. Its journal
-    # entry is settled once it is recorded.
-    typing: tuple[list[_Pending], Callable[[], list[str]], Path | None] | None = None
+    # A batch is typed (libmagic, on two threads, from the bytes the vault read) while it is
+    # sealed and the next batch is copied, and is recorded before that one is sealed: typing
+    # overlaps copying and syncing. Its journal entry is settled once it is recorded.
+    typing: tuple[list[_Pending], Callable[[], list[str | None]], Path | None] | None = None
 
     def record_typed() -> None:
         nonlocal typing
@@ -172,11 +173,13 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
             case.vault.settle(done[2])
 
     def seal() -> None:
-        nonlocal batch, batch_bytes, staged, typing, hold_s
+        nonlocal batch, contents, batch_bytes, staged, typing, hold_s
         todo, batch, batch_bytes, work = batch, [], 0, staged
+        read, contents = contents, []
         staged = StagedBatch()
         if not todo:
             return
+        types = mimes_of_contents_later(read)
         started = time.monotonic()
         try:
             stored = case.vault.seal(work)
@@ -184,15 +187,17 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
             report.failed += [(str(p), str(exc)) for _i, p in todo]
             return
         hold_s = min(_BATCH_S_MAX, max(_BATCH_S, _SEAL_SHARE * (time.monotonic() - started)))
-        pending = []
-        for (_index, path), blob, error in zip(todo, stored.blobs, stored.errors, strict=True):
+        pending, kept = [], []
+        for k, ((_index, path), blob, error) in enumerate(zip(todo, stored.blobs, stored.errors,
+                                                               strict=True)):
             if blob is None:
                 report.failed.append((str(path), error or "not stored"))
             else:
                 pending.append(_Pending(blob, path.name, str(path)))
+                kept.append(k)
         record_typed()
         if pending:
-            typing = (pending, detect_mimes_later([p.blob.path for p in pending]), stored.journal)
+            typing = (pending, _picked(types, kept), stored.journal)
         else:
             case.vault.settle(stored.journal)
 
@@ -204,7 +209,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                 if not batch:
                     held_since = time.monotonic()
                 try:
-                    case.vault.stage(staged, path)
+                    data = case.vault.stage(staged, path)
                 except CasetrailError as exc:  # the vault cannot be written: the import stops here
                     report.failed.append((str(path), str(exc)))
                     seal()
@@ -213,6 +218,7 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
                     raise type(exc)(f"{exc}; the import stopped, and this is "
                                     f"{report.failure_record}") from exc
                 batch.append((index, path))
+                contents.append(data)
                 batch_bytes += size
                 if (len(batch) >= _BATCH or batch_bytes >= _BATCH_BYTES
                         or time.monotonic() - held_since > hold_s):
@@ -245,6 +251,15 @@ def import_paths(case: Case, paths: list[Path], reason: str = "",
             record_failures(case, report, reason)
     yield Progress("", 0, 0, len(files), len(files), ACQUIRING)
     return report
+
+
+def _picked(types: Callable[[], list[str | None]], kept: list[int]) -> Callable[[], list[str | None]]:
+    """The types of the files of a batch that were stored, once the batch's typing is done."""
+    def wait() -> list[str | None]:
+        every = types()
+        return [every[k] for k in kept]
+
+    return wait
 
 
 MAX_LISTED_FAILURES = 500  # files named in one custody entry; the count says how many in all
@@ -343,21 +358,24 @@ def acquire_derived_batch(case: Case, files: list[tuple[Item, DerivedFile]]) -> 
     """
     staged = StagedBatch()
     order: list[tuple[int, Blob | None]] = []
+    contents: list[bytes | None] = []  # by file: what was staged, to type (None: type the blob)
     try:
         for index, (_parent, f) in enumerate(files):
             if f.size > _BATCH_FILE:
                 task = (case.vault.store_slice(f.path, f.offset, f.length, label=f.name)
                         if f.length is not None else case.vault.store_file(f.path, label=f.name))
                 order.append((index, run_to_end(task)))
+                contents.append(None)
             elif f.length is not None:
-                case.vault.stage(staged, _read_slice(f.path, f.offset, f.length), f.name)
+                contents.append(case.vault.stage(staged, _read_slice(f.path, f.offset, f.length), f.name))
                 order.append((index, None))
             else:
-                case.vault.stage(staged, f.path, f.name)
+                contents.append(case.vault.stage(staged, f.path, f.name))
                 order.append((index, None))
     except BaseException:
         case.vault.discard(staged)
         raise
+    types = mimes_of_contents_later(contents)  # while the batch is sealed
     result = case.vault.seal(staged)
     sealed = iter(zip(result.blobs, result.errors, strict=True))
     pending = []
@@ -368,7 +386,7 @@ def acquire_derived_batch(case: Case, files: list[tuple[Item, DerivedFile]]) -> 
             if blob is None:
                 raise AcquisitionError(f"cannot acquire {f.name} derived from item {parent.id}: {error}")
         pending.append(_Pending(blob, f.name, f"item {parent.id}: {f.how}", parent, f.how, f.detail))
-    acquired = _record_batch(case, pending, None) if pending else []
+    acquired = _record_batch(case, pending, None, types()) if pending else []
     for entry in {result.journal, *(p.blob.journal for p in pending)}:
         case.vault.settle(entry)
     return acquired
@@ -408,12 +426,21 @@ def _record(case: Case, blob: Blob, *, name: str, source: str, reason: str | Non
 
 
 def _record_batch(case: Case, batch: list[_Pending], reason: str | None,
-                  mimes: list[str] | None = None) -> list[Acquired]:
-    """Record durable blobs as items, each with its custody entry, in one transaction."""
+                  mimes: list[str | None] | None = None) -> list[Acquired]:
+    """Record durable blobs as items, each with its custody entry, in one transaction.
+
+    Args:
+        case: the writable case.
+        batch: the durable blobs, with what each item is.
+        reason: why, recorded in every custody entry.
+        mimes: each file's type where it is known already (typed from the bytes staged); the
+            others (None, or all when not given) are typed from their blob now.
+    """
     # The description ("magic") is filled in by the analysis: see detect.detect_mimes.
-    if mimes is None:
-        mimes = detect_mimes([p.blob.path for p in batch])
-    types = [FileType(mime, "") for mime in mimes]
+    known = mimes if mimes is not None else [None] * len(batch)
+    todo = [i for i, mime in enumerate(known) if mime is None]
+    typed = iter(detect_mimes([batch[i].blob.path for i in todo]) if todo else [])
+    types = [FileType(mime if mime is not None else next(typed), "") for mime in known]
     out: list[tuple[int, bool, bool]] = []
     with case.transaction() as conn:
         for p, ftype in zip(batch, types, strict=True):

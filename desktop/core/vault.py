@@ -414,7 +414,7 @@ class Vault:
 
     def blob_path(self, sha256: str) -> Path:
         """Return where the blob with this SHA-256 lives (whether or not it exists)."""
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root.joinpath(sha256[:2], sha256[2:4], sha256)  # one join: twice a file
 
     def store_file(self, source: Path, label: str = "") -> Task[Blob]:
         """Copy a file into the vault, hashing it on the way; yield progress per chunk.
@@ -475,7 +475,7 @@ class Vault:
             blob = yield from self._store_stream(bounded(), before.st_size, label, unchanged)
             return replace(blob, source_check=copied[0] if copied else "", pseudo=pseudo)
 
-    def stage(self, batch: StagedBatch, source: Path | bytes, label: str = "") -> None:
+    def stage(self, batch: StagedBatch, source: Path | bytes, label: str = "") -> bytes | None:
         """Copy and hash one small source into a temp file of ``batch`` (not durable yet).
 
         The copy is an anonymous file (``O_TMPFILE``) where the vault's file system makes them:
@@ -484,6 +484,11 @@ class Vault:
 
         A source that cannot be read or changes while it is read is noted in the batch with the
         reason; the others go on. Nothing of the batch counts as stored until :meth:`seal`.
+
+        Returns:
+            The bytes staged (the caller may type them while the batch is sealed: they are the
+            bytes hashed, so the copy is them once the seal has re-read it), or None for a
+            source that could not be read.
 
         Raises:
             AcquisitionError: the vault cannot be written.
@@ -501,14 +506,14 @@ class Vault:
                 data = source
         except CasetrailError as exc:
             batch.errors[index] = str(exc)
-            return
+            return None
         try:
             if len(batch.staged) + len(batch.writing) < MAX_OPEN_COPIES and self._anonymous_temps():
                 # Written, hashed and given its blob folder on a writer thread while this one
                 # reads the next source: making an inode and a folder waited ~1 ms each on the
                 # file system's journal (measured under load), most of a small file's time.
                 batch.writing.append(_writers().submit(self._write_ahead, index, data))
-                return
+                return data
             tmp = self.tmp / f"{uuid.uuid4().hex}.part"
             try:
                 batch.staged.append(StagedCopy(index, -1, tmp, *_write_hashed(tmp, data)))
@@ -516,6 +521,7 @@ class Vault:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
                 raise
+            return data
         except OSError as exc:
             raise AcquisitionError(f"cannot write {batch.labels[index]} into the vault {self.root}: "
                                    f"{os_reason(exc)}") from exc
