@@ -233,8 +233,10 @@ def mime_of_content(data: bytes) -> str | None:
     handle = getattr(_local, "mime", None)
     if handle is None:
         handle = _local.mime = magic.Magic(mime=True)
-        _local.bytes_max = min(_CONTENT_MAX, _bytes_max(handle))
-    if not data or len(data) > _local.bytes_max or data.startswith(_FILE_ONLY):
+    limit = getattr(_local, "bytes_max", None)
+    if limit is None:  # the thread's handle may have been made by _mime_here
+        limit = _local.bytes_max = min(_CONTENT_MAX, _bytes_max(handle))
+    if not data or len(data) > limit or data.startswith(_FILE_ONLY):
         return None
     return refine_mime(str(handle.from_buffer(data)), data[:MAIL_HEAD])
 

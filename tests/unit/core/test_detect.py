@@ -10,6 +10,7 @@ itself (an empty file, ELF), which must fall back to the file.
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,21 @@ def test_mail_is_recognised_from_bytes_as_from_the_file(tmp_path: Path) -> None:
     path = tmp_path / "m"
     path.write_bytes(data)
     assert detect.mime_of_content(data) == detect.detect_file(path).mime == "message/rfc822"
+
+
+def test_a_thread_types_files_and_contents_in_either_order(tmp_path: Path) -> None:
+    # The typing threads type files (large ones, ELF) and contents with the same handle.
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"plain words\n")
+
+    def files_first() -> str | None:
+        assert detect._mime_here(path) == "text/plain"
+        return detect.mime_of_content(b"plain words\n")
+
+    def contents_first() -> str:
+        assert detect.mime_of_content(b"plain words\n") == "text/plain"
+        return detect._mime_here(path)
+
+    with ThreadPoolExecutor(max_workers=1) as one, ThreadPoolExecutor(max_workers=1) as other:
+        assert one.submit(files_first).result() == "text/plain"
+        assert other.submit(contents_first).result() == "text/plain"
