@@ -9,7 +9,7 @@ from pathlib import Path
 
 from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, drive, emit, examiner, open_case, shown
 from desktop.core import custody
-from desktop.core.acquire import import_paths
+from desktop.core.acquire import Acquired, import_paths
 from desktop.core.case import TLP_LEVELS, Case
 from desktop.core.verify import verify_case
 from desktop.ingest.pipeline import analyse_items, import_and_analyse, pending
@@ -31,30 +31,19 @@ def cmd_import(args: argparse.Namespace) -> int:
                 else import_and_analyse(case, [Path(p) for p in args.paths], args.reason or ""))
         report = drive(task, show=sys.stderr.isatty() and not args.json)
         ids = [a.item.id for a in report.acquired] + report.derived
-        items = {i.id: i for i in case.items()}
-    first = {a.item.id: a for a in report.acquired}
-    if args.json:
-        emit({
-            "imported": [{**items[i].to_json(), "new_item": first[i].new_item if i in first else True,
-                          "blob_existed": first[i].blob_existed if i in first else False}
-                         for i in ids if i in items],
-            "failed": [{"path": p, "error": e} for p, e in report.failed],
-            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-        })
-    else:
-        for i in ids:
-            item, a = items[i], first.get(i)
-            note = ""
-            if a is not None and not a.new_item:
-                note = "  (already in case: re-acquisition recorded)"
-            elif a is not None and a.blob_existed:
-                note = "  (identical content already in vault: stored once)"
-            elif item.parent_id is not None:
-                note = f"  (derived from item {item.parent_id}: {shown(item.derived_how)})"
-            if item.same_as is not None:
-                note += f"  (same content as item {item.same_as}: analysis shared)"
-            print(f"{item.id}\t{item.sha256}\t{shown(item.mime)}\t{shown(item.status)}\t"
-                  f"{shown(item.name)}{note}")
+        first = {a.item.id: a for a in report.acquired}
+        if args.json:
+            # streamed (see emit): the items are read and written a chunk at a time
+            emit({
+                "imported": ({**item.to_json(),
+                              "new_item": first[item.id].new_item if item.id in first else True,
+                              "blob_existed": first[item.id].blob_existed if item.id in first else False}
+                             for item in case.items_with_ids(ids)),
+                "failed": [{"path": p, "error": e} for p, e in report.failed],
+                "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            })
+        else:
+            _print_imported(case, ids, first)
     for path, why in report.skipped:
         print(f"casetrail: skipped {shown(path)}: {shown(why)}", file=sys.stderr)
     for _path, err in report.failed:
@@ -66,6 +55,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     for item_id, note in report.notes:
         print(f"casetrail: item {item_id}: {shown(note)}", file=sys.stderr)
     return EXIT_FOUND if report.failed else EXIT_OK
+
+
+def _print_imported(case: Case, ids: list[int], first: dict[int, Acquired]) -> None:
+    """One line an imported item, read a chunk at a time."""
+    for item in case.items_with_ids(ids):
+        a = first.get(item.id)
+        note = ""
+        if a is not None and not a.new_item:
+            note = "  (already in case: re-acquisition recorded)"
+        elif a is not None and a.blob_existed:
+            note = "  (identical content already in vault: stored once)"
+        elif item.parent_id is not None:
+            note = f"  (derived from item {item.parent_id}: {shown(item.derived_how)})"
+        if item.same_as is not None:
+            note += f"  (same content as item {item.same_as}: analysis shared)"
+        print(f"{item.id}\t{item.sha256}\t{shown(item.mime)}\t{shown(item.status)}\t"
+              f"{shown(item.name)}{note}")
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
