@@ -783,12 +783,23 @@ def _ips(col: _Collector, ocr: bool) -> None:
         if m6.group("prefix") is not None:
             _add_cidr(col, candidate, m6.group("prefix"), m6.start(), m6.end())
             continue
+        if not _ipv6_shape(candidate):
+            continue  # "12:30:05", a time: not worth the parser's exception
         try:
             value = _ipv6(candidate)
         except ValueError:
             continue
         col.claim(m6.start(), m6.end())
         col.add("ipv6", value, m6.start(), m6.end())
+
+
+def _ipv6_shape(candidate: str) -> bool:
+    """False when a candidate of :data:`_IPV6_RE` cannot be an address whatever its digits.
+
+    Without "::" an IPv6 address has exactly eight groups, a trailing dotted quad counting as
+    two; ``ipaddress`` refuses anything else. Dates and times ("12:30:05") fill mail headers.
+    """
+    return "::" in candidate or candidate.count(":") + ("." in candidate) == 7
 
 
 def _ocr_ipv4(candidate: str) -> str | None:
@@ -827,6 +838,7 @@ def _asns(col: _Collector) -> None:
             col.add("asn", f"AS{number}", m.start(), m.end())
 
 
+@functools.lru_cache(maxsize=16384)  # host names recur across a message's headers and a mailbox
 def _classify_dotted(token: str) -> tuple[str, str] | None:
     """Decide whether a dotted word is a domain, a file name or neither.
 
@@ -887,6 +899,11 @@ def _dotted(col: _Collector, ocr: bool) -> None:
         col.add(type_, value, start, end)
 
 
+# Texts up to this long are remembered (most header values: half of a real mailbox's recur,
+# "Content-Language: en-US", a campaign's From and Subject, its relays' Received lines).
+_REMEMBERED_TEXT = 2048
+
+
 def extract(text: str, *, ocr: bool = False) -> list[Found]:
     r"""Find every indicator occurrence in a text.
 
@@ -908,6 +925,18 @@ def extract(text: str, *, ocr: bool = False) -> list[Found]:
         told from a version by its shape, and a missed IP costs more than a flagged version.
         ``999.1.1.1`` and ``1.2.3.4.5`` are not addresses.
     """
+    if len(text) <= _REMEMBERED_TEXT:
+        return list(_extract_remembered(text, ocr))
+    return _extract(text, ocr)
+
+
+@functools.lru_cache(maxsize=8192)
+def _extract_remembered(text: str, ocr: bool) -> tuple[Found, ...]:
+    """:func:`_extract` of a short text, kept: the result depends on nothing but the text."""
+    return tuple(_extract(text, ocr))
+
+
+def _extract(text: str, ocr: bool) -> list[Found]:
     rf = _Refanged(text)
     col = _Collector(rf)
     _urls(col, ocr)
