@@ -303,11 +303,11 @@ def test_read_only_command_upgrades_a_case_from_an_older_casetrail(tmp_path: Pat
                   "items_tree_size", "items_tree_mime", "items_tree_acquired", "items_tree_status",
                   "items_tree_sha256", "items_tree_examiner", "custody_action", "occurrences_indicator_item",
                   "items_by_name", "items_by_kind", "items_by_size", "items_by_mime", "items_by_acquired",
-                  "items_by_status", "items_by_examiner"):
+                  "items_by_status", "items_by_examiner", "indicators_by_skeleton"):
         conn.execute(f"DROP INDEX {index}")
     conn.execute("CREATE INDEX occurrences_indicator ON occurrences(indicator_id)")
     for column in ("sort_key", "n_occurrences", "n_items", "n_header", "n_body", "n_attachment",
-                   "n_metadata", "n_ocr", "n_analyst"):
+                   "n_metadata", "n_ocr", "n_analyst", "skeleton"):
         conn.execute(f"ALTER TABLE indicators DROP COLUMN {column}")
     for column in ("name_bytes", "source_bytes"):
         conn.execute(f"ALTER TABLE items DROP COLUMN {column}")
