@@ -147,9 +147,13 @@ def test_typing_on_a_read_only_case_changes_nothing(qtbot: QtBot, case_window: M
     show_assessment(qtbot, case_window)
     view = case_window.assessment_view.ach
     assert not view.add_hypothesis_action.isEnabled()
+    # Opening reads the case on the read pool; under load those reads may still be running, and
+    # they are not what this test is about: wait for them, then type.
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)
     view.focus_cell(e1.id, h1.id)
     qtbot.keyClicks(view.table, "CC")
     assert view.model.rating_at(view.model.index_of(e1.id, h1.id)) is None
+    assert not case_window.tasks.writing
     assert case_window.tasks.running() == []
 
 
