@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,8 +29,38 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def test_demo_is_built_once_then_reused(home: Path) -> None:
-    path, built = demo.build_demo()
+@dataclass(frozen=True)
+class Built:
+    """A workstation home in which the demo was built from nothing, once for the module."""
+
+    home: Path
+    path: Path
+    built: bool
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Build the demo once in a fresh home: the tests that need a built demo copy this home.
+
+    A build imports and analyses the demo's video (most of this file's time); only the test of
+    the headless first run builds again, because building is what it checks.
+    """
+    home = tmp_path_factory.mktemp("demo") / "home"
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("CASETRAIL_HOME", str(home))
+        path, built = demo.build_demo()
+    return Built(home, path, built)
+
+
+def copy_of(first: Built, home: Path) -> Path:
+    """The built demo's home copied to ``home`` (where ``CASETRAIL_HOME`` points); its case path."""
+    shutil.copytree(first.home, home, symlinks=True)
+    return home / first.path.relative_to(first.home)
+
+
+def test_demo_is_built_once_then_reused(first_build: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASETRAIL_HOME", str(first_build.home))
+    home, path, built = first_build.home, first_build.path, first_build.built
     assert built
     assert path == home / "demo" / "Demo - Proud Boys emails.casetrail"
     with Case.open(path, read_only=True) as case:
@@ -83,8 +115,10 @@ def test_headless_run_verifies_and_says_where(home: Path, capsys: pytest.Capture
     assert actions[-1] == "exported"
 
 
-def test_a_modified_demo_is_reported(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path, _ = demo.build_demo()
+def test_a_modified_demo_is_reported(first_build: Built, home: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = copy_of(first_build, home)
+    assert demo.build_demo() == (path, False)
     with Case.open(path, read_only=True) as case:
         sha = case.items()[0].sha256
     blob = path / "vault" / sha[:2] / sha[2:4] / sha
@@ -96,7 +130,8 @@ def test_a_modified_demo_is_reported(home: Path, capsys: pytest.CaptureFixture[s
     assert f"DISCREPANCIES FOUND: {n - 1}/{n} items ok" in capsys.readouterr().out
 
 
-def test_launch_without_a_display_says_so_once_and_runs_headless(home: Path) -> None:
+def test_launch_without_a_display_says_so_once_and_runs_headless(first_build: Built, home: Path) -> None:
+    path = copy_of(first_build, home)
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     code = ("import sys, desktop.demo as d; rc = d.main(['--launch']); "
@@ -108,5 +143,5 @@ def test_launch_without_a_display_says_so_once_and_runs_headless(home: Path) -> 
     assert "no display" in lines[0]
     assert "headless" in lines[0]
     assert sum("no display" in line for line in lines) == 1
-    assert lines[1].startswith("demo case built: ")
+    assert lines[1] == f"demo case reused: {path}"  # building it is test_headless_run's
     assert lines[2].startswith("intact: ")
