@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 
 from desktop.cli.common import EXIT_OK, AddCommand, emit, open_case, shown
-from desktop.core import campaigns
 
 
 def cmd_campaigns(args: argparse.Namespace) -> int:
     """List the campaigns of a case (groups of two or more messages)."""
+    from desktop.core import campaigns  # here, not at the top: see desktop.cli.evidence
+
     with open_case(args.case, write=False) as case:
         found = campaigns.group(case.db.conn)
         tags = campaigns.tags_of(case.db.conn)

@@ -6,13 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.cli.common import EXIT_FOUND, EXIT_OK, AddCommand, drive, emit, examiner, open_case, shown
 from desktop.core import custody
-from desktop.core.acquire import Acquired, import_paths
 from desktop.core.case import TLP_LEVELS, Case
-from desktop.core.verify import verify_case
-from desktop.ingest.pipeline import analyse_items, import_and_analyse, pending
+
+# The acquisition, the analysers and verification are imported by the commands that use them:
+# every run of ``casetrail`` builds the whole parser, and a script calling ``items`` hundreds of
+# times should not load the analysers each time.
+if TYPE_CHECKING:
+    from desktop.core.acquire import Acquired
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -26,6 +30,9 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Acquire files and folders into a case, then analyse what was acquired."""
+    from desktop.core.acquire import import_paths
+    from desktop.ingest.pipeline import import_and_analyse
+
     with open_case(args.case, write=True) as case:
         task = (import_paths(case, [Path(p) for p in args.paths], args.reason or "") if args.no_analyse
                 else import_and_analyse(case, [Path(p) for p in args.paths], args.reason or ""))
@@ -76,6 +83,8 @@ def _print_imported(case: Case, ids: list[int], first: dict[int, Acquired]) -> N
 
 def cmd_analyse(args: argparse.Namespace) -> int:
     """Analyse items again (all, or the ones named), e.g. after a newer analyser is installed."""
+    from desktop.ingest.pipeline import analyse_items, pending
+
     with open_case(args.case, write=True) as case:
         ids = args.item or ([i.id for i in case.items() if i.derived_how != "intelligence reference"]
                             if args.all else pending(case))
@@ -108,6 +117,8 @@ def cmd_items(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Re-hash the vault, recompute the custody chain and replay the case state against it."""
+    from desktop.core.verify import verify_case
+
     case = Case.open(Path(args.case), examiner=examiner(), read_only=args.no_record)
     with case:
         if case.read_only and not args.no_record:

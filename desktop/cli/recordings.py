@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 
 from desktop.cli.common import EXIT_OK, AddCommand, emit, open_case
-from desktop.core.recordings import copies_of_case_videos
 
 
 def cmd_recordings(args: argparse.Namespace) -> int:
     """List the videos of a case that are copies of one another or of videos in other cases."""
+    from desktop.core.recordings import copies_of_case_videos  # see desktop.cli.evidence
+
     with open_case(args.case, write=False) as case:
         copies = copies_of_case_videos(case)
         names = {i.id: i.name for i in case.items()}

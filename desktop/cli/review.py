@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 
 from desktop.cli.common import EXIT_OK, AddCommand, emit, open_case, shown
-from desktop.core.correlate import indicators_with_matches
 from desktop.core.errors import CasetrailError
-from desktop.core.findings import search_text
 from desktop.core.indicators import TYPES, defang
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
     """List the indicators found in a case, with every occurrence."""
+    from desktop.core.correlate import indicators_with_matches  # see desktop.cli.evidence
+
     if args.type and args.type not in TYPES:
         raise CasetrailError(f"unknown indicator type {args.type!r}; use one of {', '.join(TYPES)}")
     with open_case(args.case, write=False) as case:
@@ -33,6 +33,8 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Search the text of the case: mail bodies and subjects, text files, OCR of images and video."""
+    from desktop.core.findings import search_text
+
     with open_case(args.case, write=False) as case:
         hits = search_text(case.db.conn, " ".join(args.words))
         names = {i.id: i.name for i in case.items()}
