@@ -30,8 +30,24 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _address_space() -> int:
+    """Bytes of address space this process holds now (0 where /proc does not say)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _limit_job(memory_mb: int | None) -> None:
-    """Lower the soft address-space limit to what this job's analyser may use (never above the hard one)."""
+    """Set the soft address-space limit to what this job's analyser may use (never above the hard one).
+
+    The analyser may use ``memory_mb`` beyond what the child holds already. A child is reused
+    across jobs, and one that ran the OCR engine for an attached image keeps its models mapped
+    (~0.8 GiB, more after large images): a flat limit of 1 or 2 GiB left the next message or
+    ``.msg`` no room at all, and it failed at random ("SystemError: error return without
+    exception set", SIGSEGV) depending on which child it happened to get.
+    """
     if not memory_mb:
         return
     try:
@@ -39,7 +55,7 @@ def _limit_job(memory_mb: int | None) -> None:
     except ImportError:
         return
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = memory_mb << 20
+    limit = _address_space() + (memory_mb << 20)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))

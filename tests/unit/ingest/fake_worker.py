@@ -10,6 +10,9 @@ from typing import Any
 from desktop.ingest.worker import serve
 
 
+_HELD: list[bytearray] = []
+
+
 def analyse(job: dict[str, Any]) -> dict[str, Any]:
     what = job["name"]
     if what == "hang":
@@ -21,6 +24,12 @@ def analyse(job: dict[str, Any]) -> dict[str, Any]:
     if what == "memory":
         hog = [bytearray(64 << 20) for _ in range(1000)]
         return {"size": len(hog)}
+    if what == "hold":  # map memory and keep it, as a loaded OCR engine does
+        _HELD.append(bytearray(int(job["hold_mb"]) << 20))
+        return {"held_mb": sum(len(b) for b in _HELD) >> 20}
+    if what == "grow":  # use memory_mb minus a margin on top of what is held
+        extra = bytearray((int(job["memory_mb"]) - 64) << 20)
+        return {"grew_mb": len(extra) >> 20}
     if what == "huge":
         return {"blob": "x" * (40 << 20)}  # one answer line past the sandbox's limit
     if what == "print":

@@ -83,3 +83,17 @@ def test_terminate_from_another_thread_wakes_a_waiting_job(box):
     assert not thread.is_alive()
     assert outcome
     assert "killed" in outcome[0]
+
+
+def test_a_jobs_memory_limit_counts_from_what_the_child_holds():
+    """A reused child that mapped a lot (the OCR engine) still gives the next job its own limit."""
+    sandbox = Sandbox(memory_mb=2048, command=[sys.executable, FAKE])
+    try:
+        assert sandbox.run({"id": 1, "name": "hold", "hold_mb": 400}, timeout_s=60)["held_mb"] == 400
+        # 192 MiB on top of the 400 held: within a 256 MiB job limit, which a flat limit refused
+        grew = sandbox.run({"id": 2, "name": "grow", "memory_mb": 256}, timeout_s=60)
+        assert grew["grew_mb"] == 192
+        with pytest.raises(AnalysisFailed, match="memory"):  # the job's own limit still binds
+            sandbox.run({"id": 3, "name": "memory", "memory_mb": 256}, timeout_s=60)
+    finally:
+        sandbox.close()
