@@ -241,19 +241,32 @@ def indicator_ids(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> 
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    now = utc_now()
-    conn.executemany("INSERT OR IGNORE INTO indicators (type, value, first_seen, sort_key, skeleton) "
-                     "VALUES (?, ?, ?, ?, ?)", [(t, v, now, sort_key(t, v), skeleton(v)) for t, v in wanted])
-    found = conn.execute(
-        "SELECT id, type, value, warnings FROM indicators WHERE (type, value) IN "
-        "(SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j)",
-        (json.dumps(wanted),)).fetchall()
+    # The indicators the case holds already are read first: only new ones need their sort key and
+    # confusable skeleton (the skeleton was ~1 ms of the writer's CPU a message when computed for
+    # every key). New ones are inserted in the order given, so they get the ids they always got.
+    found = _indicator_rows(conn, wanted)
+    known = {(t, v) for _i, t, v, _w in found}
+    missing = [(t, v) for t, v in wanted if (t, v) not in known]
+    if missing:
+        now = utc_now()
+        conn.executemany("INSERT OR IGNORE INTO indicators (type, value, first_seen, sort_key, skeleton) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         [(t, v, now, sort_key(t, v), skeleton(v)) for t, v in missing])
+        found += _indicator_rows(conn, missing)
     unchecked = [(int(i), str(t), str(v)) for i, t, v, w in found if w is None]
     if unchecked:
         hits = warninglists.shipped().check_many(unchecked)
         conn.executemany("UPDATE indicators SET warnings = ? WHERE id = ?",
                          [(encode_warnings(hits.get(i, [])), i) for i, _t, _v in unchecked])
     return {(t, v): int(i) for i, t, v, _w in found}
+
+
+def _indicator_rows(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> list[Any]:
+    """``(id, type, value, warnings)`` of the indicators among ``keys`` that the case holds."""
+    return conn.execute(
+        "SELECT id, type, value, warnings FROM indicators WHERE (type, value) IN "
+        "(SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j)",
+        (json.dumps(keys),)).fetchall()
 
 
 def encode_warnings(hits: list[warninglists.WarningHit]) -> str:

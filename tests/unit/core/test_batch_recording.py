@@ -183,3 +183,28 @@ def test_indicators_recorded_before_migration_14_get_their_skeleton(case: Case) 
         conn.execute("UPDATE indicators SET skeleton = NULL")
         store.BACKFILLS[14](conn)
     assert conn.execute("SELECT skeleton FROM indicators").fetchone()[0] == skeleton("Fl-Voter.org")
+
+
+def test_indicator_ids_compute_keys_only_for_new_indicators(case: Case, monkeypatch: Any) -> None:
+    """Known indicators keep their rows; new ones get ids in the order given, with key and skeleton."""
+    from desktop.core.confusables import skeleton
+    from desktop.core.indicator_order import sort_key
+
+    with case.transaction() as conn:
+        first = findings.indicator_ids(conn, [("domain", "a.example"), ("ip", "192.0.2.1")])
+        seen: list[str] = []
+        monkeypatch.setattr(findings, "skeleton", lambda v: seen.append(v) or skeleton(v))
+        ids = findings.indicator_ids(conn, [("domain", "new1.example"), ("ip", "192.0.2.1"),
+                                            ("domain", "a.example"), ("domain", "New2.example"),
+                                            ("domain", "new1.example")])
+        rows = {(t, v): (i, k, s) for i, t, v, k, s in
+                conn.execute("SELECT id, type, value, sort_key, skeleton FROM indicators")}
+    assert seen == ["new1.example", "New2.example"]  # only what the case did not hold
+    assert ids[("domain", "a.example")] == first[("domain", "a.example")]
+    assert ids[("ip", "192.0.2.1")] == first[("ip", "192.0.2.1")]
+    assert ids[("domain", "new1.example")] < ids[("domain", "New2.example")]  # in the order given
+    assert set(ids) == {("domain", "new1.example"), ("ip", "192.0.2.1"), ("domain", "a.example"),
+                        ("domain", "New2.example")}
+    for (t, v), (i, key, skel) in rows.items():
+        assert (key, skel) == (sort_key(t, v), skeleton(v))
+        assert ids.get((t, v), first.get((t, v))) == i
