@@ -52,6 +52,7 @@ def test_corpus_findings_are_those_of_the_plain_extraction(ocr: bool,
     assert len(texts) > 2_000  # the corpora's headers and bodies, not an empty run
     indicators._extract_remembered.cache_clear()
     indicators._classify_dotted.cache_clear()
+    monkeypatch.setattr(indicators, "_LONG_TEXTS", indicators._LongTexts(indicators._REMEMBERED_LONG_BYTES))
     # The reference is computed once a text (it is the slow path); both rounds are held to it.
     reference = [_reference(text, ocr, monkeypatch) for text in texts]
     found = 0
@@ -62,6 +63,7 @@ def test_corpus_findings_are_those_of_the_plain_extraction(ocr: bool,
             found += len(fast)
         assert rounds == 0 or indicators._extract_remembered.cache_info().hits > 0
     assert found > 2_000
+    assert len(indicators._LONG_TEXTS._found) > 100  # the bodies were answered from memory too
 
 
 def test_a_remembered_result_is_a_fresh_list() -> None:
@@ -76,6 +78,28 @@ def test_a_long_text_is_not_remembered() -> None:
     text = "see evil-site.com " + "x" * (indicators._REMEMBERED_TEXT + 1)
     assert [f.value for f in extract(text)] == ["evil-site.com"]
     assert indicators._extract_remembered.cache_info().currsize == before
+
+
+def test_long_texts_are_remembered_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bodies repeat in a wave of phishing: remembered, a fresh list each time, never past the budget."""
+    memory = indicators._LongTexts(3 * (indicators._REMEMBERED_TEXT + 2_000))
+    monkeypatch.setattr(indicators, "_LONG_TEXTS", memory)
+    bodies = [f"visit evil{i}.com now " + "filler text. " * 250 for i in range(5)]
+    calls: list[str] = []
+    plain = indicators._extract
+    monkeypatch.setattr(indicators, "_extract", lambda text, ocr: calls.append(text) or plain(text, ocr))
+    first = extract(bodies[0])
+    first.clear()
+    assert [f.value for f in extract(bodies[0])] == ["evil0.com"]  # the list handed out was a copy
+    assert calls == [bodies[0]]  # the second time from memory
+    for body in bodies:
+        assert extract(body) == plain(body, False)
+    assert memory._held <= memory._budget
+    assert bodies[0] not in {t for t, _o in memory._found}  # the oldest were forgotten
+    assert (bodies[-1], False) in memory._found
+    huge = "see evil-site.com " + "x" * (indicators._REMEMBERED_LONG_TEXT + 1)
+    assert [f.value for f in extract(huge)] == ["evil-site.com"]
+    assert (huge, False) not in memory._found  # longer than any body worth remembering
 
 
 def _candidates() -> list[str]:
