@@ -35,8 +35,15 @@ CORPORA = ROOT.parent / "shared" / "corpora"
 DEFAULT = ["phishing-dev", "mail-parser", "msg", "pst"]
 
 # Keys whose values change from one run of the same code to the next.
+# Indicator ids too are given in the order analyses finish (two children), and digests over rows
+# that hold them (an item's findings_sha256, the campaigns' fingerprint and snapshot) or campaign
+# ids numbered from them differ with them; what they bind is compared by value instead (every
+# occurrence of every indicator, every campaign with its members and indicators).
 _VOLATILE = {"at", "acquired_at", "created_at", "entry_hash", "prev_hash", "seq", "case_id",
-             "first_seen_at", "grouping_s", "elapsed_s"}
+             "first_seen_at", "grouping_s", "elapsed_s", "findings_sha256", "fingerprint",
+             "snapshot_sha256"}
+_CAMPAIGN_ID = re.compile(r"^C\d+$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Keys holding item ids. Two analysis children finish in either order, so derived items (the
@@ -44,7 +51,10 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 # items are renumbered by what they are (source path, or parent, how, name and hash).
 _ITEM_KEYS = {"item_id", "parent_id", "same_as", "frame_item_id", "enhanced_item_id", "owner"}
 _ITEM_LISTS = {"items", "derived_items", "item_ids"}
-_ITEM_TEXT = re.compile(r"\b(items? )(\d+)\b")
+_ITEM_TEXT = re.compile(r"\b(items? )(\d+(?:, \d+)*)\b")
+# A message rebuilt from an Outlook store gets a random MIME boundary (email.generator), so its
+# hashes differ from one import to the next: they are replaced by the item they belong to.
+_REBUILT = "outlook store message"
 
 
 def _renumbering(items: list[dict[str, Any]]) -> dict[int, int]:
@@ -57,8 +67,9 @@ def _renumbering(items: list[dict[str, Any]]) -> dict[int, int]:
             if it.get("parent_id") is None:
                 keys[item_id] = f"{it.get('source_path')}|{it['sha256']}"
             else:
+                content = "" if it.get("derived_how") == _REBUILT else it["sha256"]
                 keys[item_id] = (f"{key(int(it['parent_id']))}/{it.get('derived_how')}|{it.get('name')}|"
-                                 f"{it['sha256']}")
+                                 f"{content}")
         return keys[item_id]
 
     ordered = sorted(by_id, key=lambda i: (key(i), i))
@@ -69,8 +80,10 @@ def _scrub(value: Any, ids: dict[int, int], where: str = "") -> Any:
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            if k in _VOLATILE:
+            if k in _VOLATILE or (k == "id" and isinstance(v, str) and _CAMPAIGN_ID.match(v)):
                 out[k] = "<volatile>"
+            elif k == "row" and isinstance(v, dict) and v.get("key") == "campaigns_fingerprint":
+                out[k] = {**v, "value": "<volatile>"}
             elif k in _ITEM_KEYS and isinstance(v, int):
                 out[k] = ids.get(v, v)
             elif k in _ITEM_LISTS and isinstance(v, list):
@@ -87,7 +100,8 @@ def _scrub(value: Any, ids: dict[int, int], where: str = "") -> Any:
         return [_scrub(v, ids, "item" if where == "items" else where) for v in value]
     if isinstance(value, str):
         value = _UUID.sub("<uuid>", _TIME.sub("<time>", value))
-        return _ITEM_TEXT.sub(lambda m: m.group(1) + str(ids.get(int(m.group(2)), m.group(2))), value)
+        return _ITEM_TEXT.sub(lambda m: m.group(1) + ", ".join(
+            str(n) for n in sorted(ids.get(int(x), int(x)) for x in m.group(2).split(", "))), value)
     return value
 
 
@@ -122,6 +136,12 @@ def dump(out: Path, corpora: list[str]) -> None:
 def scrub(raw: dict[str, Any], corpora: list[str], out: Path) -> None:
     """Write the outputs of a case (``raw``) to ``out`` in a form that two runs can be compared in."""
     ids = _renumbering(raw["items"])
+    text = json.dumps(raw, ensure_ascii=False)
+    for item in raw["items"]:
+        if item.get("derived_how") == _REBUILT:
+            for algo in ("sha256", "sha1", "md5"):
+                text = text.replace(item[algo], f"<rebuilt message's {algo}>")
+    raw = json.loads(text)
     result: dict[str, Any] = {"corpora": corpora}
     result["items"] = sorted(_scrub(raw["items"], ids, "items"), key=lambda i: i["id"])
     result["indicators"] = [{**ind, "occurrences": _stable(ind["occurrences"])}
