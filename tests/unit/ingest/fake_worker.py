@@ -9,7 +9,6 @@ from typing import Any
 
 from desktop.ingest.worker import serve
 
-
 _HELD: list[bytearray] = []
 
 
