@@ -25,18 +25,20 @@ from __future__ import annotations
 
 import email.encoders
 import email.utils
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import Header
+from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from desktop.ingest.plugin import Limits, PartWriter, Probe, Result
 
@@ -323,7 +325,30 @@ def rebuild(msg: MapiMessage) -> tuple[bytes, str]:
         head = _synthesised_headers(msg)
         how = ("no transport headers stored: From/To/Cc/Subject/Date/Message-ID synthesised from MAPI "
                "properties; MIME body rebuilt from the stored bodies and attachments")
+    _content_boundaries(body)
     return head + body.as_bytes(policy=_GENERATOR_POLICY), how
+
+
+def _content_boundaries(part: Message) -> None:
+    """Give every multipart a boundary made from what it holds, innermost first.
+
+    The generator's own boundary is random, so the same store imported twice gave every message
+    with an attachment or two bodies new bytes and a new hash: a second import of a store found
+    none of its messages already in the case. A boundary that occurs in the parts it separates is
+    not used (as the generator does for its own).
+    """
+    if part.get_content_maintype() != "multipart":
+        return
+    subparts = cast(list[Message], part.get_payload())
+    for sub in subparts:
+        _content_boundaries(sub)
+    text = b"".join(sub.as_bytes(policy=_GENERATOR_POLICY) for sub in subparts)
+    base = "=_casetrail_" + hashlib.sha256(text).hexdigest()[:32]
+    boundary, n = base, 0
+    while boundary.encode("ascii") in text:
+        n += 1
+        boundary = f"{base}.{n}"
+    part.set_boundary(boundary)
 
 
 def _transport_header_block(text: str) -> bytes:

@@ -171,3 +171,39 @@ def test_streaming_a_large_mbox_holds_one_message_at_a_time() -> None:
         assert len(message) < 5000
         count += 1
     assert count == 3000
+
+
+def _two_bodies_and_an_attachment(text: str = "see http://evil.example/x") -> pst.MapiMessage:
+    inner = pst.MapiMessage(message_class="IPM.Note", subject="inner", text_body="a", html_body=b"<p>a</p>")
+    return pst.MapiMessage(message_class="IPM.Note", subject="s", sender_addr="x@example.org",
+                           text_body=text, html_body=b"<p>see</p>",
+                           attachments=[pst.MapiAttachment("r.zip", "application/zip", b"PK\x03\x04zip"),
+                                        pst.MapiAttachment("", "message/rfc822", message=inner)])
+
+
+def test_a_rebuilt_message_is_the_same_bytes_every_time() -> None:
+    """Its MIME boundaries come from its content: a store imported twice gives the same messages."""
+    first, _how = pst.rebuild(_two_bodies_and_an_attachment())
+    again, _how = pst.rebuild(_two_bodies_and_an_attachment())
+    assert first == again
+    assert first.count(b"boundary=\"=_casetrail_") == 3  # mixed, alternative, and the inner one's
+    other, _how = pst.rebuild(_two_bodies_and_an_attachment("another body"))
+    assert other != first
+    parsed = parse_eml(first)
+    assert parsed.text_body == "see http://evil.example/x"
+    assert sorted(a.name for a in parsed.attachments) == ["", "r.zip"]
+
+
+def test_a_boundary_found_in_the_content_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Fixed:
+        def __init__(self, _data: bytes) -> None:
+            pass
+
+        def hexdigest(self) -> str:
+            return "0" * 64
+
+    monkeypatch.setattr(pst.hashlib, "sha256", Fixed)
+    clash = "=_casetrail_" + "0" * 32
+    data, _how = pst.rebuild(_two_bodies_and_an_attachment(f"a line with {clash} in it"))
+    assert f'boundary="{clash}.1"'.encode() in data  # the next one free
+    assert parse_eml(data).text_body == f"a line with {clash} in it"
