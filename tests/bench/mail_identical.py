@@ -52,8 +52,9 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _ITEM_KEYS = {"item_id", "parent_id", "same_as", "frame_item_id", "enhanced_item_id", "owner"}
 _ITEM_LISTS = {"items", "derived_items", "item_ids"}
 _ITEM_TEXT = re.compile(r"\b(items? )(\d+(?:, \d+)*)\b")
-# A message rebuilt from an Outlook store gets a random MIME boundary (email.generator), so its
-# hashes differ from one import to the next: they are replaced by the item they belong to.
+# A message rebuilt from an Outlook store got a random MIME boundary (email.generator) before
+# boundaries were made from the content, so its hashes differed from one import to the next:
+# they are replaced, to compare with revisions from before that.
 _REBUILT = "outlook store message"
 
 
