@@ -2,8 +2,9 @@
 """The custody log as the window shows it: a table of entries under a chain-status banner.
 
 The model is a thin adapter over entries the core reads through the case's read-only connection:
-the whole log a page at a time (``custody.entries_page``; a case of 100,000 items has more entries
-than that, and loading them all froze the window for seconds), one item's entries at once. The
+the whole log a page at a time (``core.custody_view.page``, by sequence number: a case of 100,000
+items has more entries than that, and loading them all froze the window for seconds), one item's
+entries at once. The
 banner states what the core's chain recomputation found. Whether the chain is intact is decided
 only by :func:`desktop.core.custody.verify_chain`, run off the GUI thread by the window — never
 inferred here.
@@ -18,7 +19,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFontDatabase, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from desktop.core import custody, timestamps
+from desktop.core import custody, custody_view, timestamps
 from desktop.core.printable import visible
 from desktop.core.store import Database
 from desktop.ui.row_model import RowTableModel
@@ -37,7 +38,7 @@ ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("host", "Host"), ("entry_hash", "Entry hash"), ("result", "Result"),
 )
 _HASH_KEYS = {"sha256", "entry_hash", "prev_hash"}
-_PAGE = 500  # entries read at once: a screenful many times over
+_PAGE = 200  # entries read at once: a screenful several times over
 _WIDTHS = {"seq": 56, "at": 150, "action": 96, "item_id": 56, "examiner": 110, "os_user": 80, "host": 90,
            "source": 220, "reason": 160, "result": 280, "sha256": 190, "tool": 110, "entry_hash": 190}
 
@@ -58,6 +59,7 @@ class CustodyModel(RowTableModel[dict[str, Any]]):
         self._reader: Database | None = None
         self._paged = False
         self._count = 0
+        self._shape = custody_view.LogShape(0, 0, 0)
         self._pages: dict[int, list[dict[str, Any]]] = {}
 
     def load(self, reader: Database | None, item_id: int | None = None) -> None:
@@ -68,19 +70,22 @@ class CustodyModel(RowTableModel[dict[str, Any]]):
         """
         if reader is not None and reader is self._reader and self._paged and item_id is None:
             # The same log grew (an import, an edit): insert the new entries, keep the view.
-            count = custody.count(reader.conn)
-            if count > self._count:
+            log = custody_view.shape(reader.conn)
+            if log.count > self._count:
                 self._pages.pop((self._count - 1) - (self._count - 1) % _PAGE, None)  # the last page grew
-                self.beginInsertRows(QModelIndex(), self._count, count - 1)
-                self._count = count
+                self.beginInsertRows(QModelIndex(), self._count, log.count - 1)
+                self._count, self._shape = log.count, log
                 self.endInsertRows()
-            if count >= self._count:
+            if log.count >= self._count:
+                self._shape = log
                 return
         self.beginResetModel()
         self._reader = reader
         self._pages.clear()
         self._paged = reader is not None and item_id is None
-        self._count = custody.count(reader.conn) if self._paged and reader is not None else 0
+        self._shape = (custody_view.shape(reader.conn) if self._paged and reader is not None
+                       else custody_view.LogShape(0, 0, 0))
+        self._count = self._shape.count
         one_item = reader is not None and item_id is not None
         self._rows = custody.entries(reader.conn, item_id) if one_item and reader is not None else []
         self.endResetModel()
@@ -104,7 +109,7 @@ class CustodyModel(RowTableModel[dict[str, Any]]):
         if page is None:
             if len(self._pages) > 40:
                 self._pages.clear()
-            page = custody.entries_page(self._reader.conn, start, _PAGE)
+            page = custody_view.page(self._reader.conn, self._shape, start, _PAGE)
             self._pages[start] = page
         return page[row - start] if row - start < len(page) else None
 

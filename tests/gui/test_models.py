@@ -77,3 +77,33 @@ def test_custody_model_passes_the_model_tester(qtmodeltester: ModelTester, fille
     finally:
         reader.conn.close()
         filled_case.close()
+
+
+def test_custody_model_reads_the_end_of_the_log_by_sequence_number(
+        qtmodeltester: ModelTester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The custody tab opens at the newest entry: ``LIMIT … OFFSET`` there stepped over the whole log."""
+    from desktop.ui import custody_view
+
+    monkeypatch.setattr(custody_view, "_PAGE", 4)
+    with Case.create(tmp_path / "L.casetrail", title="L", examiner="E") as case:
+        for n in range(10):
+            case.record("note", result=f"note {n}")
+        reader = case.reader()
+        model = CustodyModel(ALL_COLUMNS)
+        try:
+            model.load(reader)
+            seen: list[str] = []
+            reader.conn.set_trace_callback(seen.append)
+            assert [model.data(model.index(r, 0)) for r in (10, 3, 0)] == ["11", "4", "1"]
+            assert seen
+            assert not any("OFFSET" in s for s in seen)
+            case.record("note", result="later")
+            model.load(reader)  # the log grew: the new entry is inserted and read by number too
+            assert model.rowCount() == 12
+            assert model.data(model.index(11, 2)) == "note"
+            assert model.data(model.index(11, 0)) == "12"
+            assert not any("OFFSET" in s for s in seen)
+            qtmodeltester.check(model)
+        finally:
+            reader.conn.set_trace_callback(None)
+            reader.conn.close()
