@@ -187,6 +187,26 @@ def first_level(conn: sqlite3.Connection, query: ItemQuery = ItemQuery()) -> Fir
     return FirstLevel(query, top_ids(conn, query), parent_ids(conn), count(conn))
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The lists of a tree in a new order: read off the GUI thread when the analyst sorts.
+
+    Attributes:
+        query: the query (its sort) the lists answer.
+        top: :func:`top_ids` of the query.
+        children: :func:`child_ids` of each parent that was open, by parent id.
+    """
+
+    query: ItemQuery
+    top: list[int]
+    children: dict[int, list[int]]
+
+
+def listing(conn: sqlite3.Connection, query: ItemQuery, opened: Sequence[int] = ()) -> Listing:
+    """The first level and the children of the ``opened`` parents, in the order of ``query``."""
+    return Listing(query, top_ids(conn, query), {int(p): child_ids(conn, int(p), query) for p in opened})
+
+
 def count(conn: sqlite3.Connection) -> int:
     """How many items the case holds."""
     return int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])

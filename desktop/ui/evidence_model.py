@@ -14,7 +14,11 @@ time into a cache when a view paints them, so a case of a hundred thousand items
 one of four.
 
 Sorting is the core's ``ORDER BY`` (served by an index on ``(parent_id, column)``); a sort keeps
-what is expanded and selected (a layout change, not a reset). With a filter the tree is a flat
+what is expanded and selected (a layout change, not a reset) and shows the first page of the new
+order again: a tree lays out every row it was told of after each layout change, and a list
+scrolled to its 60,000th row took seconds. Beyond :data:`ASYNC_ABOVE` items a sort or a filter
+is read on the read pool (through the ``loader`` the window hands in) and the tree keeps the old
+order until the new one is back (``loading``, then ``loaded``). With a filter the tree is a flat
 list of every match wherever it sits — what X-Ways' recursive view and Autopsy's result lists
 show — because a match three levels inside a mailbox must not hide behind a closed parent; the
 detail pane says where the match was derived from.
@@ -30,12 +34,13 @@ are handed in by the window after the core has decided them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont, QFontDatabase, QIcon
 
 from desktop.core import item_list, timestamps
@@ -67,6 +72,12 @@ _CACHE_LIMIT = 20 * _PAGE  # beyond this the cache is dropped and refilled from 
 _ROOT = 0  # the parent id of the top level (item ids start at 1)
 TOP_PAGE = 1000  # top-level rows handed to the view at a time (``fetchMore`` of the root)
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+ASYNC_ABOVE = 2_000  # items beyond which a sort or a filter is read on the read pool, not in place
+
+# The window's way of running one of the core's reads off the GUI thread, on a connection of its
+# own: called with the read and with what to do with its result (None: it failed or was cancelled).
+Loader = Callable[[Callable[[sqlite3.Connection], Any], Callable[[Any], None]], None]
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -93,6 +104,8 @@ class Column(IntEnum):
     VERIFY = 11
 
 
+_NCOLS = len(Column)
+
 # column -> the core's sort key (duplicate, known and verify are not the case's columns: no sort).
 SORT_KEYS = {
     Column.ID: "id", Column.NAME: "name", Column.KIND: "kind", Column.SIZE: "size", Column.MIME: "mime",
@@ -117,12 +130,25 @@ class EvidenceModel(QAbstractItemModel):
     Args:
         mismatch_icon: shown next to a MIME type that disagrees with the file's extension.
         parent: the owning QObject.
+
+    Signals:
+        loaded: a sort or a filter read on the read pool is shown (or failed: the old list stays).
     """
+
+    loaded = Signal()
 
     def __init__(self, mismatch_icon: QIcon | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._reader: Database | None = None
         self._query = item_list.ItemQuery()
+        self._flat = False  # ``_query.filtered``, asked for every row a view lays out
+        self.loader: Loader | None = None
+        self.loading = False  # a sort or a filter is being read on the read pool
+        self._pending: item_list.ItemQuery | None = None  # what it reads
+        self._ticket = 0  # bumped per read asked for: an older answer is dropped
+        self._stale = False  # items were recorded while it read: read again in place when back
+        self._settling = False  # inside the layout change of a sort: no rows are added
+        self._items = 0  # how many items the case holds (the threshold for reading off the GUI thread)
         self._kids: dict[int, list[int]] = {_ROOT: []}  # parent id -> child ids, for opened parents
         self._top: list[int] = []  # every top-level id in order; ``_kids[_ROOT]`` is the shown prefix
         self._up: dict[int, int] = {}  # item id -> parent id, for listed items
@@ -146,6 +172,7 @@ class EvidenceModel(QAbstractItemModel):
         ``first``: the first level as read through that connection off the GUI thread (opening a
         case of 100,000 items), used when it answers the model's query; else it is read here.
         """
+        self._drop_pending()
         self.beginResetModel()
         self._reader = reader
         self._verify.clear()
@@ -168,6 +195,7 @@ class EvidenceModel(QAbstractItemModel):
         """
         if self._reader is None:
             return
+        self._stale = self.loading  # what the read pool is reading may miss what is new
         wanted = set(changed) if changed is not None else None
         new = {i for i in wanted if i not in self._up} if wanted is not None and added else set()
         found_new = item_list.rows(self._reader.conn, sorted(new)) if new else {}
@@ -180,7 +208,8 @@ class EvidenceModel(QAbstractItemModel):
             for parent_id in sorted(self._kids, key=lambda p: (p != _ROOT, p)):
                 if parent_id in self._kids:  # an earlier merge may have dropped a list
                     self._merge(parent_id, self._list_ids(parent_id))
-        self._total = len(self._top) if query.filtered else item_list.count(self._reader.conn)
+        self._items = item_list.count(self._reader.conn)
+        self._total = len(self._top) if query.filtered else self._items
         if wanted is not None:
             self.rows_changed(wanted | (parents - {_ROOT}))  # a parent's child count changed too
         else:  # statuses may have changed anywhere: every shown row is read again when next painted
@@ -191,7 +220,7 @@ class EvidenceModel(QAbstractItemModel):
                 if ids:
                     parent = self._index_of_parent(parent_id)
                     self.dataChanged.emit(self.index(0, 0, parent),
-                                          self.index(len(ids) - 1, len(Column) - 1, parent))
+                                          self.index(len(ids) - 1, _NCOLS - 1, parent))
 
     def _append(self, new: dict[int, item_list.ItemRow]) -> None:
         """Insert new items (ids higher than any listed) at the end of their parents' open lists."""
@@ -226,7 +255,7 @@ class EvidenceModel(QAbstractItemModel):
             self._texts.pop(item_id, None)
             index = self.index_of(item_id, expand=False)
             if index.isValid():
-                self.dataChanged.emit(index, index.siblingAtColumn(len(Column) - 1))
+                self.dataChanged.emit(index, index.siblingAtColumn(_NCOLS - 1))
 
     def set_verify_results(self, results: dict[int, str]) -> None:
         """Show each item's verify outcome (``ok``, ``modified``, ``missing``) from the core."""
@@ -268,19 +297,21 @@ class EvidenceModel(QAbstractItemModel):
             return None
         return self._row_in(_ROOT).get(item_id)
 
-    def index_of(self, item_id: int, *, expand: bool = True) -> QModelIndex:
+    def index_of(self, item_id: int, *, expand: bool = True, within: int | None = None) -> QModelIndex:
         """The index showing ``item_id`` (column 0), opening the parents on its path if needed.
 
-        With ``expand=False`` only items already listed are found. Invalid when the item is not in
-        the model (another filter hides it, or it does not exist).
+        With ``expand=False`` only items already listed are found. ``within``: show the view no
+        more than that many top-level rows to reach it (each row shown is laid out by the view);
+        a row further down is not found. Invalid when the item is not in the model (another
+        filter hides it, or it does not exist).
         """
         if expand:
-            self._show_top(item_id)
+            self._show_top(item_id, within)
         if item_id not in self._up and expand and self._reader is not None and not self._query.filtered:
             for ancestor in item_list.ancestors(self._reader.conn, item_id):
                 if ancestor not in self._up:
                     return QModelIndex()
-                self._show_top(ancestor)
+                self._show_top(ancestor, within)
                 parent = self._index_of_parent(ancestor)
                 if ancestor not in self._kids and self.canFetchMore(parent):
                     self.fetchMore(parent)
@@ -328,39 +359,134 @@ class EvidenceModel(QAbstractItemModel):
         self._requery(flags=frozenset(flags), known=frozenset(self._known))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Order every opened list by a column, in SQL; expansion and selection stay."""
-        key = SORT_KEYS.get(Column(column)) if 0 <= column < len(Column) else None
+        """Order every opened list by a column, in SQL; expansion and selection stay.
+
+        The view is shown the first page of the new order (a selected row beyond it is no longer
+        selected; what the window shows of it stays). A big case is read on the read pool.
+        """
+        key = SORT_KEYS.get(Column(column)) if 0 <= column < _NCOLS else None
         if key is None:
             return
-        query = dataclasses.replace(self._query, sort=key, descending=order == Qt.SortOrder.DescendingOrder)
-        if query == self._query:
+        base = self._pending if self._pending is not None else self._query
+        query = dataclasses.replace(base, sort=key, descending=order == Qt.SortOrder.DescendingOrder)
+        if query == base:
             return
-        self._query = query
+        if query == self._query:  # back to the order shown while another was being read
+            self._drop_pending()
+            return
         if self._reader is None:
+            self._set_query(query)
             return
-        self.layoutAboutToBeChanged.emit()
+        if self._off_thread():
+            self._read_later(query)
+            return
+        self._show_listing(item_list.listing(self._reader.conn, query, self._opened()))
+
+    def _show_listing(self, listing: item_list.Listing) -> None:
+        """Show the lists in a new order: one layout change, the top level cut to its first page.
+
+        The rest of the top level comes back a page at a time as the view scrolls down
+        (``fetchMore``); a row no longer shown loses its persistent indexes (the tree lets go of
+        its selection), as a view does for rows it no longer has.
+        """
         old = {parent_id: list(ids) for parent_id, ids in self._kids.items()}
-        kept_top = {old[_ROOT][i.row()] for i in self.persistentIndexList()
-                    if int(i.internalId()) == _ROOT and 0 <= i.row() < len(old[_ROOT])}
-        for parent_id in self._kids:
-            if parent_id == _ROOT:
-                self._top = self._list_ids(_ROOT)
-                self._kids[_ROOT] = self._top[:self._shown_for(len(old[_ROOT]), kept_top)]
-            else:
-                self._kids[parent_id] = self._list_ids(parent_id)
-            self._rows[parent_id] = None
-        self._move_persistent(old)
-        self.layoutChanged.emit()
+        self._settling = True  # a view (or a checker) looking at the model in its slots adds no rows
+        try:
+            self.layoutAboutToBeChanged.emit()
+            self._set_query(listing.query)
+            self._top = listing.top
+            self._kids[_ROOT] = self._top[:TOP_PAGE]
+            for parent_id in self._kids:
+                if parent_id != _ROOT:
+                    found = listing.children.get(parent_id)
+                    self._kids[parent_id] = found if found is not None else self._list_ids(parent_id)
+                self._rows[parent_id] = None
+            self._move_persistent(old)
+            self.layoutChanged.emit()
+        finally:
+            self._settling = False
+
+    def _opened(self) -> list[int]:
+        return [parent_id for parent_id in self._kids if parent_id != _ROOT]
+
+    def _off_thread(self) -> bool:
+        return self.loader is not None and self._reader is not None and self._items > ASYNC_ABOVE
+
+    def _same_rows(self, query: item_list.ItemQuery) -> bool:
+        """Whether ``query`` lists what is shown, only in another order (a sort, not a filter)."""
+        shown = self._query
+        return (dataclasses.replace(query, sort=shown.sort, descending=shown.descending) == shown
+                and query.known == shown.known)
+
+    def _read_later(self, query: item_list.ItemQuery) -> None:
+        """Read what ``query`` lists on the read pool; the lists shown stay until it is back."""
+        assert self.loader is not None  # noqa: S101 - _off_thread checked it
+        self._ticket += 1
+        ticket = self._ticket
+        self._pending = query
+        self.loading = True
+        self._stale = False
+        if self._same_rows(query):
+            opened = self._opened()
+
+            def work(conn: sqlite3.Connection) -> Any:
+                return item_list.listing(conn, query, opened)
+        else:
+            def work(conn: sqlite3.Connection) -> Any:
+                return item_list.first_level(conn, query)
+        self.loader(work, lambda result: self._read_back(ticket, result))
+
+    def _read_back(self, ticket: int, result: Any) -> None:
+        """The read pool's answer: show it (re-read in place if items were recorded meanwhile)."""
+        if ticket != self._ticket or self._pending is None:
+            return  # another sort or filter was asked for meanwhile, or the case was closed
+        query, stale = self._pending, self._stale
+        self._drop_pending()
+        if result is None or self._reader is None:
+            self.loaded.emit()  # it failed (the window reported it): the old lists stay
+            return
+        if isinstance(result, item_list.Listing) and self._same_rows(query):
+            fresh = (not stale and set(result.top) == set(self._top)
+                     and set(self._opened()) <= set(result.children))
+            self._show_listing(result if fresh else
+                               item_list.listing(self._reader.conn, query, self._opened()))
+        else:
+            first = result if isinstance(result, item_list.FirstLevel) and not stale else None
+            self.beginResetModel()
+            self._set_query(query)
+            self._relist(first)
+            self.endResetModel()
+        self.loaded.emit()
+
+    def _drop_pending(self) -> None:
+        self._ticket += 1
+        self._pending = None
+        self.loading = False
+        self._stale = False
+
+    def _set_query(self, query: item_list.ItemQuery) -> None:
+        self._query = query
+        self._flat = query.filtered
+
+    def lists(self, item_id: int) -> bool:
+        """Whether the item is in the model's lists, shown to the view or not (yet)."""
+        return item_id in self._up
 
     # -- QAbstractItemModel ------------------------------------------------------------------
 
     def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:
         """The index of a child of ``parent`` (children hang off column 0)."""
-        if parent.isValid() and parent.column() != 0:
-            return QModelIndex()
-        parent_id = self.item_id_at(parent) if parent.isValid() else _ROOT
-        ids = self._kids.get(parent_id, []) if parent_id is not None else []
-        if not (0 <= row < len(ids) and 0 <= column < len(Column)):
+        # Asked for every row a view lays out: kept to a few dictionary look-ups.
+        if parent.isValid():
+            siblings = self._kids.get(parent.internalId())
+            at = parent.row()
+            if parent.column() != 0 or siblings is None or not 0 <= at < len(siblings):
+                return QModelIndex()
+            ids = self._kids.get(siblings[at])
+            parent_id = siblings[at]
+        else:
+            ids, parent_id = self._kids[_ROOT], _ROOT
+        if ids is None or not (0 <= row < len(ids) and 0 <= column < _NCOLS):
             return QModelIndex()
         return self.createIndex(row, column, parent_id)
 
@@ -380,25 +506,26 @@ class EvidenceModel(QAbstractItemModel):
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:
         """The same columns at every level."""
-        return len(Column)
+        return _NCOLS
 
     def hasChildren(self, parent: _Index = QModelIndex()) -> bool:
         """Whether a row has derived items, from its child count (the children are not loaded)."""
         if not parent.isValid():
             return bool(self._kids[_ROOT])
-        if parent.column() != 0 or self._query.filtered:
+        if self._flat or parent.column() != 0:
             return False
-        item_id = self.item_id_at(parent)
-        if item_id is None:
+        siblings = self._kids.get(parent.internalId())
+        at = parent.row()
+        if siblings is None or not 0 <= at < len(siblings):
             return False
-        if item_id in self._kids:
-            return bool(self._kids[item_id])
-        return item_id in self._parents
+        item_id = siblings[at]
+        kids = self._kids.get(item_id)
+        return bool(kids) if kids is not None else item_id in self._parents
 
     def canFetchMore(self, parent: _Index) -> bool:
         """A row with derived items whose children were not read yet; the root: more top-level rows."""
         if not parent.isValid():
-            return self._reader is not None and len(self._kids[_ROOT]) < len(self._top)
+            return self._reader is not None and not self._settling and len(self._kids[_ROOT]) < len(self._top)
         if parent.column() != 0 or self._query.filtered or self._reader is None:
             return False
         item_id = self.item_id_at(parent)
@@ -429,12 +556,12 @@ class EvidenceModel(QAbstractItemModel):
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         """Selectable, never editable: what is shown was recorded by the core."""
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
+        return _FLAGS if index.isValid() else _NO_FLAGS
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY and 0 <= section < len(Column):
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY and 0 <= section < _NCOLS:
             return HEADERS[Column(section)]
         return None
 
@@ -611,18 +738,25 @@ class EvidenceModel(QAbstractItemModel):
         else:
             self._parents = item_list.parent_ids(self._reader.conn) if self._reader is not None else set()
         if self._reader is None:
-            self._total = 0
-        elif self._query.filtered:
-            self._total = len(self._top)
-        else:
-            self._total = first.count if first is not None else item_list.count(self._reader.conn)
+            self._items = self._total = 0
+            return
+        self._items = first.count if first is not None else item_list.count(self._reader.conn)
+        self._total = len(self._top) if self._query.filtered else self._items
 
     def _requery(self, **change: object) -> None:
-        query = dataclasses.replace(self._query, **change)  # type: ignore[arg-type]
-        if query == self._query and query.known == self._query.known:
+        base = self._pending if self._pending is not None else self._query
+        query = dataclasses.replace(base, **change)  # type: ignore[arg-type]
+        if query == base and query.known == base.known:
             return
+        if query == self._query and query.known == self._query.known:
+            self._drop_pending()  # back to what is shown while another list was being read
+            return
+        if self._off_thread():
+            self._read_later(query)
+            return
+        self._drop_pending()
         self.beginResetModel()
-        self._query = query
+        self._set_query(query)
         self._relist()
         self.endResetModel()
 
@@ -704,22 +838,30 @@ class EvidenceModel(QAbstractItemModel):
         """Tell the view of the first ``count`` top-level rows (those not shown yet are inserted)."""
         shown = self._kids[_ROOT]
         count = min(count, len(self._top))
-        if count <= len(shown):
+        if count <= len(shown) or self._settling:
             return
-        self.beginInsertRows(QModelIndex(), len(shown), count - 1)
-        shown.extend(self._top[len(shown):count])
-        self._rows[_ROOT] = None
-        self.endInsertRows()
+        self._settling = True  # a slot of the insert signals asking for more adds nothing twice
+        try:
+            self.beginInsertRows(QModelIndex(), len(shown), count - 1)
+            shown.extend(self._top[len(shown):count])
+            self._rows[_ROOT] = None
+            self.endInsertRows()
+        finally:
+            self._settling = False
 
-    def _show_top(self, item_id: int) -> None:
-        """Make a top-level item's row shown (a jump to it), with every row above it."""
+    def _show_top(self, item_id: int, within: int | None = None) -> None:
+        """Make a top-level item's row shown (a jump to it), with every row above it.
+
+        ``within``: only if that shows at most so many rows.
+        """
         if self._up.get(item_id) != _ROOT or item_id in self._row_in(_ROOT):
             return
         try:
             row = self._top.index(item_id)
         except ValueError:
             return
-        self._show_top_rows(row + 1)
+        if within is None or row < within:
+            self._show_top_rows(row + 1)
 
     def _column_changed(self, column: Column) -> None:
         for parent_id, ids in self._kids.items():

@@ -17,6 +17,7 @@ import dataclasses
 import html
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,7 +71,7 @@ from desktop.ui.briefing_dialog import BriefingDialog
 from desktop.ui.campaigns_view import CampaignsView
 from desktop.ui.custody_view import CustodyView
 from desktop.ui.detail_pane import DetailPane
-from desktop.ui.evidence_model import Column, EvidenceModel
+from desktop.ui.evidence_model import TOP_PAGE, Column, EvidenceModel
 from desktop.ui.evidence_tree import EvidenceTree
 from desktop.ui.feeds_dialog import FeedsDialog
 from desktop.ui.import_dialog import ImportReasonDialog, TaskProgressDialog
@@ -217,6 +218,8 @@ class MainWindow(QMainWindow):
         self.tasks.wrote.connect(self._on_tasks_wrote)
         style = self.style()
         self.model = EvidenceModel(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning), self)
+        self.model.loader = self._read_for_model  # a big case's sorts and filters: on the read pool
+        self.model.loaded.connect(self._update_status)
         self._build_actions()
         self._build_widgets()
         self._update_actions()
@@ -1477,16 +1480,46 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _on_model_reset(self) -> None:
-        """A sort or a filter re-listed the items: keep the one shown selected, or show none."""
-        index = self.model.index_of(self._shown_item) if self._shown_item is not None else None
+        """A sort or a filter re-listed the items: keep the one shown selected, or show none.
+
+        It is selected again if it is on the first page of the new list (the tree lays out every
+        row it is shown: showing 60,000 to reach one took seconds); further down it stays shown
+        below, unselected, as long as the list holds it.
+        """
+        index = (self.model.index_of(self._shown_item, within=TOP_PAGE)
+                 if self._shown_item is not None else None)
         if index is not None and index.isValid():
             self._keeping_selection = True
             try:
                 self.table.select_index(index)
             finally:
                 self._keeping_selection = False
+        elif self._shown_item is not None and self.model.lists(self._shown_item):
+            return
         elif self._shown_item is not None and self.case is not None and self.reader is not None:
             self._show_selected(-1)
+
+    def _read_for_model(self, work: Callable[[sqlite3.Connection], Any], done: Callable[[Any], None]) -> None:
+        """The evidence model's loader: a core read on the read pool, on a connection of its own."""
+        case, generation = self.case, self._generation
+        if case is None:
+            done(None)
+            return
+
+        def read() -> Any:
+            db = case.reader()
+            try:
+                return work(db.conn)
+            finally:
+                db.conn.close()
+
+        def back(result: Any) -> None:
+            if generation == self._generation:
+                done(result)
+
+        self.tasks.run_read("List evidence", lambda: as_task(read, "listing evidence"), on_success=back,
+                            owner=self,
+                            on_done=lambda outcome: None if outcome == "succeeded" else back(None))
 
     def _show_selected(self, where: int | QModelIndex | QPersistentModelIndex) -> None:
         item = self.model.item_at(where)

@@ -95,3 +95,16 @@ def test_a_hash_a_feed_lists_is_known(case: Case, ids: dict[str, int], tmp_path:
     assert set(known) == {ids["invoice.pdf"]}
     got = item_list.top_ids(case.db.conn, ItemQuery(flags=frozenset({"known"}), known=frozenset(known)))
     assert got == [ids["invoice.pdf"]]
+
+
+def test_a_listing_holds_the_first_level_and_the_open_parents_in_the_new_order(
+        case: Case, ids: dict[str, int]) -> None:
+    """What a sort reads off the GUI thread: every list the tree shows, in one new order."""
+    conn = case.db.conn
+    query = ItemQuery(sort="name", descending=True)
+    got = item_list.listing(conn, query, [ids["b-mail.eml"]])
+    assert got.query == query
+    assert got.top == item_list.top_ids(conn, query)
+    assert _names(case, got.top) == ["copy.txt", "c-big.bin", "b-mail.eml", "a-note.txt"]
+    assert got.children == {ids["b-mail.eml"]: [ids["logo.png"], ids["invoice.pdf"]]}
+    assert item_list.listing(conn, ItemQuery()).children == {}
