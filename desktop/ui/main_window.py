@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import case_changes, custody, edits, item_list, store
+from desktop.core import case_changes, case_open, custody, edits, item_list, store
 from desktop.core import recent as recent_cases
 from desktop.core.acquire import ACQUIRING, ImportReport
 from desktop.core.case import Case, Item
@@ -207,6 +207,8 @@ class MainWindow(QMainWindow):
         self.history = History()
         self._undoing = False
         self._opening = False
+        self._checking = False  # a big case is browsed read-only while its full opening checks it
+        self._browsed: Case | None = None  # that read-only case, closed with the case
         self.feeds_dialog: FeedsDialog | None = None
         # Where the analyst has been (tab, item shown): Back and Forward walk it, as a browser does.
         self._places: list[tuple[int, int | None]] = []
@@ -521,10 +523,9 @@ class MainWindow(QMainWindow):
         examiner = os.environ.get("CASETRAIL_EXAMINER") or None
         query = dataclasses.replace(self.model.query, text="", only=None)  # what close_case leaves
 
-        def opened() -> tuple[Case, store.Database, item_list.FirstLevel]:
+        def first_look(case: Case) -> tuple[Case, store.Database, item_list.FirstLevel]:
             # The tree's first level (60,000 ids of a 100,000-item case) is read here too, through
             # the connection the window then reads with, not on the GUI thread.
-            case = Case.open(path, examiner=examiner)
             try:
                 reader = case.reader()
                 return case, reader, item_list.first_level(reader.conn, query)
@@ -532,8 +533,21 @@ class MainWindow(QMainWindow):
                 case.close()
                 raise
 
-        found = self._behind_opening_bar("Open case", f"opening {path.name}", opened, path,
-                                         "Cannot open the case")
+        def opened() -> tuple[Case, store.Database, item_list.FirstLevel]:
+            return first_look(Case.open(path, examiner=examiner))
+
+        def browsed() -> tuple[Case, store.Database, item_list.FirstLevel] | None:
+            case = case_open.browse(path, examiner)
+            return first_look(case) if case is not None else None
+
+        found = None
+        if case_open.check_later(path):  # a big database: browse it while Case.open checks it
+            found = self._behind_opening_bar("Open case", f"opening {path.name}", browsed, path,
+                                             "Cannot open the case")
+        checking = found is not None
+        if found is None:
+            found = self._behind_opening_bar("Open case", f"opening {path.name}", opened, path,
+                                             "Cannot open the case")
         if found is None:
             return False
         case, reader, first = found
@@ -543,6 +557,9 @@ class MainWindow(QMainWindow):
             return False
         self._last_dir = path.parent
         self._show_case(case, reader, first)
+        if checking:
+            self._open_checked(path, examiner)
+            return True
         if case.recovery:
             self.show_message(
                 QMessageBox.Icon.Information, "Recovered after an interrupted run",
@@ -550,6 +567,73 @@ class MainWindow(QMainWindow):
                 "what it found in the custody log:\n\n"
                 + "\n".join(f"\u2022 {line}" for line in case.recovery))
         return True
+
+    def _open_checked(self, path: Path, examiner: str | None) -> None:
+        """Run the full ``Case.open`` (lock, integrity check, recovery) while the case is browsed.
+
+        Only the case it returns can write; until then every write is refused (the browsed case
+        is read-only). A failed check is shown loudly and leaves the case read-only.
+        """
+        generation = self._generation
+        self._checking = True
+        self.statusBar().showMessage("Checking the case database; nothing can be written until it "
+                                     "passes\u2026")
+        self._update_actions()
+
+        def checked() -> Case | None:
+            case = Case.open(path, examiner=examiner)
+            if generation != self._generation:  # the window closed the case meanwhile
+                case.close()
+                return None
+            return case
+
+        def took(case: Case | None) -> None:
+            if case is None:
+                return
+            if generation != self._generation:
+                case.close()
+                return
+            self._take_checked(case)
+
+        def ended(outcome: str) -> None:
+            if generation == self._generation and self._checking:  # failed: stays read-only
+                self._checking = False
+                self.statusBar().clearMessage()
+                self._update_actions()
+                if outcome != "succeeded":  # the failure itself was reported by the task manager
+                    case_text.plain(self.read_only_banner,
+                                    "Read-only: its database could not be checked, so nothing can be "
+                                    "written to it in this window.")
+
+        self.tasks.run_read("Check the case database", lambda: as_task(checked, "checking the case database"),
+                            on_success=took, on_done=ended, owner=self, listed=True)
+
+    def _take_checked(self, case: Case) -> None:
+        """The full opening is back: it, not the browsed case, is the window's case from now on."""
+        self._checking = False
+        self._browsed, self.case = self.case, case
+        self.panels.set_case(case, self.reader)
+        self.assessment_view.set_case(case, self.tasks)
+        self.timeline_view.set_case(case, self.tasks)
+        self.campaigns_view.set_case(case)
+        self._show_mode(case)
+        self.custody_view.load(self.reader)  # recovery and a state baseline may have appended
+        self.statusBar().clearMessage()
+        self._update_status()
+        self._update_actions()
+        self.case_changed.emit()
+        if case.integrity_problems:
+            self.show_message(
+                QMessageBox.Icon.Critical, "The case database failed its integrity check",
+                "SQLite's integrity check found problems, so the case stays read-only and nothing "
+                "more is written to it:\n\n" + "\n".join(f"\u2022 {p}" for p in case.integrity_problems[:5]))
+        if case.recovery:
+            self.model.refresh()
+            self.show_message(
+                QMessageBox.Icon.Information, "Recovered after an interrupted run",
+                "The case was not closed cleanly last time. Casetrail checked it and recorded "
+                "what it found in the custody log:\n\n"
+                + "\n".join(f"\u2022 {line}" for line in case.recovery))
 
     def _behind_opening_bar(self, title: str, label: str, work: Callable[[], T], dest: Path,
                             failure_title: str) -> T | None:
@@ -679,6 +763,10 @@ class MainWindow(QMainWindow):
         if self.reader is not None:
             self.reader.conn.close()
             self.reader = None
+        self._checking = False
+        if self._browsed is not None:
+            self._browsed.close()
+            self._browsed = None
         if self.case is not None:
             self.case.close()  # on the GUI thread, which opened it: the writer lock is per thread
             self.case = None
@@ -712,13 +800,7 @@ class MainWindow(QMainWindow):
         self.tlp_badge.setProperty("tlp", tlp.replace("+", "-"))
         self.tlp_badge.style().unpolish(self.tlp_badge)
         self.tlp_badge.style().polish(self.tlp_badge)
-        if case.read_only:
-            case_text.plain(self.read_only_banner,
-                            f"Read-only: {case.read_only_reason}. Nothing can be imported, and a verify "
-                            "run is not recorded in the custody log.")
-            self.read_only_banner.show()
-        else:
-            self.read_only_banner.hide()
+        self._show_mode(case)
         self.pages.setCurrentIndex(1)
         if self.model.rowCount():
             self.table.selectRow(0)
@@ -726,6 +808,17 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.case_changed.emit()
         self.check_chain()
+
+    def _show_mode(self, case: Case) -> None:
+        """The read-only banner: shown, with the reason, unless the case can be written."""
+        if case.read_only:
+            case_text.plain(self.read_only_banner,
+                            f"Read-only: {case.read_only_reason}. Nothing can be imported, and a verify "
+                            "run is not recorded in the custody log.")
+            self.read_only_banner.setProperty("state", "failed" if case.integrity_problems else "")
+            self.read_only_banner.show()
+        else:
+            self.read_only_banner.hide()
 
     def check_chain(self) -> TaskHandle[tuple[ChainStatus, dict[int, item_list.KnownHash]]] | None:
         """Recompute the custody chain on the read pool and show the result in the banner."""
@@ -1554,7 +1647,7 @@ class MainWindow(QMainWindow):
         self.import_folder_action.setEnabled(writable and idle)
         self.verify_action.setEnabled(have_case and idle)
         self.analyse_action.setEnabled(writable and idle)
-        self.export_briefing_action.setEnabled(have_case)
+        self.export_briefing_action.setEnabled(have_case and not self._checking)
         for action in self.export_actions.values():
             action.setEnabled(writable and idle)
         self.import_package_action.setEnabled(not self._opening)
