@@ -240,6 +240,23 @@ def _clustered(conn: sqlite3.Connection, corr: Mapping[int, Any], total: int, ma
         if len(chosen) >= budget:
             break
         chosen.setdefault(int(r[0]), (str(r[1]), str(r[2]), int(r[3])))
+    # Each indicator brings its items, their parents and clusters: fewer indicators until the
+    # picture fits the budget (1,273 nodes were drawn for a budget of 400 on a 100,000-item case).
+    order = list(chosen)
+    keep = len(order)
+    while True:
+        graph = _cluster_graph(conn, corr, {i: chosen[i] for i in order[:keep]})
+        if len(graph.nodes) <= max_nodes or keep <= 1:
+            break
+        keep = max(1, min(keep - 1, keep * max_nodes // len(graph.nodes)))
+    graph.total_indicators = total
+    graph.hidden = max(0, total - keep)
+    return graph
+
+
+def _cluster_graph(conn: sqlite3.Connection, corr: Mapping[int, Any],
+                   chosen: Mapping[int, tuple[str, str, int]]) -> Graph:
+    """The chosen indicators, up to ITEMS_PER_INDICATOR of their items each, and cluster nodes."""
     b = _Builder()
     per_indicator: dict[int, list[int]] = {}
     for ind_id in chosen:
@@ -271,10 +288,7 @@ def _clustered(conn: sqlite3.Connection, corr: Mapping[int, Any], total: int, ma
                                  "draw them", int(only_here)))
             b.link(b.index[f"item:{item_id}"], cluster)
     _add_matches(b, corr)
-    graph = b.done()
-    graph.total_indicators = total
-    graph.hidden = max(0, total - len(chosen))
-    return graph
+    return b.done()
 
 
 def _focused(conn: sqlite3.Connection, corr: Mapping[int, Any], focus: str, max_nodes: int) -> Graph:

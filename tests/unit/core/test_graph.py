@@ -77,6 +77,18 @@ def test_a_big_case_is_clustered_within_the_budget(case: Case, tmp_path: Path) -
         build(case.db.conn, feed, focus="nonsense")
 
 
+def test_many_shared_indicators_still_fit_the_budget(case: Case, tmp_path: Path) -> None:
+    """Each shared indicator brings items and clusters: 1,273 nodes were drawn for a budget of 400."""
+    fill(case, tmp_path, items=300, per_item=1, shared=150)  # 150 addresses, each in two items
+    graph = build(case.db.conn, {})
+    assert len(graph.nodes) <= MAX_NODES
+    drawn = sum(1 for n in graph.nodes if n.kind == "indicator")
+    assert drawn >= MAX_NODES // 8, "as many shared indicators as fit are drawn"
+    assert graph.hidden == graph.total_indicators - drawn, "and every one left out is counted"
+    small = build(case.db.conn, {}, max_nodes=60)
+    assert len(small.nodes) <= 60
+
+
 def test_layout_is_deterministic_and_keeps_nodes_apart() -> None:
     graph = Graph(nodes=[Node("item:1", "item", "a", 1)] + [Node(f"indicator:{i}", "indicator", str(i), i)
                                                            for i in range(40)],
