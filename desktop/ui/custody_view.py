@@ -70,7 +70,7 @@ class CustodyModel(RowTableModel[dict[str, Any]]):
         """
         if reader is not None and reader is self._reader and self._paged and item_id is None:
             # The same log grew (an import, an edit): insert the new entries, keep the view.
-            log = custody_view.shape(reader.conn)
+            log = custody_view.grown(reader.conn, self._shape)
             if log.count > self._count:
                 self._pages.pop((self._count - 1) - (self._count - 1) % _PAGE, None)  # the last page grew
                 self.beginInsertRows(QModelIndex(), self._count, log.count - 1)
