@@ -7,10 +7,12 @@ Two halves with a thread boundary between them:
   through a read-only connection and the correlations the indicators view already computed, and
   place the nodes with a Fruchterman-Reingold force layout vectorised over all pairs. They run on
   the read pool; 300 nodes take a few tens of milliseconds, 2,000 about a second.
-- :class:`GraphView` draws the result: one light item per node that paints its label only when
-  zoomed in far enough to read it (level of detail), and all edges as a single path, so a few
-  thousand edges cost one paint call. The wheel zooms around the mouse; a click selects a node and
-  highlights its links; a double click asks the window to open the item or indicator.
+- :class:`GraphView` draws the result: one light item per node, labelled only where its label
+  overlaps no other label and no other node at the zoom shown (the core's ``place_labels``, most
+  important first: the selection and its neighbours, actors and cases, items, then indicators by
+  how much they link), and all edges as a single path, so a few thousand edges cost one paint
+  call. The wheel zooms around the mouse; a click selects a node and highlights its links; a
+  double click asks the window to open the item or indicator.
 
 Only the graph's *shape* comes from here; what links to what is the core's data (occurrences,
 derivation, correlation matches).
@@ -24,7 +26,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QWheelEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
@@ -42,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.case import Case
-from desktop.core.graph import Graph, Node, build, layout
+from desktop.core.graph import Graph, Node, build, label_order, layout, place_labels
 from desktop.core.progress import Progress, Task
 from desktop.ui import case_text, theme
 from desktop.ui.tasks import TaskManager
@@ -53,7 +55,6 @@ KIND_RADIUS = {"item": 9.0, "indicator": 6.0, "case": 12.0, "actor": 12.0, "feed
 KIND_TITLES = {"item": "Evidence item", "indicator": "Indicator", "case": "Other case",
                "actor": "Actor / campaign / malware", "feed": "Feed"}
 NODES_PER_TURN = 120  # nodes added to the scene per event-loop turn (a few tens of ms on a loaded machine)
-LABEL_LOD = 0.55  # below this zoom, indicator labels are unreadable clutter: draw dots only
 
 
 def graph_task(case: Case, correlations: dict[int, Any], focus: str = "") -> Task[Graph]:
@@ -87,9 +88,7 @@ class NodeItem(QGraphicsItem):
         self.setZValue(2)
         self.emphasised = False  # a neighbour of the selected node
         self.force_label = False  # "All labels" is on
-        self.label: QGraphicsSimpleTextItem | None = None
-        if node.kind != "indicator":
-            self.show_label(True)  # items, cases and actors are few: always named
+        self.label: QGraphicsSimpleTextItem | None = None  # shown where it fits (GraphCanvas.place_labels)
 
     def show_label(self, on: bool) -> None:
         """Name the node at a readable size whatever the zoom.
@@ -99,10 +98,7 @@ class NodeItem(QGraphicsItem):
         """
         if on and self.label is None:
             self.label = QGraphicsSimpleTextItem(case_text.shown(self.node.label), self)
-            font = QFont()
-            font.setPointSizeF(8.5)
-            font.setBold(self.node.kind not in ("item", "indicator"))
-            self.label.setFont(font)
+            self.label.setFont(_label_font(self.node.kind not in ("item", "indicator")))
             self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
             self.label.setPos(self.radius + 2, -self.radius)
         if self.label is not None:
@@ -122,16 +118,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(QBrush(self.colour.lighter(130) if self.emphasised else self.colour))
         painter.drawEllipse(QPointF(0, 0), self.radius, self.radius)
-        if self.label is not None and self.label.isVisible():
-            return
-        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        if selected or self.emphasised or self.force_label or lod >= LABEL_LOD:
-            font = QFont()
-            font.setPointSizeF(8.5 if self.node.kind == "indicator" else 9.5)
-            font.setBold(self.node.kind != "indicator" or selected)
-            painter.setFont(font)
-            painter.setPen(theme.text())
-            painter.drawText(QPointF(self.radius + 4, 4), case_text.shown(self.node.label))
+        # The label is a text item of its own, shown only where it overlaps no other label and
+        # no other node (GraphCanvas.place_labels); the rest are left to the tooltip.
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         """Ask the view to open what this node stands for."""
@@ -139,6 +127,13 @@ class NodeItem(QGraphicsItem):
         if isinstance(view, GraphCanvas):
             view.node_activated.emit(self.node)
         event.accept()
+
+
+def _label_font(bold: bool) -> QFont:
+    font = QFont()
+    font.setPointSizeF(8.5)
+    font.setBold(bold)
+    return font
 
 
 class GraphCanvas(QGraphicsView):
@@ -228,6 +223,36 @@ class GraphCanvas(QGraphicsView):
         """Show the whole graph."""
         if self.node_items:
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            self.place_labels()
+
+    def place_labels(self) -> None:
+        """Show the labels that fit at this zoom, most important first; no two overlap, none covers a node.
+
+        The core's :func:`~desktop.core.graph.place_labels` chooses from each label's and each
+        dot's rectangle on screen; "All labels" shows every one. Run after a zoom, a fit and a
+        change of selection (the selection and its neighbours are labelled first).
+        """
+        items = self.node_items
+        if not items or len(items) != len(self.graph.nodes):
+            return  # not every node is drawn yet
+        zoom = self.transform().m11()
+        metrics = QFontMetricsF(_label_font(True))  # bold is the wider: a label never exceeds it
+        labels: list[tuple[float, float, float, float]] = []
+        dots: list[tuple[float, float, float, float]] = []
+        for item in items:
+            at = self.mapFromScene(item.pos())
+            r = item.radius * zoom
+            dots.append((at.x() - r, at.y() - r, 2 * r, 2 * r))
+            text = case_text.shown(item.node.label)
+            labels.append((at.x() + (item.radius + 2) * zoom, at.y() - r,
+                           metrics.horizontalAdvance(text) + 2, metrics.height()))
+        if items[0].force_label:
+            chosen = set(range(len(items)))
+        else:
+            selected = next((i.index for i in items if i.isSelected()), None)
+            chosen = place_labels(labels, dots, label_order(self.graph, selected))
+        for item in items:
+            item.show_label(item.index in chosen)
 
     def select_node(self, key: str) -> bool:
         """Select a node by key and centre on it; False if there is none."""
@@ -247,6 +272,7 @@ class GraphCanvas(QGraphicsView):
             zoom = self.transform().m11() * factor
             if 0.02 <= zoom <= 8:
                 self.scale(factor, factor)
+                self.place_labels()
         event.accept()
 
     def _on_scene_selection_changed(self) -> None:
@@ -256,8 +282,6 @@ class GraphCanvas(QGraphicsView):
         selected = [i for i in self.scene().selectedItems() if isinstance(i, NodeItem)]
         for item in self.node_items:
             item.emphasised = False
-            if item.node.kind == "indicator":
-                item.show_label(item.force_label)
         path = QPainterPath()
         node: Node | None = None
         if selected:
@@ -270,8 +294,7 @@ class GraphCanvas(QGraphicsView):
                 path.moveTo(float(pos[item.index, 0]), float(pos[item.index, 1]))
                 path.lineTo(float(pos[other, 0]), float(pos[other, 1]))
                 self.node_items[other].emphasised = True
-                self.node_items[other].show_label(True)
-            item.show_label(True)
+        self.place_labels()
         self.highlight_item.setPath(path)
         self.scene().update()
         self.node_selected.emit(node)
@@ -431,8 +454,7 @@ class GraphView(QWidget):
     def _apply_labels(self) -> None:
         for item in self.canvas.node_items:
             item.force_label = self.labels_toggle.isChecked()
-            if item.node.kind == "indicator":
-                item.show_label(item.force_label or item.isSelected() or item.emphasised)
+        self.canvas.place_labels()
         self.canvas.scene().update()
 
     def _on_canvas_node_selected(self, node: Node | None) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QWheelEvent
 from pytestqt.qtbot import QtBot
 from waits import TASK_MS
@@ -128,3 +128,41 @@ def test_changes_while_the_graph_is_shown_rebuild_it_once_and_redraw_only_what_c
     assert draws == [], "the nodes and links were the same: nothing was cleared and drawn again"
     assert view.canvas.node_items == drawn_before
     assert "links" in view.count.text()
+
+
+def test_the_labels_shown_never_overlap_at_any_zoom(qtbot: QtBot, case_window: MainWindow,
+                                                     tmp_path: Path) -> None:
+    """On the 100,000-item case every item and cluster was labelled: a block of overlapping text."""
+    case = case_window.case
+    assert case is not None
+    fill(case, tmp_path)
+    view = case_window.panels.graph_view
+    case_window._refresh_views()
+    with qtbot.waitSignal(view.graph_built, timeout=TASK_MS):
+        case_window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: not case_window.tasks.running(), timeout=TASK_MS)
+    canvas = view.canvas
+
+    def shown() -> list[QRectF]:
+        return [item.label.deviceTransform(canvas.viewportTransform()).mapRect(item.label.boundingRect())
+                for item in canvas.node_items if item.label is not None and item.label.isVisible()]
+
+    def zoom(steps: int) -> None:  # the wheel, as the analyst zooms
+        canvas.wheelEvent(QWheelEvent(QPointF(300, 300), QPointF(canvas.mapToGlobal(QPoint(300, 300))),
+                                      QPoint(0, 0), QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                                      Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+
+    counts = []
+    for steps in (-6, 0, 8):  # zoomed out, as fitted, zoomed in
+        canvas.fit()
+        zoom(steps)
+        rects = shown()
+        counts.append(len(rects))
+        assert rects, "the labels that fit are shown"
+        for i, a in enumerate(rects):
+            for b in rects[i + 1:]:
+                assert not a.adjusted(1, 1, -1, -1).intersects(b.adjusted(1, 1, -1, -1)), (steps, a, b)
+    assert counts[0] < len(canvas.node_items), "zoomed out, not every label fits"
+    assert counts[0] <= counts[2], "zooming in shows more of them"
+    view.labels_toggle.setChecked(True)  # "All labels": the analyst asked for every one
+    assert len(shown()) == len(canvas.node_items)
