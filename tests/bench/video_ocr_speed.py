@@ -14,12 +14,16 @@ not on screen), the first-seen error against the moment the complete value was f
 the analysis time over the video's duration with the model load counted once per process.
 
 Run: ``.venv/bin/python tests/bench/video_ocr_speed.py [--seconds 40] [--set tune|heldout|all]
-[--kinds typed,tmux] [--cache DIR]``. Videos are cached (generation takes longer than analysis).
+[--kinds typed,tmux] [--cache DIR] [--render-only]``. Videos are cached (generation takes longer than
+analysis). Rendering is deterministic (``recordings.encoder_options``): the same recording gives the
+same bytes on every machine and every run, and the sha256 of every video is printed, so a run can be
+reproduced; ``--render-only`` renders (or finds in the cache) and prints the sums without analysing.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import resource
 import statistics
@@ -41,7 +45,10 @@ PRESENTED = ("certain", "enhanced")
 GENERATOR = "g2"  # bump when recordings.py renders differently (cached videos are then made again)
 # g3: the address bar was painted over by the next URL's empty bar; g4: windows in a proportional font
 # wrap at their width, at a space (they wrapped at a character count, far from the edge)
+# d1: every encoder single-threaded, VP8 real-time at a fixed speed, bit-exact muxing (the same bytes
+# every time; before, VP8/VP9 and x264 at a bitrate gave other bytes on every render)
 KIND_VERSIONS = {"browser": "g4", "cursor": "g4"}
+RENDERING = "d1"
 TARGETS = {"precision": 0.99, "recall_clean": 0.97, "recall_hard": 0.85, "first_seen_s": 0.5, "ratio": 0.1}
 
 
@@ -167,12 +174,20 @@ def _cached(rec: Recording, cache: Path) -> Path:
     """The rendered recording, from the cache when this generator version rendered it before."""
     version = KIND_VERSIONS.get(rec.kind, GENERATOR)
     suffix = "webm" if rec.codec.startswith("libvpx") else "mp4"
-    path = cache / f"{rec.name}-{int(rec.duration_s)}s-{version}.{suffix}"
+    path = cache / f"{rec.name}-{int(rec.duration_s)}s-{version}{RENDERING}.{suffix}"
     if not path.exists():
         tmp = path.with_suffix(".part" + path.suffix)
         render(rec, tmp)
         tmp.rename(path)
     return path
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _cpu() -> float:
@@ -210,6 +225,8 @@ def main() -> int:
     parser.add_argument("--kinds", default="", help="only these kinds (of any set), comma-separated")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--unseen-seed", type=int, default=901)
+    parser.add_argument("--render-only", action="store_true",
+                        help="render (or find in the cache) and print each video's sha256; no analysis")
     parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "casetrail-bench-videos"
     )
@@ -232,6 +249,11 @@ def main() -> int:
     t0 = time.perf_counter()
     videos = [(set_name, rec, _cached(rec, args.cache)) for set_name, rec in recordings]
     generated_s = time.perf_counter() - t0
+    for _set_name, rec, path in videos:
+        print(f"  video {rec.name}: {path.name} sha256 {sha256(path)} ({rec.codec})", flush=True)
+    if args.render_only:
+        print(f"{len(videos)} videos rendered or cached in {generated_s:.0f} s")
+        return 0
 
     load_started = time.perf_counter()
     from desktop.ingest.ocr import OcrEngine

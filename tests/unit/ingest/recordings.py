@@ -272,37 +272,60 @@ def _draw_pane(
             draw.rectangle((cx + 1, cy + 1, cx + pane.font_size // 2, cy + pane.font_size + 2), fill=pane.fg)
 
 
+def encoder_options(rec: Recording) -> dict[str, str]:
+    """The encoder's options: the recording's codec and quality, rendered the same bytes every time.
+
+    Every encoder runs on one thread (a thread pool's split of the work, and so the bytes, depends
+    on the machine's cores and timing; x264's rate control with VBV differed run to run). VP8's
+    real-time mode picks its speed from how long the previous frames took to encode unless the
+    speed is given as a negative ``cpu-used`` (libvpx: fixed speed), so it is: still real-time
+    coding (no look-ahead, the same kind of artefacts), but at a speed that does not depend on the
+    machine's load. ``render`` also asks the muxer for bit-exact output (no random Matroska UIDs).
+    """
+    options: dict[str, str] = {"threads": "1"}
+    if rec.codec in ("libx264", "libx265"):
+        options["preset"] = "veryfast"
+        if rec.codec == "libx265":
+            options["x265-params"] = "log-level=error:pools=1:frame-threads=1"
+    if rec.codec == "libvpx" and rec.bitrate:
+        options.update({"deadline": "realtime", "cpu-used": f"-{VP8_SPEED}"})
+    elif rec.codec == "libvpx-vp9" and rec.bitrate:
+        options.update({"deadline": "realtime", "cpu-used": "8", "row-mt": "0"})
+    if rec.bitrate:
+        if rec.codec == "libx264":
+            options["maxrate"] = str(rec.bitrate)
+            options["bufsize"] = str(rec.bitrate * 2)
+    elif rec.crf is not None:
+        if rec.codec in ("libx264", "libx265"):
+            options["crf"] = str(rec.crf)
+        elif rec.codec == "libvpx-vp9":
+            options.update({"crf": str(rec.crf), "b": "0", "deadline": "realtime", "cpu-used": "8",
+                            "row-mt": "0"})
+        elif rec.codec == "libsvtav1":
+            options.update({"crf": str(rec.crf), "preset": "10", "svtav1-params": "lp=1"})
+    return options
+
+
+VP8_SPEED = 12  # libvpx VP8 real-time speed 0..16 (fixed; see encoder_options)
+
+
 def render(rec: Recording, path: Path) -> Path:
-    """Encodes the recording to ``path`` and returns it."""
+    """Encodes the recording to ``path`` and returns it; the same recording gives the same bytes."""
     width, height = rec.size
     rng = random.Random(rec.name)
     cache: dict[tuple[object, ...], Image.Image] = {}
-    options: dict[str, str] = {}
     with av.open(str(path), "w") as out:
+        out.flags |= av.container.Flags.bitexact.value
         stream = out.add_stream(rec.codec, rate=rec.fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        if rec.codec in ("libx264", "libx265"):
-            options["preset"] = "veryfast"
-            if rec.codec == "libx265":
-                options["x265-params"] = "log-level=error"
-        if rec.codec in ("libvpx", "libvpx-vp9") and rec.bitrate:
-            options.update({"deadline": "realtime", "cpu-used": "8"})
+        stream.codec_context.thread_count = 1
+        stream.codec_context.flags |= av.codec.context.Flags.bitexact.value
         if rec.bitrate:
             stream.bit_rate = rec.bitrate
-            if rec.codec == "libx264":
-                options["maxrate"] = str(rec.bitrate)
-                options["bufsize"] = str(rec.bitrate * 2)
-        elif rec.crf is not None:
-            if rec.codec in ("libx264", "libx265"):
-                options["crf"] = str(rec.crf)
-            elif rec.codec == "libvpx-vp9":
-                options.update({"crf": str(rec.crf), "b": "0", "deadline": "realtime", "cpu-used": "8"})
-            elif rec.codec == "libsvtav1":
-                options.update({"crf": str(rec.crf), "preset": "10"})
-            else:
-                stream.bit_rate = 4_000_000
-        stream.options = options
+        elif rec.crf is not None and rec.codec not in ("libx264", "libx265", "libvpx-vp9", "libsvtav1"):
+            stream.bit_rate = 4_000_000
+        stream.options = encoder_options(rec)
         last_key: tuple[object, ...] | None = None
         frame_rgb: np.ndarray | None = None
         path_pts = [(rng.randrange(width), rng.randrange(height)) for _ in range(8)]
