@@ -60,6 +60,10 @@ class LineReading:
         char_conf: the score of each character of ``text``, 0..1.
         char_x: ``(x0, x1)`` of each character of ``text`` in full-frame pixels (from the CTC
             time steps: good to about half a character).
+        char_alt: for each character of ``text``, the highest probability the recogniser gave a
+            character it is confused with (``l`` for ``1``, ``O`` for ``0``: the classes of
+            :mod:`desktop.core.confusables`) over the time steps that read it; 0.0 for a character
+            of no class. How seriously the other glyph was considered; empty when not known.
     """
 
     text: str
@@ -67,6 +71,7 @@ class LineReading:
     box: tuple[int, int, int, int]
     char_conf: tuple[float, ...]
     char_x: tuple[tuple[int, int], ...]
+    char_alt: tuple[float, ...] = ()
 
     def line(self) -> OcrLine:
         """The plain line (text, score, box)."""
@@ -111,6 +116,7 @@ class OcrEngine:
         from rapidocr import RapidOCR
 
         self._min_confidence = min_confidence
+        self._mates_cache: dict[int, list[int]] | None = None
         self._lock = threading.Lock()
         self._engine: Any = RapidOCR(params={
             "Global.log_level": "error",
@@ -281,6 +287,17 @@ class OcrEngine:
         if not text.strip():
             return None
         confs = [float(probs[j]) for j in steps]
+        mates = self._mates(chars)
+        alts = []
+        for j in steps:
+            rivals = mates.get(int(ids[j]))
+            if not rivals:
+                alts.append(0.0)
+                continue
+            end = j + 1
+            while end < len(ids) and ids[end] == ids[j]:
+                end += 1
+            alts.append(float(pred[j:end][:, rivals].max()))
         centres = [(j + 0.5) * scale - left for j in steps]
         bounds = []
         for k, c in enumerate(centres):
@@ -290,11 +307,30 @@ class OcrEngine:
         lead = len(text) - len(text.lstrip())
         trail = len(text.rstrip())
         text, confs, bounds = text[lead:trail], confs[lead:trail], bounds[lead:trail]
+        alts = alts[lead:trail]
         confidence = float(np.mean(confs))
         if confidence < self._min_confidence:
             return None
         w, h = size
-        return LineReading(text, confidence, (offset[0], offset[1], w, h), tuple(confs), tuple(bounds))
+        return LineReading(text, confidence, (offset[0], offset[1], w, h), tuple(confs), tuple(bounds),
+                           tuple(alts))
+
+    def _mates(self, chars: list[str]) -> dict[int, list[int]]:
+        """For each vocabulary index of a confusable character, the indexes of its class-mates."""
+        if self._mates_cache is not None:
+            return self._mates_cache
+        from desktop.core.confusables import CLASSES
+
+        index = {ch: i for i, ch in enumerate(chars)}
+        mates: dict[int, list[int]] = {}
+        for cls in CLASSES:
+            present = [index[ch] for ch in cls if ch in index]
+            for i in present:
+                others = [k for k in present if k != i]
+                if others:
+                    mates[i] = others
+        self._mates_cache = mates
+        return mates
 
     def _line(self, text: object, score: object, box: tuple[int, int, int, int]) -> OcrLine | None:
         cleaned = str(text).strip()

@@ -517,7 +517,7 @@ class Reader:
         if again is None or len(again.text) <= len(reading.text) or len(again.text) > len(reading.text) + 4:
             return reading
         char_x = tuple((region.x0 + a // 2, region.x0 + b // 2) for a, b in again.char_x)
-        return LineReading(again.text, again.confidence, reading.box, again.char_conf, char_x)
+        return LineReading(again.text, again.confidence, reading.box, again.char_conf, char_x, again.char_alt)
 
     def _char_times(self, reading: LineReading) -> tuple[float, ...] | None:
         if self.changed_at is None:
@@ -570,7 +570,8 @@ class Reader:
             char_x = tuple((box[0] + round(a / scale), box[0] + round(b / scale)) for a, b in result.char_x)
             from desktop.ingest.ocr import LineReading
 
-            mapped = LineReading(result.text, result.confidence, box, result.char_conf, char_x)
+            mapped = LineReading(result.text, result.confidence, box, result.char_conf, char_x,
+                                 result.char_alt)
             out.append(Read(mapped, column, self._char_times(mapped) if at is None else None, recipe,
                             png_gray(image), _png_rgb(original), at))
         return out
@@ -745,20 +746,23 @@ def _join(parts: list[LineReading], box: tuple[int, int, int, int]) -> LineReadi
 
     if len(parts) == 1:
         p = parts[0]
-        return LineReading(p.text, p.confidence, box, p.char_conf, p.char_x)
+        return LineReading(p.text, p.confidence, box, p.char_conf, p.char_x, p.char_alt)
     text = ""
     confs: list[float] = []
     xs: list[tuple[int, int]] = []
+    alts: list[float] = []
     for i, p in enumerate(parts):
         if i:
             gap = (xs[-1][1], p.char_x[0][0]) if xs and p.char_x else (box[0], box[0])
             text += "  "
             confs += [1.0, 1.0]
             xs += [gap, gap]
+            alts += [0.0, 0.0]
         text += p.text
         confs += list(p.char_conf)
         xs += list(p.char_x)
-    return LineReading(text, float(np.mean(confs)), box, tuple(confs), tuple(xs))
+        alts += list(p.char_alt) if len(p.char_alt) == len(p.text) else [0.0] * len(p.text)
+    return LineReading(text, float(np.mean(confs)), box, tuple(confs), tuple(xs), tuple(alts))
 
 
 def _margin(crop: RGB) -> tuple[RGB, tuple[int, int]]:

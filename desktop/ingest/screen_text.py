@@ -62,6 +62,22 @@ GAP_JOINERS = ".@/\\_"
 WRAP_MARGIN_CHARS = 6
 # Thin glyphs a pointer, a text cursor or a pane border leave next to a value (``|62.53.41.24``).
 THIN_GLYPHS = frozenset("1lIi|!j")
+# A confusable glyph whose context argues for its class-mate (a digit among letters: ``nul1``,
+# ``payrol1.sh``; a letter among digits; ``l``/``I``/``1`` inside a word) is confirmed only by a
+# reading that scored it this far above its best class-mate (score minus the class-mate's
+# probability; without that probability, its worst case ``1 - score``: 0.94 is a score of 0.97).
+# Readings of other frames agreeing are no evidence here: they read the same pixels, and the
+# recogniser that hesitated in one frame hesitates the same way in the next (``nul1`` 3 of 3).
+CONTESTED_MARGIN = 0.94
+# Pairs of classes of one confusable class: a digit and a letter that look alike.
+_DIGIT_MATES = frozenset("1052689")
+_LETTER_MATES = frozenset("lIioOsSzZbBg")
+# Thin glyphs that stay ambiguous between letters too (``lnvoice``, ``aIaska``).
+_THIN_IN_WORDS = frozenset("lI1")
+# Indicator types made of numbers: a digit lost or gained in one group (``109.13.241.174`` for
+# ``109.113.241.174``: CTC merges a repeated digit) gives another valid value, so each character
+# must be read by two readings of the line (a typed value's last key press excepted).
+NUMERIC_TYPES = frozenset({"ipv4", "cidr", "ipv6", "asn"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,8 @@ class Reading:
         enhanced: the recipe name if the reading comes from an enhanced image, else "".
         edge: whether the line's ink runs into the right edge of its column (a glyph cut there);
             None when the reader did not look (the line's box alone then decides).
+        char_alt: per character, the probability the recogniser gave the best confusable
+            alternative of it (``l`` for a ``1``); empty when not known.
     """
 
     t: float
@@ -92,6 +110,7 @@ class Reading:
     column: int = 0
     enhanced: str = ""
     edge: bool | None = None
+    char_alt: tuple[float, ...] = ()
 
 
 @dataclass
@@ -236,18 +255,20 @@ def consensus(readings: list[Reading], partial: Iterable[Reading] = ()) -> tuple
     support is their score times that text's share of the weight. ``partial`` readings (of the
     prefixes a typed line grew from) vote on the characters they show.
     """
-    text, support, _frames, _rivals = _vote(readings, list(partial))
+    text, support, _frames, _rivals, _margins = _vote(readings, list(partial))
     return text, support
 
 
 def _vote(readings: list[Reading], partial: list[Reading]
-          ) -> tuple[str, list[float], list[set[int]], list[str]]:
-    """:func:`consensus`, plus per character the frames that voted for it and its rivals.
+          ) -> tuple[str, list[float], list[set[int]], list[str], list[float]]:
+    """:func:`consensus`, plus per character the frames that voted for it, its rivals and margin.
 
-    A rival is a character other readings put there with at least ``RIVAL_SHARE`` of the vote.
+    A rival is a character other readings put there with at least ``RIVAL_SHARE`` of the vote. The
+    margin is the best evidence one plain reading gave for the winning character against its
+    confusable class-mates (see :func:`_margin`).
     """
     if not readings:
-        return "", [], [], []
+        return "", [], [], [], []
     by_len: dict[int, list[Reading]] = defaultdict(list)
     for r in readings:
         by_len[len(r.text)].append(r)
@@ -271,9 +292,11 @@ def _vote(readings: list[Reading], partial: list[Reading]
     support: list[float] = []
     frames: list[set[int]] = []
     rivals: list[str] = []
+    margins: list[float] = []
     for i in range(length):
         votes: dict[str, float] = defaultdict(float)
         best_conf: dict[str, float] = defaultdict(float)
+        best_margin: dict[str, float] = defaultdict(lambda: -1.0)
         by: dict[str, set[int]] = defaultdict(set)
         for r in voters:
             if i >= len(r.text) or (r not in group and i >= len(r.text) - 1):
@@ -283,13 +306,54 @@ def _vote(readings: list[Reading], partial: list[Reading]
             best_conf[r.text[i]] = max(best_conf[r.text[i]], score)
             if not r.enhanced:
                 by[r.text[i]].add(r.frame_index)
+                best_margin[r.text[i]] = max(best_margin[r.text[i]], _margin(r, i, score))
         char, weight = max(votes.items(), key=lambda kv: kv[1])
         chars.append(char)
         support.append(share * weight / sum(votes.values()) * best_conf[char])
         frames.append(by[char])
+        margins.append(best_margin[char])
         total_votes = sum(votes.values())
         rivals.append("".join(c for c, w in votes.items() if c != char and w >= RIVAL_SHARE * total_votes))
-    return "".join(chars), support, frames, rivals
+    return "".join(chars), support, frames, rivals, margins
+
+
+def _margin(reading: Reading, i: int, score: float) -> float:
+    """How far the reading's character ``i`` beat its confusable class-mates.
+
+    Its score minus the best class-mate's probability, or ``2 * score - 1`` (the worst case) when
+    the recogniser's probabilities are not known.
+    """
+    if len(reading.char_alt) == len(reading.text):
+        return score - reading.char_alt[i]
+    return 2 * score - 1
+
+
+def contested_positions(text: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Indexes in ``text[start:end]`` of confusable glyphs whose context argues for a class-mate.
+
+    A digit that looks like a letter next to a letter (``nul1``, ``payrol1.sh``, ``f1-voter``,
+    ``protonma11``), a letter that looks like a digit next to a digit (``192.l68``), and a thin
+    ``l``/``I``/``1`` with at least two other letters in its word (``lnvoice``, ``aIaska``): the
+    recogniser's choice between the two is the only thing that tells them apart.
+    """
+    stop = len(text) if end is None else end
+    out = []
+    for i in range(start, stop):
+        ch = text[i]
+        near = [text[j] for j in (i - 1, i + 1) if 0 <= j < len(text)]
+        against = (ch in _DIGIT_MATES and any(c.isalpha() for c in near)) or (
+            ch in _LETTER_MATES and any(c.isdigit() for c in near))
+        if against:
+            out.append(i)
+        elif ch in _THIN_IN_WORDS:
+            lo = hi = i
+            while lo > 0 and text[lo - 1].isalnum():
+                lo -= 1
+            while hi + 1 < len(text) and text[hi + 1].isalnum():
+                hi += 1
+            if sum(1 for j in range(lo, hi + 1) if j != i and text[j].isalpha()) >= 2:
+                out.append(i)
+    return out
 
 
 class ScreenText:
@@ -523,9 +587,22 @@ class ScreenText:
                 bx, by = min(x, second.box[0]), y
                 bw = max(x + w, second.box[0] + second.box[2]) - bx
                 bh = second.box[1] + second.box[3] - by
-                joined = Reading(first.t, first.frame_index, (bx, by, bw, bh), a + b,
-                                 min(first.confidence, second.confidence), tuple(sa + sb), None, track.column)
-                across = [o for o in _value_occurrences(Value([joined]))
+                box = (bx, by, bw, bh)
+                weakest = min(first.confidence, second.confidence)
+                joined = [Reading(first.t, first.frame_index, box, a + b, weakest, tuple(sa + sb), None,
+                                  track.column)]
+                # the two rows read in the same frames: one joined reading per frame, so that a
+                # value across the wrap keeps the evidence of every frame that read both rows
+                frames = {r.frame_index: r for r in value.readings if not r.enhanced and r.text == a}
+                pairs = [(frames[q.frame_index], q) for q in nxt.readings
+                         if not q.enhanced and q.text == b and q.frame_index in frames]
+                if pairs:
+                    joined = [Reading(r.t, r.frame_index, box, a + b, min(r.confidence, q.confidence),
+                                      r.char_conf + q.char_conf, None, track.column,
+                                      char_alt=r.char_alt + q.char_alt
+                                      if len(r.char_alt) == len(a) and len(q.char_alt) == len(b) else ())
+                              for r, q in pairs]
+                across = [o for o in _value_occurrences(Value(joined))
                           if o.found.start < len(a) < o.found.end]
                 if across:
                     out += [Occurrence(o.found, o.text, max(first.t, second.t), o.frame_index, o.box,
@@ -654,7 +731,7 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
     readings = value.readings
     plain = [r for r in readings if not r.enhanced]
     earlier = [r for r in value.earlier if not r.enhanced]
-    text, support, frames_at, rivals = _vote(plain or readings, earlier if plain else [])
+    text, support, frames_at, rivals, margins = _vote(plain or readings, earlier if plain else [])
     found = extract(text, ocr=True)
     per_reading = [(r, extract(r.text, ocr=True)) for r in readings]
     first = plain[0] if plain else readings[0]
@@ -685,7 +762,7 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
                               - {f.value})
         span = support[f.start:f.end] or [0.0]
         confidence = sum(span) / len(span)
-        doubt = _char_doubt(text, support, frames_at, f)
+        doubt = _char_doubt(text, support, frames_at, f, margins, typed={len(r.text) - 1 for r in earlier})
         if not doubt:
             doubt = _boundary_doubt(text, support, rivals, f)
         # the original and an enhanced image (e.g. the average of the static frames) that read the
@@ -739,13 +816,28 @@ def _outvoted_space(f: Found, text: str, frames_at: list[set[int]], g: Found, ot
             and len(frames_at[cut]) >= 2 and other[g.end:g.end + 1] == " ")
 
 
-def _char_doubt(text: str, support: list[float], frames_at: list[set[int]], f: Found) -> str:
-    """Why the characters of a value are not confirmed (see ``_value_occurrences``), or ""."""
+def _char_doubt(text: str, support: list[float], frames_at: list[set[int]], f: Found,
+                margins: list[float] | None = None, *, typed: frozenset[int] | set[int] = frozenset()) -> str:
+    """Why the characters of a value are not confirmed (see ``_value_occurrences``), or "".
+
+    A contested glyph (:func:`contested_positions`) needs one reading that chose it by
+    ``CONTESTED_MARGIN`` over its class-mates, however many frames agree. A value of a numeric type
+    needs two readings of every character, but a typed value's last key press and the characters
+    that a reading of the line showed as it was typed (``typed``: the last index of each reading
+    of a prefix the line grew from; the vote leaves that half-drawn character out).
+    """
     confusable = set(confusable_positions(text, f.start, f.end))
+    contested = set(contested_positions(text, f.start, f.end))
+    numeric = f.type in NUMERIC_TYPES
     single: list[float] = []
     for i in range(f.start, min(f.end, len(support))):
+        if i in contested and margins is not None and i < len(margins) and margins[i] < CONTESTED_MARGIN:
+            return (f"{text[i]!r} among {'letters' if text[i].isdigit() else 'its neighbours'} "
+                    f"chosen over a look-alike by {max(0.0, margins[i]):.2f} only")
         if len(frames_at[i]) >= 2 and support[i] >= 0.5:
             continue  # two frames agree on it
+        if numeric and not (typed and (i == f.end - 1 or i in typed)):
+            return f"{text[i]!r} read in one frame only: a digit may be lost or doubled"
         need = CONFIRM_CONF if i in confusable else SINGLE_CHAR_CONF
         if support[i] < need:
             return f"{text[i]!r} read once, scored {support[i]:.2f}"

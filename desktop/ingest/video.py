@@ -426,7 +426,8 @@ class _Collector:
             t, index = read.at or (state.t, state.index)
             r = read.reading
             track = self.screen.add(Reading(t, index, r.box, r.text, r.confidence, r.char_conf,
-                                            read.char_times, read.column, read.enhanced, read.edge))
+                                            read.char_times, read.column, read.enhanced, read.edge,
+                                            r.char_alt))
             if read.enhanced:
                 if self.extract(r.text, ocr=True):
                     self.enhanced[(index, r.box, read.enhanced)] = EnhancedImage(
@@ -469,7 +470,7 @@ class _Collector:
             t, index = read.at or (0.0, 0)
             r = read.reading
             self.screen.add(Reading(t, index, r.box, r.text, r.confidence, r.char_conf, read.char_times,
-                                    read.column, read.enhanced))
+                                    read.column, read.enhanced, None, r.char_alt))
             if self.extract(r.text, ocr=True):
                 self.enhanced[(index, r.box, read.enhanced)] = EnhancedImage(
                     t, index, r.box, read.enhanced, r.text, r.confidence, read.band_png)

@@ -109,3 +109,27 @@ def test_worker_threads_sleep_instead_of_spinning(engine: OcrEngine) -> None:
         options = model.session.session.get_session_options()
         assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
         assert options.intra_op_num_threads == 2
+
+
+def test_decode_gives_each_character_the_probability_of_its_look_alikes() -> None:
+    # a CTC output over the vocabulary blank, "n", "u", "l", "1", "I": "nul" then a glyph read as
+    # `1` at 0.6 over two time steps with `l` at 0.3 (and 0.35 in the second step)
+    chars = ["blank", "n", "u", "l", "1", "I"]
+    rows = [
+        [0.0, 0.99, 0.0, 0.0, 0.0, 0.01],
+        [0.0, 0.0, 0.98, 0.01, 0.0, 0.01],
+        [0.0, 0.0, 0.0, 0.97, 0.02, 0.01],
+        [0.9, 0.0, 0.0, 0.05, 0.05, 0.0],
+        [0.0, 0.0, 0.0, 0.3, 0.6, 0.1],
+        [0.0, 0.0, 0.0, 0.35, 0.55, 0.1],
+    ]
+    engine = OcrEngine.__new__(OcrEngine)
+    engine._min_confidence = 0.5
+    engine._mates_cache = None
+    got = engine._decode(np.asarray(rows, dtype=np.float32), chars, 10.0, 0, (0, 0), (60, 20))
+    assert got is not None
+    assert got.text == "nul1"
+    assert got.char_alt[0] == 0.0  # `n` has no look-alike in the classes
+    assert got.char_alt[2] == pytest.approx(0.02)  # `l` against `1` (and `I`)
+    assert got.char_alt[3] == pytest.approx(0.35)  # the best look-alike over the glyph's steps
+    assert got.char_conf[3] == pytest.approx(0.6)

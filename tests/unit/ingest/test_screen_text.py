@@ -6,7 +6,7 @@ Pure logic: readings are built by hand (text, scores, per-character times), no O
 
 from __future__ import annotations
 
-from desktop.ingest.screen_text import Reading, ScreenText, consensus, extends, similar
+from desktop.ingest.screen_text import Reading, ScreenText, consensus, contested_positions, extends, similar
 
 BOX_H = 26
 
@@ -155,6 +155,7 @@ def test_a_line_still_being_typed_when_the_recording_ends_is_uncertain() -> None
     screen = ScreenText()
     screen.add(_reading(28.0, "$ ssh root@194.207.219"))
     screen.add(_reading(29.5, "$ ssh root@194.207.219.16"))  # the next key press never came
+    screen.add(_reading(29.7, "$ ssh root@194.207.219.16"))  # two frames: one is never enough for an IP
     screen.end_t = 30.0
     occ = next(o for o in screen.occurrences() if o.found.type == "ipv4")
     assert occ.status == "uncertain"
@@ -294,13 +295,115 @@ def test_a_value_wrapped_at_a_panes_margin_is_joined_and_a_shorter_row_is_not() 
     # same place (the margin), and the range wrapped there is one value
     screen = ScreenText()
     screen.bounds = {0: (0, 440)}
-    screen.add(_reading(1.0, "inet 194.87.181.177/24 brd 194.8", y=40))  # ends at 394, wrapped
-    screen.add(_reading(1.0, "7.181.255 scope", y=66))
-    screen.add(_reading(2.0, "inet xxxxxxxxxxxxxxxxxxxx 77.136", y=100))  # ends at 394, wrapped
-    screen.add(_reading(2.0, ".110.0/24 scope", y=126))
+    # each row read in two frames (a numeric value read in one frame only is never certain)
+    for t in (1.0, 1.5):
+        screen.add(_reading(t, "inet 194.87.181.177/24 brd 194.8", y=40))  # ends at 394, wrapped
+        screen.add(_reading(t, "7.181.255 scope", y=66))
+    for t in (2.0, 2.5):
+        screen.add(_reading(t, "inet xxxxxxxxxxxxxxxxxxxx 77.136", y=100))  # ends at 394, wrapped
+        screen.add(_reading(t, ".110.0/24 scope", y=126))
     screen.add(_reading(3.0, "$ wget -O /srv/data/mx.bin", y=160))  # ends 6 characters short
     screen.add(_reading(3.1, "Saving to: mx.bin", y=186))
     shown = _presented(screen)
     assert ("cidr", "77.136.110.0/24") in shown
     assert ("file_path", "/srv/data/mx.bin") in shown
     assert not any(v.startswith("/srv/data/mx.binSaving") for _, v in shown)
+
+
+# -- never certain from weak evidence (issue 14: misreads presented as certain) --------------------
+
+
+def _scored(t: float, text: str, scores: dict[int, tuple[float, float]], *, y: int = 100,
+            frame: int | None = None, conf: float = 0.99, alt: float = 0.001) -> Reading:
+    """A reading whose characters score ``conf`` with a class-mate at ``alt``, but ``scores``:
+    index -> (score, the best confusable class-mate's probability)."""
+    confs = [conf] * len(text)
+    alts = [alt] * len(text)
+    for i, (c, a) in scores.items():
+        confs[i], alts[i] = c, a
+    index = frame if frame is not None else round(t * 10)
+    return Reading(t, index, (10, y, 12 * len(text), BOX_H), text, sum(confs) / len(confs), tuple(confs),
+                   None, 0, "", None, tuple(alts))
+
+
+def _status(screen: ScreenText, value: str) -> str:
+    return next(o.status for o in screen.occurrences() if o.found.value == value)
+
+
+def test_contested_positions_are_digits_among_letters_letters_among_digits_and_thin_glyphs_in_words() -> None:
+    text = "cat /dev/nul1 payrol1.sh 192.l68.0.1 md5 lnvoice 10.0.0.1"
+    got = set(contested_positions(text))
+    assert text.index("1 payrol") in got  # nul1
+    assert text.index("1.sh") in got  # payrol1
+    assert text.index("l68") in got  # 192.l68
+    assert text.index("5 lnv") in got  # md5
+    assert text.index("lnvoice") in got  # a thin glyph in a word
+    assert not any(p >= text.index("10.0.0.1") for p in contested_positions(text))  # digits of an IP
+    # among letters only the thin `l`/`I` are in doubt (``lnvoice``); an `o`, an `s` are letters
+    assert contested_positions("/var/log/sso") == [len("/var/")]
+
+
+def test_a_digit_among_letters_that_every_frame_agrees_on_weakly_is_uncertain() -> None:
+    # lightterm-unseen-901: three frames read "/dev/nul1", the `1` at 0.65 with `l` at 0.3 each time;
+    # agreement of frames showing the same pixels is no evidence that `1` beat `l`
+    text = "$ cmd >/dev/nul1 2>&1"
+    screen = ScreenText()
+    for k, t in enumerate((8.3, 9.0, 9.6)):
+        screen.add(_scored(t, text, {15: (0.65 + 0.01 * k, 0.30)}))
+    occ = next(o for o in screen.occurrences() if o.found.value == "/dev/nul1")
+    assert occ.status == "uncertain"
+    assert "'1'" in occ.doubt
+
+
+def test_a_misread_extension_agreed_by_six_frames_is_uncertain() -> None:
+    text = "$ sha256sum /mnt/usb/payrol1.sh"
+    screen = ScreenText()
+    for k in range(6):
+        screen.add(_scored(12.3 + 0.5 * k, text, {text.index("1.sh"): (0.6 + 0.05 * k, 0.3)}))
+    values = {o.found.value: o.status for o in screen.occurrences()}
+    assert values.get("/mnt/usb/payrol1.sh", "uncertain") == "uncertain"
+    assert values.get("payrol1.sh", "uncertain") == "uncertain"
+
+
+def test_a_contested_glyph_without_the_recognisers_probabilities_needs_a_score_of_097() -> None:
+    screen = ScreenText()
+    for t in (1.0, 1.5, 2.0):  # no char_alt: the class-mate may have had all the rest (1 - 0.9)
+        screen.add(_reading(t, "visit f1-voter.org now", weak={7: 0.9}))
+    assert _status(screen, "f1-voter.org") == "uncertain"
+    screen = ScreenText()
+    for t in (1.0, 1.5):
+        screen.add(_reading(t, "visit f1-voter.org now", weak={7: 0.98}))
+    assert _status(screen, "f1-voter.org") == "certain"
+
+
+def test_a_contested_glyph_chosen_clearly_stays_certain() -> None:
+    # the right reading, well confirmed: `l`s scored 0.99 with `1` at 0.005, digits of a hash at 1.0
+    screen = ScreenText()
+    for t in (3.0, 3.5):
+        screen.add(_scored(t, "$ sha256sum /mnt/usb/payroll.sh", {}, conf=0.995, alt=0.004))
+        screen.add(_scored(t, "9d17308c096489d4e97a9d17308c0964  -", {}, y=130, conf=0.995, alt=0.004))
+    values = {o.found.value: o.status for o in screen.occurrences()}
+    assert values["/mnt/usb/payroll.sh"] == "certain"
+    assert values["payroll.sh"] == "certain"
+    assert values["9d17308c096489d4e97a9d17308c0964"] == "certain"
+
+
+def test_an_ip_read_in_one_frame_only_is_uncertain_however_high_it_scored() -> None:
+    # logtail-unseen-901: "109.13.241.174" for 109.113.241.174, one reading at 0.99
+    screen = ScreenText()
+    screen.add(_reading(25.0, "Dec 2 sshd: Failed password from 109.13.241.174 port 22", conf=0.995))
+    occ = next(o for o in screen.occurrences() if o.found.type == "ipv4")
+    assert occ.status == "uncertain"
+    assert "one frame" in occ.doubt
+
+
+def test_an_ip_read_alike_in_two_frames_or_typed_is_certain() -> None:
+    screen = ScreenText()
+    for t in (25.0, 25.4):
+        screen.add(_reading(t, "Dec 2 sshd: Failed password from 109.113.241.174 port 22"))
+    assert _status(screen, "109.113.241.174") == "certain"
+    # typed: the prefixes read before show every character but the last key press
+    screen = ScreenText()
+    for k, t in enumerate((1.0, 1.2, 1.4, 1.6, 1.8)):
+        screen.add(_reading(t, "$ ping 185.141.63.12"[: 16 + k]))
+    assert _status(screen, "185.141.63.12") == "certain"
