@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,8 @@ TWO_ROWS = 1.7
 LINE_HEIGHTS = 64  # how many recent good lines give the typical line height
 # A line read below this score while it was moving is read again once it stands still.
 STALE_BELOW_CONF = 0.8
+# The variant name of a line's second reading, stretched 2x (a value made of numbers needs two).
+SECOND_OPINION = "stretched 2x"
 # Ink this close to the right edge of a column (pixels) is a glyph cut by the edge.
 EDGE_PX = 3
 # A change in one thumbnail column this many rows tall is a glyph's stroke, not noise.
@@ -114,6 +117,7 @@ class Read:
     original_png: bytes = b""
     at: tuple[float, int] | None = None  # (time, frame index) of the frame it describes, if not now
     edge: bool | None = None  # the line's ink runs into the right edge of its column (None: not known)
+    variant: str = ""  # a second reading of the same pixels, resampled (see ``_second_opinions``)
 
 
 @dataclass
@@ -442,7 +446,8 @@ class Reader:
                         owners.append(line_index)
             self.calls["full" if self.whole else "line"] += 1 if bands else 0
             readings = self.engine.read_lines(bands, offsets, margins) if bands else []
-            out: list[Read] = []
+            joins: dict[int, LineReading] = {}
+            stretched: set[int] = set()
             for line_index, region in enumerate(line_regions):
                 parts = [r for r, o in zip(readings, owners, strict=True)
                          if o == line_index and r is not None]
@@ -450,9 +455,24 @@ class Reader:
                     continue
                 joined = _join(parts, (region.x0, region.y0, region.x1 - region.x0, region.y1 - region.y0))
                 if _collapsed(joined):
-                    joined = self._stretched(rgb, region, joined)
+                    again = self._stretched(rgb, region, joined)
+                    if again is not joined:
+                        stretched.add(line_index)
+                    joined = again
+                joins[line_index] = joined
+            numeric = [i for i, j in joins.items() if i not in stretched and _holds_numeric(j.text)]
+            seconds = self._second_opinions(bands, offsets, margins, owners, numeric, line_regions)
+            out: list[Read] = []
+            for line_index, region in enumerate(line_regions):
+                if line_index not in joins:
+                    continue
+                joined = joins[line_index]
                 out.append(Read(joined, region.column, self._char_times(joined),
                                 edge=self._at_edge(luma, region)))
+                second = seconds.get(line_index)
+                if second is not None:
+                    out.append(Read(second, region.column, self._char_times(second),
+                                    variant=SECOND_OPINION))
                 self._mark_stale(region, joined.confidence, t)
                 if joined.confidence >= ENHANCE_BELOW_CONF:
                     self.line_heights = [*self.line_heights[-(LINE_HEIGHTS - 1):], region.y1 - region.y0]
@@ -462,6 +482,49 @@ class Reader:
         finally:
             self.ocr_s += time.perf_counter() - started
             self.cost = sum(NOMINAL_COST[kind] * n for kind, n in self.calls.items())
+
+    def _second_opinions(self, bands: list[RGB], offsets: list[tuple[int, int]],
+                         margins: list[tuple[int, int]], owners: list[int], lines: list[int],
+                         regions: list[Region]) -> dict[int, LineReading]:
+        """The given lines read again from their bands stretched 2x horizontally, segment by segment.
+
+        A value made of numbers read once is not confirmed (a digit lost or doubled gives another
+        valid IP: CTC merges a repeated digit that no blank separates, ``109.13.241.174`` for
+        ``109.113.241.174``). Read again with twice the time steps per character, the two readings
+        must agree for the value to be certain; where they differ the value is uncertain with the
+        other reading as its alternative. Resampling is a recognition step like the recogniser's
+        own resize, not an enhancement of the evidence.
+        """
+        if not lines:
+            return {}
+        import cv2
+
+        from desktop.ingest.ocr import LineReading
+
+        wanted = set(lines)
+        picked = [k for k, o in enumerate(owners) if o in wanted]
+        wide = [np.asarray(cv2.resize(bands[k], (bands[k].shape[1] * 2, bands[k].shape[0]),
+                                      interpolation=cv2.INTER_CUBIC), dtype=np.uint8) for k in picked]
+        self.calls["line"] += 1
+        results = self.engine.read_lines(wide, [(0, 0)] * len(picked), [(margins[k][0] * 2, margins[k][1])
+                                                                        for k in picked])
+        parts: dict[int, list[LineReading | None]] = defaultdict(list)
+        for k, result in zip(picked, results, strict=True):
+            if result is None:
+                parts[owners[k]].append(None)
+                continue
+            ox, oy = offsets[k]
+            char_x = tuple((ox + a // 2, ox + b // 2) for a, b in result.char_x)
+            parts[owners[k]].append(LineReading(result.text, result.confidence, (ox, oy, 0, 0),
+                                                result.char_conf, char_x, result.char_alt))
+        out: dict[int, LineReading] = {}
+        for line_index, got in parts.items():
+            ready = [g for g in got if g is not None]
+            if not ready or len(ready) != len(got):
+                continue  # a segment the stretched read lost: no comparable second reading
+            r = regions[line_index]
+            out[line_index] = _join(ready, (r.x0, r.y0, r.x1 - r.x0, r.y1 - r.y0))
+        return out
 
     def _mark_stale(self, region: Region, confidence: float, t: float) -> None:
         """Marks a line read weakly while its pixels were still changing, to be read again.
@@ -608,6 +671,14 @@ class Reader:
 
 
 # ---------------------------------------------------------------------------------- enhancement
+
+def _holds_numeric(text: str) -> bool:
+    """Whether a line's text holds an indicator made of numbers (an IP, a range, an ASN)."""
+    from desktop.core.indicators import extract
+    from desktop.ingest.screen_text import NUMERIC_TYPES
+
+    return any(found.type in NUMERIC_TYPES for found in extract(text, ocr=True))
+
 
 def _collapsed(reading: LineReading) -> bool:
     """Some character is far wider than the others: two letters probably merged into one."""

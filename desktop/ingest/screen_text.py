@@ -78,6 +78,10 @@ _THIN_IN_WORDS = frozenset("lI1")
 # ``109.113.241.174``: CTC merges a repeated digit) gives another valid value, so each character
 # must be read by two readings of the line (a typed value's last key press excepted).
 NUMERIC_TYPES = frozenset({"ipv4", "cidr", "ipv6", "asn"})
+# Hashes are hexadecimal: only look-alikes that are both hex digits (``b``/``6``, ``B``/``8``) are in
+# doubt there; ``l`` for ``1`` or ``O`` for ``0`` would not be a hash.
+HEX_TYPES = frozenset({"md5", "sha1", "sha256"})
+_HEX_MATES = frozenset("b6B8")
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,9 @@ class Reading:
             None when the reader did not look (the line's box alone then decides).
         char_alt: per character, the probability the recogniser gave the best confusable
             alternative of it (``l`` for a ``1``); empty when not known.
+        variant: "" for a reading of the frame's pixels as they are; else the name of a second
+            recognition of the same pixels, resampled (a line holding an IP is read again
+            stretched): it joins the value of the reading it checks and votes as a reading apart.
     """
 
     t: float
@@ -111,6 +118,7 @@ class Reading:
     enhanced: str = ""
     edge: bool | None = None
     char_alt: tuple[float, ...] = ()
+    variant: str = ""
 
 
 @dataclass
@@ -260,7 +268,7 @@ def consensus(readings: list[Reading], partial: Iterable[Reading] = ()) -> tuple
 
 
 def _vote(readings: list[Reading], partial: list[Reading]
-          ) -> tuple[str, list[float], list[set[int]], list[str], list[float]]:
+          ) -> tuple[str, list[float], list[set[tuple[int, str]]], list[str], list[float]]:
     """:func:`consensus`, plus per character the frames that voted for it, its rivals and margin.
 
     A rival is a character other readings put there with at least ``RIVAL_SHARE`` of the vote. The
@@ -290,14 +298,14 @@ def _vote(readings: list[Reading], partial: list[Reading]
             voters.append(r)
     chars: list[str] = []
     support: list[float] = []
-    frames: list[set[int]] = []
+    frames: list[set[tuple[int, str]]] = []
     rivals: list[str] = []
     margins: list[float] = []
     for i in range(length):
         votes: dict[str, float] = defaultdict(float)
         best_conf: dict[str, float] = defaultdict(float)
         best_margin: dict[str, float] = defaultdict(lambda: -1.0)
-        by: dict[str, set[int]] = defaultdict(set)
+        by: dict[str, set[tuple[int, str]]] = defaultdict(set)  # (frame, variant): the readings
         for r in voters:
             if i >= len(r.text) or (r not in group and i >= len(r.text) - 1):
                 continue
@@ -305,7 +313,7 @@ def _vote(readings: list[Reading], partial: list[Reading]
             votes[r.text[i]] += score
             best_conf[r.text[i]] = max(best_conf[r.text[i]], score)
             if not r.enhanced:
-                by[r.text[i]].add(r.frame_index)
+                by[r.text[i]].add((r.frame_index, r.variant))
                 best_margin[r.text[i]] = max(best_margin[r.text[i]], _margin(r, i, score))
         char, weight = max(votes.items(), key=lambda kv: kv[1])
         chars.append(char)
@@ -407,6 +415,10 @@ class ScreenText:
             self.tracks.append(track)
         track.alive, track.ended_t = True, None
         self._unseen.discard(track.id)
+        if reading.variant and track.values:
+            # a second recognition of the pixels just read: evidence on that value, never a new one
+            track.values[-1].readings.append(reading)
+            return track
         if not reading.enhanced:
             track.box = reading.box
         current = track.values[-1] if track.values else None
@@ -805,7 +817,7 @@ def _value_occurrences(value: Value) -> list[Occurrence]:
     return out
 
 
-def _outvoted_space(f: Found, text: str, frames_at: list[set[int]], g: Found, other: str) -> bool:
+def _outvoted_space(f: Found, text: str, frames_at: list[set[tuple[int, str]]], g: Found, other: str) -> bool:
     """``g`` is ``f`` cut short where one reading saw a space and two frames an underscore.
 
     ``~/.ssh/id rsa`` against ``~/.ssh/id_rsa`` twice: that reading's doubt about the underscore
@@ -816,7 +828,7 @@ def _outvoted_space(f: Found, text: str, frames_at: list[set[int]], g: Found, ot
             and len(frames_at[cut]) >= 2 and other[g.end:g.end + 1] == " ")
 
 
-def _char_doubt(text: str, support: list[float], frames_at: list[set[int]], f: Found,
+def _char_doubt(text: str, support: list[float], frames_at: list[set[tuple[int, str]]], f: Found,
                 margins: list[float] | None = None, *, typed: frozenset[int] | set[int] = frozenset()) -> str:
     """Why the characters of a value are not confirmed (see ``_value_occurrences``), or "".
 
@@ -828,6 +840,8 @@ def _char_doubt(text: str, support: list[float], frames_at: list[set[int]], f: F
     """
     confusable = set(confusable_positions(text, f.start, f.end))
     contested = set(contested_positions(text, f.start, f.end))
+    if f.type in HEX_TYPES:
+        contested = {i for i in contested if text[i] in _HEX_MATES}
     numeric = f.type in NUMERIC_TYPES
     single: list[float] = []
     for i in range(f.start, min(f.end, len(support))):

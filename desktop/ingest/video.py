@@ -427,7 +427,9 @@ class _Collector:
             r = read.reading
             track = self.screen.add(Reading(t, index, r.box, r.text, r.confidence, r.char_conf,
                                             read.char_times, read.column, read.enhanced, read.edge,
-                                            r.char_alt))
+                                            r.char_alt, read.variant))
+            if read.variant:
+                continue  # a second recognition of a line just read: evidence for the screen text only
             if read.enhanced:
                 if self.extract(r.text, ocr=True):
                     self.enhanced[(index, r.box, read.enhanced)] = EnhancedImage(

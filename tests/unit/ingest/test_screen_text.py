@@ -386,6 +386,15 @@ def test_a_contested_glyph_chosen_clearly_stays_certain() -> None:
     assert values["/mnt/usb/payroll.sh"] == "certain"
     assert values["payroll.sh"] == "certain"
     assert values["9d17308c096489d4e97a9d17308c0964"] == "certain"
+    # in a hash a `1` cannot be an `l`: only hex look-alikes (b/6, B/8) need the margin
+    screen = ScreenText()
+    for t in (3.0, 3.5):
+        screen.add(_scored(t, "fd095913dd68bf985a4b3cb6ce4f7172", {2: (0.9, 0.08)}, conf=0.995, alt=0.0))
+    assert _status(screen, "fd095913dd68bf985a4b3cb6ce4f7172") == "certain"
+    screen = ScreenText()
+    for t in (3.0, 3.5):
+        screen.add(_scored(t, "fd095913dd68bf985a4b3cb6ce4f7172", {22: (0.9, 0.08)}, conf=0.995, alt=0.0))
+    assert _status(screen, "fd095913dd68bf985a4b3cb6ce4f7172") == "uncertain"  # the `b` of `3cb6`
 
 
 def test_an_ip_read_in_one_frame_only_is_uncertain_however_high_it_scored() -> None:
