@@ -28,6 +28,7 @@ It never decides what is an indicator (``screen_text`` does), never writes files
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -673,11 +674,20 @@ class Reader:
 # ---------------------------------------------------------------------------------- enhancement
 
 def _holds_numeric(text: str) -> bool:
-    """Whether a line's text holds an indicator made of numbers (an IP, a range, an ASN)."""
+    """Whether a line's text holds an indicator made of numbers (an IP, a range, an ASN).
+
+    A line that begins or ends with a piece of a dotted number may hold half of one wrapped
+    across two rows (``... brd 194.8`` / ``7.181.255 scope``): it counts too.
+    """
     from desktop.core.indicators import extract
     from desktop.ingest.screen_text import NUMERIC_TYPES
 
+    if _WRAPPED_NUMBER.search(text.strip()):
+        return True
     return any(found.type in NUMERIC_TYPES for found in extract(text, ocr=True))
+
+
+_WRAPPED_NUMBER = re.compile(r"^\.?\d+\.\d|\d\.\d*$|\d\.$")
 
 
 def _collapsed(reading: LineReading) -> bool:

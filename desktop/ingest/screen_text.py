@@ -605,21 +605,24 @@ class ScreenText:
                                   track.column)]
                 # the two rows read in the same frames: one joined reading per frame, so that a
                 # value across the wrap keeps the evidence of every frame that read both rows
-                frames = {r.frame_index: r for r in value.readings if not r.enhanced and r.text == a}
-                pairs = [(frames[q.frame_index], q) for q in nxt.readings
-                         if not q.enhanced and q.text == b and q.frame_index in frames]
+                # (a second opinion of both rows, stretched, pairs with its twin: a reading apart)
+                frames = {(r.frame_index, r.variant): r for r in value.readings
+                          if not r.enhanced and r.text == a}
+                pairs = [(frames[(q.frame_index, q.variant)], q) for q in nxt.readings
+                         if not q.enhanced and q.text == b and (q.frame_index, q.variant) in frames]
                 if pairs:
                     joined = [Reading(r.t, r.frame_index, box, a + b, min(r.confidence, q.confidence),
                                       r.char_conf + q.char_conf, None, track.column,
                                       char_alt=r.char_alt + q.char_alt
-                                      if len(r.char_alt) == len(a) and len(q.char_alt) == len(b) else ())
+                                      if len(r.char_alt) == len(a) and len(q.char_alt) == len(b) else (),
+                                      variant=r.variant)
                               for r, q in pairs]
                 across = [o for o in _value_occurrences(Value(joined))
                           if o.found.start < len(a) < o.found.end]
                 if across:
                     out += [Occurrence(o.found, o.text, max(first.t, second.t), o.frame_index, o.box,
                                        o.confidence, o.frames_agree, o.reads, o.status, o.alternatives,
-                                       frame_time_s=round(first.t, 3))
+                                       frame_time_s=round(first.t, 3), doubt=o.doubt)
                             for o in across]
                     cut[id(value)], cut[id(nxt)] = "end", "start"
                     at_edge.discard(id(value))

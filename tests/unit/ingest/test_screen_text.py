@@ -6,6 +6,8 @@ Pure logic: readings are built by hand (text, scores, per-character times), no O
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from desktop.ingest.screen_text import Reading, ScreenText, consensus, contested_positions, extends, similar
 
 BOX_H = 26
@@ -416,3 +418,23 @@ def test_an_ip_read_alike_in_two_frames_or_typed_is_certain() -> None:
     for k, t in enumerate((1.0, 1.2, 1.4, 1.6, 1.8)):
         screen.add(_reading(t, "$ ping 185.141.63.12"[: 16 + k]))
     assert _status(screen, "185.141.63.12") == "certain"
+
+
+def test_a_number_wrapped_across_two_rows_is_certain_only_with_a_second_reading_of_both() -> None:
+    # a pane wrapping at its margin (two rows end there, see the test above), read in one frame
+    texts = [("inet 194.87.181.177/24 brd 194.8", 40), ("7.181.255 scope", 66),
+             ("inet xxxxxxxxxxxxxxxxxxxx 77.136", 100), (".110.0/24 scope", 126)]
+    screen = ScreenText()
+    screen.bounds = {0: (0, 440)}
+    for text, y in texts:
+        screen.add(_reading(1.0, text, y=y))
+    occ = next(o for o in screen.occurrences() if o.found.value == "77.136.110.0/24")
+    assert occ.status == "uncertain"
+    assert "one frame" in occ.doubt  # the doubt survives the join
+    # each row read a second time, stretched: the joined value has two readings
+    screen = ScreenText()
+    screen.bounds = {0: (0, 440)}
+    for text, y in texts:
+        screen.add(_reading(1.0, text, y=y))
+        screen.add(replace(_reading(1.0, text, y=y), variant="stretched 2x"))
+    assert _status(screen, "77.136.110.0/24") == "certain"
