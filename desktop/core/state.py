@@ -85,6 +85,7 @@ DERIVED: frozenset[str] = frozenset({
     "custody",  # the chain itself
     "indicators",  # bound through the occurrences that name them
     "text_index",  # the full-text search index: a cache of bodies, OCR and text, not evidence
+    "occurrence_counting",  # the bulk writer's flag for the count cache: 1 only inside its savepoint
 })
 BASELINE = "state baseline"
 
