@@ -474,7 +474,7 @@ class MainWindow(QMainWindow):
         self.tasks_button.clicked.connect(self.tasks_action.trigger)
         self.statusBar().addPermanentWidget(self.tasks_button)
         self.tasks.started.connect(lambda _handle: self._update_tasks_button())
-        self.tasks.busy_changed.connect(lambda _busy: self._update_tasks_button())
+        self.tasks.ended.connect(lambda _handle: self._update_tasks_button())
         self._update_tasks_button()
 
     def _on_task_dock_visibility_changed(self, visible: bool) -> None:

@@ -214,6 +214,8 @@ class TaskManager(QObject):
     Signals:
         busy_changed: whether any write task is running now.
         started: a task was started; carries its :class:`TaskHandle` (the task panel lists it).
+        ended: a task ended, read or write; carries its handle, no longer among ``running()``
+            (the status bar's count of running tasks follows it).
         wrote: a write task ended (its name), whatever its outcome: the case may have new
             custody entries, so views of the whole case (the custody log, the status bar)
             read it again instead of going stale until the next import or verify.
@@ -222,6 +224,7 @@ class TaskManager(QObject):
     busy_changed = Signal(bool)
     wrote = Signal(str)
     started = Signal(object)
+    ended = Signal(object)
 
     _instances: ClassVar[weakref.WeakSet[TaskManager]] = weakref.WeakSet()
 
@@ -313,6 +316,7 @@ class TaskManager(QObject):
         if handle in self._handles:
             self._handles.remove(handle)
         handle.deleteLater()
+        self.ended.emit(handle)
         if write:
             self._writes -= 1
             self.wrote.emit(handle.name)

@@ -102,3 +102,14 @@ def test_cancel_and_failure_end_in_one_sentence(qtbot: QtBot, window: MainWindow
     window.tasks.run_read("Render frame", _broken)  # a pane's picture: not listed
     assert window.task_panel.rows[0] is failed
     qtbot.waitUntil(lambda: not window.tasks.running(), timeout=TASK_MS)
+
+
+def test_the_status_bar_stops_counting_a_read_task_when_it_ends(qtbot: QtBot, window: MainWindow) -> None:
+    # A read task (correlation, a graph layout) changes no write state: the count must still
+    # follow it, or the status bar says "1 task running" while the panel shows all done.
+    ticks: queue.Queue[int | None] = queue.Queue()
+    handle = window.tasks.run_read("Lay out graph", lambda: _fed(ticks), listed=True)
+    assert "1 task running" in window.tasks_button.text()
+    ticks.put(None)
+    qtbot.waitUntil(lambda: handle.outcome == "succeeded", timeout=TASK_MS)
+    assert window.tasks_button.text() == "\u2699 Tasks"
