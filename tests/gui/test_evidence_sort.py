@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from waits import TASK_MS
 from desktop.core.acquire import import_paths
 from desktop.core.case import Case
 from desktop.core.progress import run_to_end
+from desktop.core.store import Database
 from desktop.ui import evidence_model
 from desktop.ui.evidence_model import Column, EvidenceModel
 from desktop.ui.evidence_tree import EvidenceTree
@@ -89,17 +91,28 @@ def test_a_sort_of_a_big_list_shows_its_first_page_and_keeps_a_selection_on_it(
             reader.conn.close()
 
 
+@contextmanager
+def held_model(case: Case) -> Iterator[tuple[Database, EvidenceModel, HeldLoader]]:
+    """An evidence model over the case whose reads wait until the test runs them."""
+    reader = case.reader()
+    model = EvidenceModel()
+    loader = HeldLoader(reader.conn)
+    model.loader = loader
+    try:
+        model.set_reader(reader)
+        yield reader, model, loader
+    finally:
+        reader.conn.set_trace_callback(None)
+        model.set_reader(None)
+        reader.conn.close()
+
+
 def test_a_big_case_sorts_on_the_read_pool_and_shows_the_old_order_meanwhile(
         qtbot: QtBot, tmp_path: Path, pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(evidence_model, "ASYNC_ABOVE", 0)
     with Case.create(tmp_path / "A.casetrail", title="A", examiner="E") as case:
         ids = build(case, tmp_path / "src")
-        reader = case.reader()
-        model = EvidenceModel()
-        loader = HeldLoader(reader.conn)
-        model.loader = loader
-        try:
-            model.set_reader(reader)
+        with held_model(case) as (reader, model, loader):
             mail = model.index_of(ids["b-mail.eml"], expand=False)
             model.fetchMore(mail)  # an open parent: its children are re-ordered too
             before = _names(model)
@@ -142,10 +155,6 @@ def test_a_big_case_sorts_on_the_read_pool_and_shows_the_old_order_meanwhile(
             assert _names(model) == ["a-note.txt", "b-mail.eml", "c-big.bin", "copy.txt", "later.txt",
                                      "zzz.txt"]
             tester._cleanup()
-        finally:
-            reader.conn.set_trace_callback(None)
-            model.set_reader(None)
-            reader.conn.close()
 
 
 def test_a_big_case_filters_on_the_read_pool_and_a_failed_read_keeps_the_list(
@@ -153,12 +162,7 @@ def test_a_big_case_filters_on_the_read_pool_and_a_failed_read_keeps_the_list(
     monkeypatch.setattr(evidence_model, "ASYNC_ABOVE", 0)
     with Case.create(tmp_path / "F.casetrail", title="F", examiner="E") as case:
         build(case, tmp_path / "src")
-        reader = case.reader()
-        model = EvidenceModel()
-        loader = HeldLoader(reader.conn)
-        model.loader = loader
-        try:
-            model.set_reader(reader)
+        with held_model(case) as (_reader, model, loader):
             model.set_text_filter("note")
             assert _names(model) == ["a-note.txt", "b-mail.eml", "c-big.bin", "copy.txt"]
             with qtbot.waitSignal(model.modelReset, timeout=1000):
@@ -176,9 +180,6 @@ def test_a_big_case_filters_on_the_read_pool_and_a_failed_read_keeps_the_list(
             assert len(loader.held) == 1
             loader.run()
             assert _names(model) == ["a-note.txt"]
-        finally:
-            model.set_reader(None)
-            reader.conn.close()
 
 
 def test_the_window_sorts_a_big_case_on_the_read_pool(
