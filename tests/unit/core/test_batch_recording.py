@@ -10,23 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from acquired_notes import acquired_notes
+
 from desktop.core import custody, findings, state
-from desktop.core.acquire import import_paths
 from desktop.core.case import Case
 from desktop.core.progress import run_to_end
 from desktop.core.verify import verify_case
-
-
-def _items(case: Case, n: int) -> list[int]:
-    """``n`` acquired (not analysed) text files, through the ordinary acquisition."""
-    folder = case.path.parent / "evidence"
-    folder.mkdir(exist_ok=True)
-    paths = []
-    for i in range(n):
-        paths.append(folder / f"note{i}.txt")
-        paths[-1].write_text(f"note {i}\n")
-    report = run_to_end(import_paths(case, paths))
-    return [a.item.id for a in report.acquired]
 
 
 def _sha(case: Case, item_id: int) -> str:
@@ -53,7 +42,7 @@ def test_append_many_chains_like_append(case: Case) -> None:
 
 
 def test_a_batch_binds_each_items_own_findings(case: Case) -> None:
-    ids = _items(case, 3)
+    ids = acquired_notes(case, 3)
     with case.transaction() as conn:
         writer = findings.OccurrenceWriter(conn)
         counts = [writer.add(ids[0], [_occ("evil.example"), _occ("shared.example")]),
@@ -83,7 +72,7 @@ def test_a_batch_binds_each_items_own_findings(case: Case) -> None:
 
 
 def test_a_finding_changed_after_a_batch_is_named(case: Case) -> None:
-    ids = _items(case, 2)
+    ids = acquired_notes(case, 2)
     with case.transaction() as conn:
         writer = findings.OccurrenceWriter(conn)
         for i in ids:
@@ -99,7 +88,7 @@ def test_a_finding_changed_after_a_batch_is_named(case: Case) -> None:
 
 def test_ocr_readings_see_what_the_batch_holds(case: Case) -> None:
     """An OCR misread of a value another item of the same batch holds is uncertain."""
-    ids = _items(case, 2)
+    ids = acquired_notes(case, 2)
     with case.transaction() as conn:
         writer = findings.OccurrenceWriter(conn)
         writer.add(ids[0], [_occ("fl-voter.org", "header")])
@@ -113,7 +102,7 @@ def test_ocr_readings_see_what_the_batch_holds(case: Case) -> None:
 
 def test_the_writer_holds_a_bounded_number(case: Case, monkeypatch: Any) -> None:
     monkeypatch.setattr(findings.limits, "SPOOL_BATCH", 3)
-    ids = _items(case, 1)
+    ids = acquired_notes(case, 1)
     written: list[int] = []
     real = findings._write_occurrences
     monkeypatch.setattr(findings, "_write_occurrences",
@@ -133,7 +122,7 @@ def test_the_twin_check_does_not_grow_with_the_case(case: Case) -> None:
     for a case of many screenshots. The work (SQLite VM steps) for one reading must be the same
     whether the case holds a hundred other values or ten times as many.
     """
-    ids = _items(case, 2)
+    ids = acquired_notes(case, 2)
 
     def steps_with(n_other: int, start: int) -> int:
         with case.transaction() as conn:
@@ -172,7 +161,7 @@ def test_indicators_recorded_before_migration_14_get_their_skeleton(case: Case) 
     from desktop.core import store
     from desktop.core.confusables import skeleton
 
-    ids = _items(case, 1)
+    ids = acquired_notes(case, 1)
     with case.transaction() as conn:
         writer = findings.OccurrenceWriter(conn)
         writer.add(ids[0], [_occ("Fl-Voter.org", "header")])

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from acquired_notes import acquired_notes
 
 from desktop.core import findings, store
-from desktop.core.acquire import import_paths
 from desktop.core.case import Case
 from desktop.core.progress import run_to_end
 from desktop.core.verify import verify_case
@@ -34,14 +34,6 @@ RECOUNT = ("SELECT i.id, COUNT(o.id), COUNT(DISTINCT o.item_id), "  # noqa: S608
 STORED = f"SELECT id, {', '.join(COUNTS)} FROM indicators ORDER BY id"  # noqa: S608 - constant names
 
 
-def _items(case: Case, n: int) -> list[int]:
-    folder = case.path.parent / "evidence"
-    folder.mkdir(exist_ok=True)
-    paths = []
-    for i in range(n):
-        paths.append(folder / f"note{i}.txt")
-        paths[-1].write_text(f"note {i}\n")
-    return [a.item.id for a in run_to_end(import_paths(case, paths)).acquired]
 
 
 def _occ(value: str, source: str, **extra: Any) -> dict[str, Any]:
@@ -62,7 +54,7 @@ def _flag(conn: sqlite3.Connection) -> int:
 
 def test_bulk_counts_equal_a_recount_mixed_with_every_other_writer(case: Case) -> None:
     rng = random.Random(13)
-    items = _items(case, 12)
+    items = acquired_notes(case, 12)
     values = [f"d{i}.example" for i in range(25)]
     for round_ in range(30):
         with case.transaction() as conn:
@@ -98,7 +90,7 @@ def test_bulk_counts_equal_a_recount_mixed_with_every_other_writer(case: Case) -
 
 
 def test_a_batch_moves_each_indicator_once_not_once_a_row(case: Case) -> None:
-    items = _items(case, 3)
+    items = acquired_notes(case, 3)
     conn = case.db.conn
     conn.execute("CREATE TEMP TABLE moves (n INTEGER NOT NULL)")
     conn.execute("INSERT INTO moves VALUES (0)")
@@ -117,7 +109,7 @@ def test_a_batch_moves_each_indicator_once_not_once_a_row(case: Case) -> None:
 
 
 def test_the_flag_is_down_after_an_error_inside_the_batch(case: Case) -> None:
-    items = _items(case, 2)
+    items = acquired_notes(case, 2)
     with case.transaction() as conn:
         findings.record_occurrences(conn, items[0], [_occ("kept.example", "body")])
     before = [tuple(r) for r in case.db.execute("SELECT * FROM occurrences")]
@@ -150,7 +142,7 @@ def test_the_flag_is_down_after_an_error_inside_the_batch(case: Case) -> None:
 
 
 def test_without_the_flags_row_the_trigger_counts(case: Case) -> None:
-    items = _items(case, 2)
+    items = acquired_notes(case, 2)
     case.db.conn.execute("DELETE FROM occurrence_counting")
     with case.transaction() as conn:
         findings.record_occurrences(conn, items[0], [_occ("a.example", "body")] * 3)
@@ -178,7 +170,7 @@ def test_a_case_from_schema_14_upgrades_keeps_its_counts_and_verifies(tmp_path: 
     path = tmp_path / "old.casetrail"
     case = Case.create(path, title="t", examiner="A. Examiner")
     try:
-        items = _items(case, 3)
+        items = acquired_notes(case, 3)
         with case.transaction() as conn:
             for i, item in enumerate(items):
                 findings.record_occurrences(conn, item, [_occ("shared.example", "body"),
