@@ -198,12 +198,6 @@ def detect_mimes(paths: Sequence[Path]) -> list[str]:
     return list(_detect_pool().map(_mime_here, paths))
 
 
-def detect_mimes_later(paths: Sequence[Path]) -> Callable[[], list[str]]:
-    """Start typing files on the two threads; the returned call waits for the types, in order."""
-    futures = [_detect_pool().submit(_mime_here, p) for p in paths]
-    return lambda: [f.result() for f in futures]
-
-
 # libmagic types a buffer exactly as it types the file holding those bytes when the buffer is the
 # whole file and within the part of a file it reads (MAGIC_PARAM_BYTES_MAX, 7 MiB in 5.44), with
 # two exceptions, where it looks at the file itself: an empty file (``inode/x-empty`` from its

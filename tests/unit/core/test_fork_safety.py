@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 from desktop.core import detect, warninglists
 
@@ -34,11 +33,11 @@ def _in_child(work: object) -> int:
     return 2
 
 
-def test_typing_in_a_child_forked_after_the_pool_ran(tmp_path: Path) -> None:
-    sample = tmp_path / "a.txt"
-    sample.write_text("hello 185.141.63.120\n")
-    assert detect.detect_mimes_later([sample])() == ["text/plain"]  # the parent's pool has threads
-    assert _in_child(lambda: detect.detect_mimes_later([sample])() == ["text/plain"]) == 0
+def test_typing_in_a_child_forked_after_the_pool_ran() -> None:
+    # The import's typing: the bytes staged, typed on the pool's threads.
+    sample = [b"hello 185.141.63.120\n"]
+    assert detect.mimes_of_contents_later(sample)() == ["text/plain"]  # the parent's pool has threads
+    assert _in_child(lambda: detect.mimes_of_contents_later(sample)() == ["text/plain"]) == 0
 
 
 def test_warninglists_in_a_child_forked_while_the_lock_was_held() -> None:
