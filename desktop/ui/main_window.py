@@ -560,13 +560,17 @@ class MainWindow(QMainWindow):
         if checking:
             self._open_checked(path, examiner)
             return True
+        self._say_recovered(case)
+        return True
+
+    def _say_recovered(self, case: Case) -> None:
+        """Tell the analyst what the opening's recovery found and recorded (if anything)."""
         if case.recovery:
             self.show_message(
                 QMessageBox.Icon.Information, "Recovered after an interrupted run",
                 "The case was not closed cleanly last time. Casetrail checked it and recorded "
                 "what it found in the custody log:\n\n"
                 + "\n".join(f"\u2022 {line}" for line in case.recovery))
-        return True
 
     def _open_checked(self, path: Path, examiner: str | None) -> None:
         """Run the full ``Case.open`` (lock, integrity check, recovery) while the case is browsed.
@@ -629,11 +633,7 @@ class MainWindow(QMainWindow):
                 "more is written to it:\n\n" + "\n".join(f"\u2022 {p}" for p in case.integrity_problems[:5]))
         if case.recovery:
             self.model.refresh()
-            self.show_message(
-                QMessageBox.Icon.Information, "Recovered after an interrupted run",
-                "The case was not closed cleanly last time. Casetrail checked it and recorded "
-                "what it found in the custody log:\n\n"
-                + "\n".join(f"\u2022 {line}" for line in case.recovery))
+        self._say_recovered(case)
 
     def _behind_opening_bar(self, title: str, label: str, work: Callable[[], T], dest: Path,
                             failure_title: str) -> T | None:
