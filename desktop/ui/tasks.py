@@ -275,6 +275,11 @@ class TaskManager(QObject):
         """Whether a write task is queued or running."""
         return self._writes > 0
 
+    @property
+    def read_threads(self) -> int:
+        """How many read tasks can run at once (the pool's threads: the machine's cores)."""
+        return self._read_pool.maxThreadCount()
+
     def running(self) -> list[TaskHandle[Any]]:
         """The tasks that have not ended yet."""
         return [h for h in self._handles if h.running]
