@@ -498,14 +498,11 @@ class Reader:
         """
         if not lines:
             return {}
-        import cv2
-
         from desktop.ingest.ocr import LineReading
 
         wanted = set(lines)
         picked = [k for k, o in enumerate(owners) if o in wanted]
-        wide = [np.asarray(cv2.resize(bands[k], (bands[k].shape[1] * 2, bands[k].shape[0]),
-                                      interpolation=cv2.INTER_CUBIC), dtype=np.uint8) for k in picked]
+        wide = [_stretched_2x(bands[k]) for k in picked]
         self.calls["line"] += 1
         results = self.engine.read_lines(wide, [(0, 0)] * len(picked), [(margins[k][0] * 2, margins[k][1])
                                                                         for k in picked])
@@ -515,7 +512,7 @@ class Reader:
                 parts[owners[k]].append(None)
                 continue
             ox, oy = offsets[k]
-            char_x = tuple((ox + a // 2, ox + b // 2) for a, b in result.char_x)
+            char_x = _unstretched(result.char_x, ox)
             parts[owners[k]].append(LineReading(result.text, result.confidence, (ox, oy, 0, 0),
                                                 result.char_conf, char_x, result.char_alt))
         out: dict[int, LineReading] = {}
@@ -566,21 +563,17 @@ class Reader:
         wide touching letters can collapse (``www`` read as ``ww``, ``/var/w/html``). Resampling is
         a recognition step like the recogniser's own resize, not an enhancement of the evidence.
         """
-        import cv2
-
         from desktop.ingest.ocr import LineReading
 
         crop = rgb[region.y0:region.y1, region.x0:region.x1]
         if crop.size == 0:
             return reading
-        wide = np.asarray(cv2.resize(crop, (crop.shape[1] * 2, crop.shape[0]),
-                                     interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
-        padded, margin = _margin(wide)
+        padded, margin = _margin(_stretched_2x(crop))
         self.calls["line"] += 1
         again = self.engine.read_lines([padded], [(0, 0)], [margin])[0]
         if again is None or len(again.text) <= len(reading.text) or len(again.text) > len(reading.text) + 4:
             return reading
-        char_x = tuple((region.x0 + a // 2, region.x0 + b // 2) for a, b in again.char_x)
+        char_x = _unstretched(again.char_x, region.x0)
         return LineReading(again.text, again.confidence, reading.box, again.char_conf, char_x, again.char_alt)
 
     def _char_times(self, reading: LineReading) -> tuple[float, ...] | None:
@@ -819,6 +812,19 @@ def _segments(band: Luma) -> list[tuple[int, int]]:
     w = band.shape[1]
     pad = max(2, band.shape[0] // 4)
     return [(max(0, a - pad), min(w, b + pad)) for a, b in merged]
+
+
+def _stretched_2x(pixels: RGB) -> RGB:
+    """A band twice as wide (cubic), for the recogniser's second reading with more CTC steps a glyph."""
+    import cv2
+
+    return np.asarray(cv2.resize(pixels, (pixels.shape[1] * 2, pixels.shape[0]),
+                                 interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+
+
+def _unstretched(char_x: tuple[tuple[int, int], ...], x0: int) -> tuple[tuple[int, int], ...]:
+    """Character spans read on a :func:`_stretched_2x` band, back on the frame from column ``x0``."""
+    return tuple((x0 + a // 2, x0 + b // 2) for a, b in char_x)
 
 
 def _join(parts: list[LineReading], box: tuple[int, int, int, int]) -> LineReading:

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from desktop.ingest.screen_reader import THUMB_STEP, Reader, Region, changed_rows
+from desktop.ingest.screen_reader import THUMB_STEP, Reader, Region, _stretched_2x, _unstretched, changed_rows
 
 
 def _reader(width: int = 320, height: int = 120) -> Reader:
@@ -91,3 +91,15 @@ def test_a_line_read_weakly_while_moving_is_read_again_once_still() -> None:
     reader._mark_stale(region, 0.5, 1.5)  # weak again, but read still: not read a third time
     assert reader.stale is not None
     assert not reader.stale.any()
+
+
+def test_a_stretched_second_reading_maps_its_characters_back_onto_the_frame() -> None:
+    """A glyph's span on the 2x band is twice as wide: halved and shifted, it lies where the glyph is."""
+    band = np.zeros((12, 40, 3), dtype=np.uint8)
+    band[:, 10:14] = 255  # one glyph at columns 10-13 of a line that starts at x=100 on the frame
+    wide = _stretched_2x(band)
+    assert wide.shape == (12, 80, 3)
+    assert wide.dtype == np.uint8
+    inked = np.flatnonzero(wide[6, :, 0] > 128)
+    span = (int(inked[0]), int(inked[-1]) + 1)
+    assert _unstretched((span,), 100) == ((110, 114),)
